@@ -1,0 +1,3 @@
+from port_aws_exporter.cli import main
+
+main()

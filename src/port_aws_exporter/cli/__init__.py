@@ -1,0 +1,48 @@
+"""The `port-aws-exporter` command line.
+
+Subcommands are imported only when invoked, so `--help` and light commands stay fast and a command's
+heavy dependencies (moto, cfn-lint) are loaded only by the commands that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+from port_aws_exporter import __version__
+
+# name -> "module:attribute" of a click command or group. One line per command; keep sorted.
+COMMANDS: dict[str, str] = {
+    "config": "port_aws_exporter.cli.config_commands:config_group",
+    "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
+    "map": "port_aws_exporter.cli.map_command:map_command",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def __init__(self, *args: Any, lazy_commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy_commands = lazy_commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy_commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self._lazy_commands.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = target.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="port-aws-exporter")
+def main() -> None:
+    """Keep a Port software catalog in step with AWS."""
