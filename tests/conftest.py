@@ -10,7 +10,18 @@ import pytest
 
 pytest_plugins: list[str] = []
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "reference" / "data"
+
+
+def _find_shared_data() -> Path:
+    """The project's `../shared/reference/data`, also found from a git worktree placed deeper."""
+    for parent in Path(__file__).resolve().parents[1:]:
+        candidate = parent.parent / "shared" / "reference" / "data"
+        if candidate.is_dir():
+            return candidate
+    return Path(__file__).resolve().parents[2] / "shared" / "reference" / "data"
+
+
+SHARED_DATA = _find_shared_data()
 
 
 @pytest.fixture(scope="session")
