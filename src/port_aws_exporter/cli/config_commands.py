@@ -1,0 +1,64 @@
+"""`port-aws-exporter config …`: check a config.json."""
+
+from __future__ import annotations
+
+import click
+from rich.markup import escape
+
+from port_aws_exporter.cli.output import print_json, stderr_console, stdout_console
+from port_aws_exporter.config import ConfigError, ConfigProblem, check_config, read_config_document
+
+
+@click.group("config")
+def config_group() -> None:
+    """Check config.json files."""
+
+
+@config_group.command("validate")
+@click.argument("source", metavar="FILE")
+@click.option("--json", "as_json", is_flag=True, help='Print {"valid", "errors", "warnings"} as JSON.')
+def validate_command(source: str, as_json: bool) -> None:
+    """Validate FILE (a path or an s3://bucket/key URL): structure and every jq expression.
+
+    Every problem is reported at once, with its JSON path, the expression and jq's message.
+    Exits 1 when the config is not valid.
+    """
+    try:
+        report = check_config(read_config_document(source))
+    except ConfigError as error:
+        errors, warnings, valid, config = error.problems, [], False, None
+    else:
+        errors, warnings, valid, config = report.errors, report.warnings, report.valid, report.config
+    if as_json:
+        print_json(
+            {
+                "valid": valid,
+                "errors": [problem.as_dict() for problem in errors],
+                "warnings": [problem.as_dict() for problem in warnings],
+            }
+        )
+    else:
+        _print_problems("warning", "yellow", warnings)
+        _print_problems("error", "red", errors)
+        if config is not None and valid:
+            mappings = sum(len(resource.port.entity.mappings) for resource in config.resources)
+            stdout_console.print(
+                f"{escape(source)} is valid: {len(config.resources)} resource(s) of "
+                f"{len(config.kinds())} kind(s), {mappings} mapping(s)"
+                + (f", {len(warnings)} warning(s)" if warnings else ""),
+                soft_wrap=True,
+            )
+        else:
+            stderr_console.print(f"{escape(source)} is not valid: {len(errors)} error(s)", soft_wrap=True)
+    if not valid:
+        raise click.exceptions.Exit(1)
+
+
+def _print_problems(label: str, colour: str, problems: list[ConfigProblem]) -> None:
+    for problem in problems:
+        where = f"{problem.path}: " if problem.path else ""
+        stderr_console.print(
+            f"[{colour}]{label}:[/] {escape(where)}{escape(problem.message)}", soft_wrap=True
+        )
+        if problem.expression is not None:
+            stderr_console.print(f"    expression: {escape(problem.expression)}", soft_wrap=True)

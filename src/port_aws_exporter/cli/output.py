@@ -1,0 +1,24 @@
+"""How commands print: JSON for machines on stdout, rich text for people, errors on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+from rich.console import Console
+
+stdout_console = Console(highlight=False)
+stderr_console = Console(stderr=True, highlight=False)
+
+
+def print_json(value: Any) -> None:
+    """`value` as indented JSON on stdout (plain, so it pipes into jq and files)."""
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def fail(message: str, exit_code: int = 1) -> NoReturn:
+    """Print `message` as an error on stderr and exit."""
+    stderr_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise click.exceptions.Exit(exit_code)
