@@ -100,9 +100,7 @@ def micros_per_call(work: Callable[[], object], calls: int, runs: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--naive-sample", type=int, default=300)
     parser.add_argument("--runs", type=int, default=5)
@@ -141,9 +139,7 @@ def main() -> None:
     with TimeLimitedJq() as evaluator:
         evaluator.first_of_each(fields, value_text=message_text)
         in_process = micros_per_call(lambda: [p.first(SEED_MESSAGE) for p in programs], 2000, args.runs)
-        worker = micros_per_call(
-            lambda: evaluator.first_of_each(fields, value_text=message_text), 2000, args.runs
-        )
+        worker = micros_per_call(lambda: evaluator.first_of_each(fields, value_text=message_text), 2000, args.runs)
         trivial = micros_per_call(lambda: evaluator.first(".", 1), 2000, args.runs)
 
     size = len(texts[0])

@@ -112,9 +112,7 @@ class ExporterConfig(_Section):
 
     resources: list[ResourceConfig]
     # Extension: stale deletion is skipped for a blueprint when more than this share would go.
-    deletion_threshold: float = Field(
-        default=DEFAULT_DELETION_THRESHOLD, gt=0, le=1, alias="deletionThreshold"
-    )
+    deletion_threshold: float = Field(default=DEFAULT_DELETION_THRESHOLD, gt=0, le=1, alias="deletionThreshold")
 
     def kinds(self) -> list[str]:
         """The distinct kinds, in config order."""

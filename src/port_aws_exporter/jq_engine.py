@@ -103,9 +103,7 @@ class JqProgram:
 def compile_program(expression: str) -> JqProgram:
     """Compile `expression` inside the sandbox; cached by text. Raises JqCompileError."""
     if not isinstance(expression, str):
-        raise JqCompileError(
-            repr(expression), f"a jq expression must be a string, not {type(expression).__name__}"
-        )
+        raise JqCompileError(repr(expression), f"a jq expression must be a string, not {type(expression).__name__}")
     if not expression.strip():
         raise JqCompileError(expression, "the jq expression is empty")
     try:

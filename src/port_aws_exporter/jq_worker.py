@@ -203,9 +203,7 @@ def default_memory_limit() -> int:
     """
     lambda_megabytes = os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "")
     if lambda_megabytes.isdigit():
-        return max(
-            _MIN_MEMORY_LIMIT_BYTES, min(DEFAULT_MEMORY_LIMIT_BYTES, (int(lambda_megabytes) << 20) // 4)
-        )
+        return max(_MIN_MEMORY_LIMIT_BYTES, min(DEFAULT_MEMORY_LIMIT_BYTES, (int(lambda_megabytes) << 20) // 4))
     return DEFAULT_MEMORY_LIMIT_BYTES
 
 

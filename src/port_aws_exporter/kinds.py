@@ -12,7 +12,7 @@ The facts here are our own; tests check them against `../shared/reference/data/c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -35,6 +35,15 @@ class NativeListing:
     operation: str
     result_key: str
     identifier_key: str
+    action: str  # the IAM action of the list call
+
+
+@dataclass(frozen=True)
+class HandlerPermissions:
+    """IAM actions of a type's Cloud Control handlers (from its CloudFormation registry schema)."""
+
+    list: tuple[str, ...] = ()
+    read: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,19 @@ class KindSpec:
     # IAM, CloudFront, Route 53: one global endpoint; CloudTrail events arrive only in us-east-1.
     global_service: bool = False
     notes: str = ""
+    # IAM actions the exporter needs to read the kind: Cloud Control's handler permissions, or the
+    # native fetcher's own calls.
+    handler_permissions: HandlerPermissions = HandlerPermissions()
+    native_actions: tuple[str, ...] = ()
+
+    @property
+    def read_actions(self) -> tuple[str, ...]:
+        """Every IAM action the exporter calls to list and read this kind, without repeats."""
+        actions = [*self.native_actions]
+        if self.native_listing is not None:
+            actions.append(self.native_listing.action)
+        actions += [*self.handler_permissions.list, *self.handler_permissions.read]
+        return tuple(dict.fromkeys(actions))
 
     def identifier_of(self, properties: dict[str, object]) -> str | None:
         """The Cloud Control identifier of a resource document, or None if a part is missing."""
@@ -78,8 +100,10 @@ def _cc(
     )
 
 
-def _native(kind: str, fetcher: FetcherName, *identifier: str, service: str, notes: str) -> KindSpec:
-    return KindSpec(kind, tuple(identifier), fetcher=fetcher, service=service, notes=notes)
+def _native(
+    kind: str, fetcher: FetcherName, *identifier: str, service: str, actions: tuple[str, ...], notes: str
+) -> KindSpec:
+    return KindSpec(kind, tuple(identifier), fetcher=fetcher, service=service, native_actions=actions, notes=notes)
 
 
 _ROWS: tuple[KindSpec, ...] = (
@@ -110,7 +134,9 @@ _ROWS: tuple[KindSpec, ...] = (
         "AWS::OpenSearchService::Domain",
         "DomainName",
         service="opensearch",
-        native_listing=NativeListing("opensearch", "list_domain_names", "DomainNames", "DomainName"),
+        native_listing=NativeListing(
+            "opensearch", "list_domain_names", "DomainNames", "DomainName", "es:ListDomainNames"
+        ),
         notes="Cloud Control has no list handler: listed natively, read through Cloud Control",
     ),
     _cc("AWS::RDS::DBInstance", "DBInstanceIdentifier", service="rds"),
@@ -125,7 +151,11 @@ _ROWS: tuple[KindSpec, ...] = (
         "Arn",
         service="stepfunctions",
         native_listing=NativeListing(
-            "stepfunctions", "list_state_machines", "stateMachines", "stateMachineArn"
+            "stepfunctions",
+            "list_state_machines",
+            "stateMachines",
+            "stateMachineArn",
+            "states:ListStateMachines",
         ),
         notes="Cloud Control has no list handler: listed natively, read through Cloud Control",
     ),
@@ -136,6 +166,7 @@ _ROWS: tuple[KindSpec, ...] = (
         FetcherName.EC2_INSTANCE,
         "InstanceId",
         service="ec2",
+        actions=("ec2:DescribeInstances",),
         notes="describe_instances shape",
     ),
     _native(
@@ -143,6 +174,12 @@ _ROWS: tuple[KindSpec, ...] = (
         FetcherName.ELBV2_LOAD_BALANCER,
         "LoadBalancerArn",
         service="elbv2",
+        actions=(
+            "elasticloadbalancing:DescribeLoadBalancers",
+            "elasticloadbalancing:DescribeLoadBalancerAttributes",
+            "elasticloadbalancing:DescribeListeners",
+            "elasticloadbalancing:DescribeTags",
+        ),
         notes="describe_load_balancers shape with Attributes, Listeners and Tags; read by name or ARN",
     ),
     _native(
@@ -150,6 +187,7 @@ _ROWS: tuple[KindSpec, ...] = (
         FetcherName.ACM_CERTIFICATE,
         "CertificateArn",
         service="acm",
+        actions=("acm:ListCertificates", "acm:DescribeCertificate"),
         notes="Port's kind name, not a CloudFormation type (that is AWS::CertificateManager::Certificate)",
     ),
     _native(
@@ -157,6 +195,12 @@ _ROWS: tuple[KindSpec, ...] = (
         FetcherName.CLOUDFORMATION_STACK,
         "StackId",
         service="cloudformation",
+        actions=(
+            "cloudformation:ListStacks",
+            "cloudformation:DescribeStacks",
+            "cloudformation:DescribeStackResources",
+            "cloudformation:GetTemplate",
+        ),
         notes="describe_stacks shape with StackResources and TemplateBody",
     ),
     _native(
@@ -164,11 +208,317 @@ _ROWS: tuple[KindSpec, ...] = (
         FetcherName.ELASTICACHE_CACHE_CLUSTER,
         "CacheClusterId",
         service="elasticache",
+        actions=("elasticache:DescribeCacheClusters", "elasticache:ListTagsForResource"),
         notes="describe_cache_clusters shape with Tags",
     ),
 )
 
-KINDS: dict[str, KindSpec] = {row.kind: row for row in _ROWS}
+# Facts from each type's CloudFormation registry schema (handlers.list / handlers.read), service
+# prefixes in lower case; checked against ../shared/reference/data/cfn-handlers.json by a test.
+_HANDLER_PERMISSIONS: dict[str, HandlerPermissions] = {
+    "AWS::ApiGateway::RestApi": HandlerPermissions(
+        list=("apigateway:GET",),
+        read=("apigateway:GET",),
+    ),
+    "AWS::ApiGatewayV2::Api": HandlerPermissions(
+        list=(
+            "apigateway:GET",
+            "s3:getObject",
+        ),
+        read=(
+            "apigateway:GET",
+            "s3:getObject",
+        ),
+    ),
+    "AWS::AppRunner::Service": HandlerPermissions(
+        list=(
+            "apprunner:ListServices",
+            "iam:PassRole",
+        ),
+        read=("apprunner:DescribeService",),
+    ),
+    "AWS::AutoScaling::AutoScalingGroup": HandlerPermissions(
+        list=("autoscaling:Describe*",),
+        read=(
+            "autoscaling:Describe*",
+            "managed-fleets:Get*",
+        ),
+    ),
+    "AWS::Batch::JobQueue": HandlerPermissions(
+        list=("batch:DescribeJobQueues",),
+        read=("batch:DescribeJobQueues",),
+    ),
+    "AWS::CloudFront::Distribution": HandlerPermissions(
+        list=(
+            "cloudfront:ListTagsForResource",
+            "cloudfront:ListDistributions",
+        ),
+        read=(
+            "cloudfront:GetDistribution",
+            "cloudfront:GetDistributionConfig",
+            "cloudfront:ListTagsForResource",
+        ),
+    ),
+    "AWS::Cognito::UserPool": HandlerPermissions(
+        list=("cognito-idp:ListUserPools",),
+        read=(
+            "cognito-idp:DescribeUserPool",
+            "cognito-idp:GetUserPoolMfaConfig",
+            "kms:Decrypt",
+            "kms:DescribeKey",
+        ),
+    ),
+    "AWS::DynamoDB::Table": HandlerPermissions(
+        list=("dynamodb:ListTables",),
+        read=(
+            "dynamodb:DescribeTable",
+            "dynamodb:DescribeContinuousBackups",
+            "dynamodb:DescribeContributorInsights",
+            "dynamodb:DescribeKinesisStreamingDestination",
+            "dynamodb:ListTagsOfResource",
+            "dynamodb:GetResourcePolicy",
+            "dynamodb:DescribeTimeToLive",
+        ),
+    ),
+    "AWS::ECR::Repository": HandlerPermissions(
+        list=("ecr:DescribeRepositories",),
+        read=(
+            "ecr:DescribeRepositories",
+            "ecr:GetLifecyclePolicy",
+            "ecr:GetRepositoryPolicy",
+            "ecr:ListTagsForResource",
+        ),
+    ),
+    "AWS::ECS::Cluster": HandlerPermissions(
+        list=(
+            "ecs:DescribeClusters",
+            "ecs:ListClusters",
+        ),
+        read=(
+            "ecs:DescribeClusters",
+            "kms:DescribeKey",
+        ),
+    ),
+    "AWS::ECS::Service": HandlerPermissions(
+        list=(
+            "ecs:DescribeServices",
+            "ecs:ListClusters",
+            "ecs:ListServices",
+        ),
+        read=("ecs:DescribeServices",),
+    ),
+    "AWS::EFS::FileSystem": HandlerPermissions(
+        list=(
+            "elasticfilesystem:DescribeBackupPolicy",
+            "elasticfilesystem:DescribeFileSystemPolicy",
+            "elasticfilesystem:DescribeFileSystems",
+            "elasticfilesystem:DescribeLifecycleConfiguration",
+            "elasticfilesystem:DescribeReplicationConfigurations",
+        ),
+        read=(
+            "elasticfilesystem:DescribeBackupPolicy",
+            "elasticfilesystem:DescribeFileSystemPolicy",
+            "elasticfilesystem:DescribeFileSystems",
+            "elasticfilesystem:DescribeLifecycleConfiguration",
+            "elasticfilesystem:DescribeReplicationConfigurations",
+        ),
+    ),
+    "AWS::EKS::Cluster": HandlerPermissions(
+        list=("eks:ListClusters",),
+        read=("eks:DescribeCluster",),
+    ),
+    "AWS::ElastiCache::ServerlessCache": HandlerPermissions(
+        list=(
+            "elasticache:DescribeServerlessCaches",
+            "elasticache:ListTagsForResource",
+        ),
+        read=(
+            "elasticache:DescribeServerlessCaches",
+            "elasticache:ListTagsForResource",
+        ),
+    ),
+    "AWS::ElasticBeanstalk::Application": HandlerPermissions(
+        list=("elasticbeanstalk:DescribeApplications",),
+        read=("elasticbeanstalk:DescribeApplications",),
+    ),
+    "AWS::ElasticBeanstalk::Environment": HandlerPermissions(
+        list=(
+            "elasticbeanstalk:DescribeEnvironments",
+            "elasticbeanstalk:ListTagsForResource",
+        ),
+        read=(
+            "elasticbeanstalk:DescribeEnvironments",
+            "elasticbeanstalk:DescribeConfigurationSettings",
+            "elasticbeanstalk:ListTagsForResource",
+        ),
+    ),
+    "AWS::Events::Rule": HandlerPermissions(
+        list=("events:ListRules",),
+        read=(
+            "iam:PassRole",
+            "events:DescribeRule",
+            "events:ListTargetsByRule",
+            "events:ListTagsForResource",
+        ),
+    ),
+    "AWS::IAM::Role": HandlerPermissions(
+        list=("iam:ListRoles",),
+        read=(
+            "iam:GetRole",
+            "iam:ListAttachedRolePolicies",
+            "iam:ListRolePolicies",
+            "iam:GetRolePolicy",
+        ),
+    ),
+    "AWS::KMS::Key": HandlerPermissions(
+        list=(
+            "kms:ListKeys",
+            "kms:DescribeKey",
+        ),
+        read=(
+            "kms:DescribeKey",
+            "kms:GetKeyPolicy",
+            "kms:GetKeyRotationStatus",
+            "kms:ListResourceTags",
+        ),
+    ),
+    "AWS::Kinesis::Stream": HandlerPermissions(
+        list=("kinesis:ListStreams",),
+        read=(
+            "kinesis:DescribeStreamSummary",
+            "kinesis:ListTagsForStream",
+            "kinesis:ListTagsForResource",
+        ),
+    ),
+    "AWS::Lambda::Function": HandlerPermissions(
+        list=("lambda:ListFunctions",),
+        read=(
+            "lambda:GetFunction",
+            "kms:Decrypt",
+            "lambda:GetFunctionCodeSigningConfig",
+            "lambda:GetFunctionRecursionConfig",
+            "lambda:GetRuntimeManagementConfig",
+            "lambda:GetFunctionScalingConfig",
+        ),
+    ),
+    "AWS::Logs::LogGroup": HandlerPermissions(
+        list=(
+            "logs:DescribeLogGroups",
+            "logs:ListTagsForResource",
+        ),
+        read=(
+            "logs:DescribeLogGroups",
+            "logs:ListTagsForResource",
+            "logs:GetDataProtectionPolicy",
+        ),
+    ),
+    "AWS::OpenSearchService::Domain": HandlerPermissions(
+        list=(),
+        read=(
+            "es:DescribeDomain",
+            "es:ListTags",
+        ),
+    ),
+    "AWS::RDS::DBInstance": HandlerPermissions(
+        list=("rds:DescribeDBInstances",),
+        read=(
+            "ec2:DescribeAccountAttributes",
+            "ec2:DescribeAvailabilityZones",
+            "ec2:DescribeInternetGateways",
+            "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets",
+            "ec2:DescribeVpcAttribute",
+            "ec2:DescribeVpcs",
+            "rds:DescribeDBInstances",
+        ),
+    ),
+    "AWS::Redshift::Cluster": HandlerPermissions(
+        list=(
+            "redshift:DescribeTags",
+            "redshift:DescribeClusters",
+        ),
+        read=(
+            "redshift:DescribeClusters",
+            "redshift:DescribeLoggingStatus",
+            "redshift:DescribeSnapshotCopyGrant",
+            "redshift:DescribeClusterDbRevisions",
+            "redshift:DescribeTags",
+            "redshift:GetResourcePolicy",
+        ),
+    ),
+    "AWS::Route53::HostedZone": HandlerPermissions(
+        list=(
+            "route53:GetHostedZone",
+            "route53:ListHostedZones",
+            "route53:ListQueryLoggingConfigs",
+            "route53:ListTagsForResource",
+        ),
+        read=(
+            "route53:GetHostedZone",
+            "route53:ListTagsForResource",
+            "route53:ListQueryLoggingConfigs",
+        ),
+    ),
+    "AWS::S3::Bucket": HandlerPermissions(
+        list=("s3:ListAllMyBuckets",),
+        read=(
+            "s3:GetAccelerateConfiguration",
+            "s3:GetLifecycleConfiguration",
+            "s3:GetBucketPublicAccessBlock",
+            "s3:GetAnalyticsConfiguration",
+            "s3:GetBucketCORS",
+            "s3:GetEncryptionConfiguration",
+            "s3:GetInventoryConfiguration",
+            "s3:GetBucketLogging",
+            "s3:GetMetricsConfiguration",
+            "s3:GetBucketNotification",
+            "s3:GetBucketVersioning",
+            "s3:GetReplicationConfiguration",
+            "s3:GetBucketWebsite",
+            "s3:GetBucketObjectLockConfiguration",
+            "s3:GetBucketTagging",
+            "s3:GetBucketOwnershipControls",
+            "s3:GetIntelligentTieringConfiguration",
+            "s3:GetBucketMetadataTableConfiguration",
+            "s3:ListBucket",
+        ),
+    ),
+    "AWS::SNS::Topic": HandlerPermissions(
+        list=("sns:ListTopics",),
+        read=(
+            "sns:GetTopicAttributes",
+            "sns:ListTagsForResource",
+            "sns:ListSubscriptionsByTopic",
+            "sns:GetDataProtectionPolicy",
+        ),
+    ),
+    "AWS::SQS::Queue": HandlerPermissions(
+        list=("sqs:ListQueues",),
+        read=(
+            "sqs:GetQueueAttributes",
+            "sqs:ListQueueTags",
+        ),
+    ),
+    "AWS::SecretsManager::Secret": HandlerPermissions(
+        list=("secretsmanager:ListSecrets",),
+        read=(
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:GetSecretValue",
+        ),
+    ),
+    "AWS::StepFunctions::StateMachine": HandlerPermissions(
+        list=(),
+        read=(
+            "states:DescribeStateMachine",
+            "states:ListTagsForResource",
+        ),
+    ),
+}
+
+KINDS: dict[str, KindSpec] = {
+    row.kind: replace(row, handler_permissions=_HANDLER_PERMISSIONS.get(row.kind, HandlerPermissions()))
+    for row in _ROWS
+}
 
 
 def spec_for(kind: str) -> KindSpec:

@@ -111,13 +111,7 @@ def _compile_all(expressions: dict[str, str]) -> dict[str, Evaluator] | None:
 def _python_entity_builder(mapping: EntityMapping) -> Callable[[Any], dict[str, Any]] | None:
     """Builds the same entity as `_entity_program`, or None if a field is outside the subset."""
     top = {"identifier": mapping.identifier}
-    top.update(
-        {
-            name: getattr(mapping, name)
-            for name in OPTIONAL_ENTITY_FIELDS
-            if getattr(mapping, name) is not None
-        }
-    )
+    top.update({name: getattr(mapping, name) for name in OPTIONAL_ENTITY_FIELDS if getattr(mapping, name) is not None})
     top_level = _compile_all(top)
     properties = _compile_all(mapping.properties)
     relations = _compile_all(mapping.relations or {})
@@ -248,9 +242,7 @@ class ResourceMapper:
         are left out (the original included them), since their identifiers are the items', not
         the resource's.
         """
-        blueprints = [
-            m.mapping.blueprint_identifier for m in self._mappings if m.mapping.items_to_parse is None
-        ]
+        blueprints = [m.mapping.blueprint_identifier for m in self._mappings if m.mapping.items_to_parse is None]
         return [(blueprint, identifier) for blueprint in dict.fromkeys(blueprints)]
 
     def _collect(self, output: list[list[dict[str, Any]]] | None) -> MappingResult:
@@ -261,9 +253,7 @@ class ResourceMapper:
             self._accept(compiled, entities, result)
         return result
 
-    def _accept(
-        self, compiled: _CompiledMapping, entities: list[dict[str, Any]], result: MappingResult
-    ) -> None:
+    def _accept(self, compiled: _CompiledMapping, entities: list[dict[str, Any]], result: MappingResult) -> None:
         blueprint = compiled.mapping.blueprint_identifier
         for entity in entities:
             identifier = entity.get("identifier")

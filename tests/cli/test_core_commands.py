@@ -101,9 +101,7 @@ def test_map_prints_entities_with_their_blueprint(shared_data: Path, tmp_path: P
         )
     )
     config = str(shared_data / "port-examples" / "sns-sqs.mapping.json")
-    result = CliRunner().invoke(
-        main, ["map", "--config", config, "--kind", "AWS::SNS::Topic", str(resources)]
-    )
+    result = CliRunner().invoke(main, ["map", "--config", config, "--kind", "AWS::SNS::Topic", str(resources)])
     assert result.exit_code == 0, result.output
     entities = json.loads(result.stdout)
     assert [(e["blueprint"], e["identifier"], e["relations"]) for e in entities] == [

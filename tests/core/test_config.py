@@ -58,16 +58,12 @@ def test_quoted_blueprints_regions_and_parent_models(shared_data: Path) -> None:
                     "selector": {
                         "aws": {
                             "regions": ["eu-west-1"],
-                            "regions_config": {
-                                "eu-west-1": {"resources_models": ['{"LoadBalancerArn": "arn:lb"}']}
-                            },
+                            "regions_config": {"eu-west-1": {"resources_models": ['{"LoadBalancerArn": "arn:lb"}']}},
                             "list_parameters": {"PageSize": 50},
                             "useListProperties": True,
                         }
                     },
-                    "port": {
-                        "entity": {"mappings": [{"identifier": ".ListenerArn", "blueprint": '"listener"'}]}
-                    },
+                    "port": {"entity": {"mappings": [{"identifier": ".ListenerArn", "blueprint": '"listener"'}]}},
                 }
             ],
             "deletionThreshold": 0.5,
@@ -76,9 +72,7 @@ def test_quoted_blueprints_regions_and_parent_models(shared_data: Path) -> None:
     (resource,) = config.resources
     assert resource.port.entity.mappings[0].blueprint_identifier == "listener"
     assert resource.selector.aws.regions == ["eu-west-1"]
-    assert resource.selector.aws.regions_config["eu-west-1"].resources_models == [
-        '{"LoadBalancerArn": "arn:lb"}'
-    ]
+    assert resource.selector.aws.regions_config["eu-west-1"].resources_models == ['{"LoadBalancerArn": "arn:lb"}']
     assert resource.selector.aws.list_parameters == {"PageSize": 50}
     assert resource.selector.aws.use_list_properties is True
     assert config.deletion_threshold == 0.5
@@ -132,16 +126,9 @@ def test_every_problem_is_reported_at_once_with_path_expression_and_message() ->
     assert "syntax error" in memory.message
     assert found["resources[0].port.entity.mappings[0].properties.timeout"].message.endswith("(got int)")
     assert found["resources[1].kind"].message == "kind must look like AWS::Service::Type, not 'Lambda'"
-    assert (
-        found["resources[1].port.entity.mappings[0].identifier"].message
-        == "required field 'identifier' is missing"
-    )
-    assert (
-        "is not JSON" in found["resources[0].selector.aws.regions_config.us-east-1.resources_models"].message
-    )
-    assert [p.path.split("]")[0] for p in report.errors] == sorted(
-        p.path.split("]")[0] for p in report.errors
-    )
+    assert found["resources[1].port.entity.mappings[0].identifier"].message == "required field 'identifier' is missing"
+    assert "is not JSON" in found["resources[0].selector.aws.regions_config.us-east-1.resources_models"].message
+    assert [p.path.split("]")[0] for p in report.errors] == sorted(p.path.split("]")[0] for p in report.errors)
 
 
 def test_config_error_text_lists_every_problem() -> None:
@@ -160,11 +147,7 @@ def test_unknown_keys_are_warnings_not_errors() -> None:
                 "kind": "AWS::SQS::Queue",
                 "futureOption": 1,
                 "selector": {"aws": {"regions": ["us-east-1"], "accounts": ["1"]}},
-                "port": {
-                    "entity": {
-                        "mappings": [{"identifier": ".QueueName", "blueprint": "sqs", "colour": "red"}]
-                    }
-                },
+                "port": {"entity": {"mappings": [{"identifier": ".QueueName", "blueprint": "sqs", "colour": "red"}]}},
             }
         ],
         "version": 2,

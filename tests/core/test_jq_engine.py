@@ -111,10 +111,7 @@ def test_first_output_and_null_when_there_is_none() -> None:
     assert first(".a, .b", {"a": 1, "b": 2}) == 1
     assert first("empty", {}) is None
     assert first('.Tags[]? | select(.Key == "Name") | .Value', {"Tags": []}) is None
-    assert (
-        first('.Tags[]? | select(.Key == "Name") | .Value', {"Tags": [{"Key": "Name", "Value": "web"}]})
-        == "web"
-    )
+    assert first('.Tags[]? | select(.Key == "Name") | .Value', {"Tags": [{"Key": "Name", "Value": "web"}]}) == "web"
 
 
 def test_runtime_errors_carry_jqs_message_and_the_expression() -> None:

@@ -17,9 +17,7 @@ KEYS = ["a", "b", "Name", "item", "with-dash"]
 json_scalars = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=4)
 json_values = st.recursive(
     json_scalars,
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(KEYS), children, max_size=4),
     max_leaves=12,
 )
 
@@ -37,9 +35,7 @@ def _segment() -> st.SearchStrategy[str]:
 
 
 paths = st.lists(_segment(), min_size=0, max_size=3).map(lambda parts: "." + "".join(parts).lstrip("."))
-literals = st.sampled_from(
-    ['"x"', '"https://example.com/?arn="', "null", "true", "false", "1", "2.5", '"\\u00e9\\n"']
-)
+literals = st.sampled_from(['"x"', '"https://example.com/?arn="', "null", "true", "false", "1", "2.5", '"\\u00e9\\n"'])
 
 
 def _expressions() -> st.SearchStrategy[str]:

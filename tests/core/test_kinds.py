@@ -37,10 +37,7 @@ def test_kinds_without_a_list_handler_are_listed_natively(handlers: dict[str, An
 def test_every_kind_of_the_port_examples_and_of_the_cloudtrail_table_is_known(shared_data: Path) -> None:
     index = json.loads((shared_data / "port-examples" / "index.json").read_text())
     example_kinds = {
-        kind
-        for section in index["sections"].values()
-        for file in section["files"]
-        for kind in file.get("kinds", [])
+        kind for section in index["sections"].values() for file in section["files"] for kind in file.get("kinds", [])
     }
     trail_kinds = set(json.loads((shared_data / "trail-events.json").read_text())["types"])
     assert example_kinds - set(KINDS) == set()
@@ -48,9 +45,7 @@ def test_every_kind_of_the_port_examples_and_of_the_cloudtrail_table_is_known(sh
 
 
 def test_the_original_exporters_five_native_fetchers() -> None:
-    native = {
-        spec.kind: spec.fetcher for spec in KINDS.values() if spec.fetcher is not FetcherName.CLOUD_CONTROL
-    }
+    native = {spec.kind: spec.fetcher for spec in KINDS.values() if spec.fetcher is not FetcherName.CLOUD_CONTROL}
     assert native == {
         "AWS::EC2::Instance": FetcherName.EC2_INSTANCE,
         "AWS::ElasticLoadBalancingV2::LoadBalancer": FetcherName.ELBV2_LOAD_BALANCER,
@@ -71,3 +66,25 @@ def test_unknown_kinds_fall_back_to_cloud_control() -> None:
     assert spec.fetcher is FetcherName.CLOUD_CONTROL
     assert spec.primary_identifier == ()
     assert spec.service == "glue"
+
+
+def _lower_prefix(actions: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(f"{a.split(':')[0].lower()}:{a.split(':')[1]}" for a in actions))
+
+
+def test_handler_permissions_match_the_schemas(handlers: dict[str, Any]) -> None:
+    for spec in KINDS.values():
+        if spec.fetcher is not FetcherName.CLOUD_CONTROL:
+            continue
+        entry = handlers[spec.kind]
+        assert spec.handler_permissions.list == _lower_prefix((entry.get("list") or {}).get("permissions", []))
+        assert spec.handler_permissions.read == _lower_prefix((entry.get("read") or {}).get("permissions", []))
+
+
+def test_read_actions_cover_native_calls_and_handlers() -> None:
+    assert spec_for("AWS::EC2::Instance").read_actions == ("ec2:DescribeInstances",)
+    state_machines = spec_for("AWS::StepFunctions::StateMachine").read_actions
+    assert state_machines[0] == "states:ListStateMachines"
+    assert "states:DescribeStateMachine" in state_machines
+    lambda_actions = spec_for("AWS::Lambda::Function").read_actions
+    assert lambda_actions[:2] == ("lambda:ListFunctions", "lambda:GetFunction")

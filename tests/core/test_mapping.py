@@ -105,17 +105,13 @@ def test_lambda_with_layers_through_items_to_parse(shared_data: Path, python_sub
     ]
 
 
-def test_properties_are_sent_even_when_null_and_items_need_an_array(
-    shared_data: Path, python_subset: bool
-) -> None:
+def test_properties_are_sent_even_when_null_and_items_need_an_array(shared_data: Path, python_subset: bool) -> None:
     config = _example(shared_data, "lambda.mapping.json")
     config["resources"][0]["port"]["entity"]["mappings"].append(
         {"itemsToParse": ".Layers", "identifier": ".item", "blueprint": "functionLayer"}
     )
     (function_entity,) = _outputs(
-        _mapper(config, "AWS::Lambda::Function", python_subset).map(
-            {"FunctionName": "bare", "Arn": "a", "Role": "r"}
-        )
+        _mapper(config, "AWS::Lambda::Function", python_subset).map({"FunctionName": "bare", "Arn": "a", "Role": "r"})
     )
     assert function_entity["properties"]["memorySize"] is None
     assert function_entity["properties"]["environment"] is None
@@ -194,9 +190,7 @@ def test_s3_bucket(shared_data: Path, python_subset: bool) -> None:
         "RegionalDomainName": "acme-logs.s3.eu-west-1.amazonaws.com",
         "VersioningConfiguration": {"Status": "Enabled"},
         "BucketEncryption": {
-            "ServerSideEncryptionConfiguration": [
-                {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-            ]
+            "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
         },
         "PublicAccessBlockConfiguration": {"BlockPublicAcls": True},
     }
@@ -229,9 +223,7 @@ def test_dynamodb_table(shared_data: Path, python_subset: bool) -> None:
         "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
     }
     (entity,) = _outputs(
-        _mapper(_example(shared_data, "dynamodb.mapping.json"), "AWS::DynamoDB::Table", python_subset).map(
-            table
-        )
+        _mapper(_example(shared_data, "dynamodb.mapping.json"), "AWS::DynamoDB::Table", python_subset).map(table)
     )
     assert entity["properties"] == {
         "link": CONSOLE + table["Arn"],
@@ -304,16 +296,12 @@ def test_selector_false_maps_to_nothing(shared_data: Path, python_subset: bool) 
 
 def _single_mapping(**mapping: Any) -> dict[str, Any]:
     return {
-        "resources": [
-            {"kind": "AWS::SQS::Queue", "port": {"entity": {"mappings": [{"blueprint": "sqs", **mapping}]}}}
-        ]
+        "resources": [{"kind": "AWS::SQS::Queue", "port": {"entity": {"mappings": [{"blueprint": "sqs", **mapping}]}}}]
     }
 
 
 def test_a_missing_identifier_names_the_mapping_and_expression(python_subset: bool) -> None:
-    result = _mapper(_single_mapping(identifier=".QueueName"), "AWS::SQS::Queue", python_subset).map(
-        {"Arn": "x"}
-    )
+    result = _mapper(_single_mapping(identifier=".QueueName"), "AWS::SQS::Queue", python_subset).map({"Arn": "x"})
     assert result.entities == []
     (failure,) = result.failures
     assert failure.path == "resources[0].port.entity.mappings[0].identifier"
@@ -323,9 +311,7 @@ def test_a_missing_identifier_names_the_mapping_and_expression(python_subset: bo
 
 def test_a_failing_field_is_located_and_other_mappings_still_map(python_subset: bool) -> None:
     config = _single_mapping(identifier=".QueueName", properties={"size": ".Size | ascii_downcase"})
-    config["resources"][0]["port"]["entity"]["mappings"].append(
-        {"identifier": ".QueueName", "blueprint": "queueCopy"}
-    )
+    config["resources"][0]["port"]["entity"]["mappings"].append({"identifier": ".QueueName", "blueprint": "queueCopy"})
     result = _mapper(config, "AWS::SQS::Queue", python_subset).map({"QueueName": "q", "Size": 5})
     assert [e.blueprint for e in result.entities] == ["queueCopy"]
     (failure,) = result.failures
@@ -337,9 +323,7 @@ def test_a_failing_field_is_located_and_other_mappings_still_map(python_subset: 
 def test_a_failing_selector_is_reported(python_subset: bool) -> None:
     config = _single_mapping(identifier=".QueueName")
     config["resources"][0]["selector"] = {"query": '.Tags | startswith("x")'}
-    (failure,) = (
-        _mapper(config, "AWS::SQS::Queue", python_subset).map({"QueueName": "q", "Tags": []}).failures
-    )
+    (failure,) = _mapper(config, "AWS::SQS::Queue", python_subset).map({"QueueName": "q", "Tags": []}).failures
     assert failure.path == "resources[0].selector.query"
     assert "startswith() requires string inputs" in failure.message
 
@@ -353,9 +337,7 @@ def test_optional_fields_relations_and_quoted_blueprints(python_subset: bool) ->
         relations={"topic": ".Topics // []"},
     )
     config["resources"][0]["port"]["entity"]["mappings"][0]["blueprint"] = '"sqs"'
-    (entity,) = _outputs(
-        _mapper(config, "AWS::SQS::Queue", python_subset).map({"QueueName": "q1", "Team": None})
-    )
+    (entity,) = _outputs(_mapper(config, "AWS::SQS::Queue", python_subset).map({"QueueName": "q1", "Team": None}))
     assert entity == {
         "blueprint": "sqs",
         "identifier": "q1",
@@ -368,9 +350,7 @@ def test_optional_fields_relations_and_quoted_blueprints(python_subset: bool) ->
 
 
 def test_numeric_identifiers_become_strings_and_map_text_agrees(python_subset: bool) -> None:
-    mapper = _mapper(
-        _single_mapping(identifier=".Id", properties={"n": ".Id"}), "AWS::SQS::Queue", python_subset
-    )
+    mapper = _mapper(_single_mapping(identifier=".Id", properties={"n": ".Id"}), "AWS::SQS::Queue", python_subset)
     (entity,) = mapper.map({"Id": 42}).entities
     assert entity.identifier == "42"
     assert entity.entity["properties"] == {"n": 42}
@@ -390,9 +370,7 @@ def test_delete_targets_one_entity_per_blueprint_of_the_resource(python_subset: 
 
 @pytest.mark.parametrize("items", ["null", '"text"', "{}", "5"])
 def test_items_to_parse_that_is_not_an_array_gives_no_entity(items: str, python_subset: bool) -> None:
-    mapper = _mapper(
-        _single_mapping(identifier=".item", itemsToParse=items), "AWS::SQS::Queue", python_subset
-    )
+    mapper = _mapper(_single_mapping(identifier=".item", itemsToParse=items), "AWS::SQS::Queue", python_subset)
     result = mapper.map({"QueueName": "q"})
     assert result.entities == [] and result.failures == [] and not result.filtered
 
@@ -406,9 +384,7 @@ def test_plain_path_mappings_are_evaluated_in_python(shared_data: Path) -> None:
 
 def test_the_python_path_defers_to_jq_when_unsure() -> None:
     # `+` of a string and a number is a jq error: the Python path must not invent an answer.
-    mapper = _mapper(
-        _single_mapping(identifier=".QueueName", properties={"x": '"n=" + .N'}), "AWS::SQS::Queue", True
-    )
+    mapper = _mapper(_single_mapping(identifier=".QueueName", properties={"x": '"n=" + .N'}), "AWS::SQS::Queue", True)
     assert mapper.evaluated_in_python
     result = mapper.map({"QueueName": "q", "N": 3})
     (failure,) = result.failures

@@ -55,9 +55,7 @@ def test_input_given_as_text_with_newlines(evaluator: TimeLimitedJq) -> None:
 
 
 @pytest.mark.parametrize("program", ["[range(1e9)]", "last(range(1e10))", "def f: f; f", "repeat(.) | empty"])
-def test_runaway_programs_time_out_and_the_next_evaluation_succeeds(
-    evaluator: TimeLimitedJq, program: str
-) -> None:
+def test_runaway_programs_time_out_and_the_next_evaluation_succeeds(evaluator: TimeLimitedJq, program: str) -> None:
     started = time.monotonic()
     outcome = evaluator.first(program, {"a": 1})
     elapsed = time.monotonic() - started

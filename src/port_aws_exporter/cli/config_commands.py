@@ -57,8 +57,6 @@ def validate_command(source: str, as_json: bool) -> None:
 def _print_problems(label: str, colour: str, problems: list[ConfigProblem]) -> None:
     for problem in problems:
         where = f"{problem.path}: " if problem.path else ""
-        stderr_console.print(
-            f"[{colour}]{label}:[/] {escape(where)}{escape(problem.message)}", soft_wrap=True
-        )
+        stderr_console.print(f"[{colour}]{label}:[/] {escape(where)}{escape(problem.message)}", soft_wrap=True)
         if problem.expression is not None:
             stderr_console.print(f"    expression: {escape(problem.expression)}", soft_wrap=True)

@@ -56,9 +56,7 @@ def map_command(config_source: str, kind: str | None, resources: Any) -> None:
             entities.extend(entity.as_output() for entity in result.entities)
             for failure in result.failures:
                 failed += 1
-                stderr_console.print(
-                    f"[red]error:[/] resource [{position}]: {escape(str(failure))}", soft_wrap=True
-                )
+                stderr_console.print(f"[red]error:[/] resource [{position}]: {escape(str(failure))}", soft_wrap=True)
     print_json(entities)
     sys.stdout.flush()
     if failed:
