@@ -1,0 +1,1 @@
+"""Edges towards AWS: boto3 clients, Cloud Control and native fetchers, identity."""

@@ -1,0 +1,101 @@
+"""What can go wrong reading AWS, classified so callers can decide what to do.
+
+The full sync reports an error with its kind, region and identifier and skips stale deletion; the
+event path retries transient errors through SQS and dead-letters permanent ones.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestThrottled",
+        "PriorRequestNotComplete",
+    }
+)
+ACCESS_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "AuthFailure",
+        "OptInRequired",
+        "ExpiredToken",
+        "ExpiredTokenException",
+    }
+)
+UNSUPPORTED_CODES = frozenset({"TypeNotFoundException", "UnsupportedActionException"})
+
+
+class FetchErrorKind(StrEnum):
+    THROTTLED = "throttled"
+    ACCESS_DENIED = "access_denied"
+    UNSUPPORTED = "unsupported"
+    INVALID_REQUEST = "invalid_request"
+    SERVICE_ERROR = "service_error"
+    CONNECTION = "connection"
+
+
+class FetchError(Exception):
+    """Reading a kind (or one resource of it) in a region failed."""
+
+    def __init__(
+        self, kind: str, region: str, message: str, *, error_kind: FetchErrorKind, identifier: str | None = None
+    ) -> None:
+        self.kind = kind
+        self.region = region
+        self.identifier = identifier
+        self.error_kind = error_kind
+        self.message = message
+        where = f"{kind} in {region}" + (f" ({identifier})" if identifier else "")
+        super().__init__(f"{where}: {message}")
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying later (throttling, a 5xx, a network failure)."""
+        return self.error_kind in (FetchErrorKind.THROTTLED, FetchErrorKind.SERVICE_ERROR, FetchErrorKind.CONNECTION)
+
+
+def classify(error: Exception) -> FetchErrorKind:
+    """The kind of a botocore failure."""
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code in THROTTLING_CODES:
+            return FetchErrorKind.THROTTLED
+        if code in ACCESS_CODES:
+            return FetchErrorKind.ACCESS_DENIED
+        if code in UNSUPPORTED_CODES:
+            return FetchErrorKind.UNSUPPORTED
+        if status >= 500:
+            return FetchErrorKind.SERVICE_ERROR
+        return FetchErrorKind.INVALID_REQUEST
+    if isinstance(error, BotoCoreError):
+        return FetchErrorKind.CONNECTION
+    return FetchErrorKind.SERVICE_ERROR
+
+
+def describe(error: Exception) -> str:
+    """A one-line description of a botocore failure (code and message), without request details."""
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'Error')}: {details.get('Message', '')}".strip().rstrip(":")
+    return f"{type(error).__name__}: {error}"
+
+
+def fetch_error(kind: str, region: str, error: Exception, identifier: str | None = None) -> FetchError:
+    """A FetchError for a botocore failure while reading `kind` in `region`."""
+    return FetchError(kind, region, describe(error), error_kind=classify(error), identifier=identifier)

@@ -1,0 +1,38 @@
+"""ACM certificates in `describe_certificate` shape (Port's kind `AWS::ACM::Certificate`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
+from port_aws_exporter.config import AwsSelector
+
+NOT_FOUND_CODES = frozenset({"ResourceNotFoundException", "InvalidArnException"})
+
+
+class AcmCertificateFetcher(NativeFetcher):
+    """Certificates from `list_certificates` (with `list_parameters`), each described."""
+
+    service = "acm"
+
+    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+        pages = self.paginate(region, "list_certificates", "CertificateSummaryList", selector.list_parameters)
+        for summaries in pages:
+            listed = []
+            for summary in summaries:
+                document = self.read(region, summary["CertificateArn"])
+                if document is not None:  # deleted between the list and the read
+                    listed.append(ListedResource(document.identifier, document))
+            yield listed
+
+    def read(self, region: str, identifier: str) -> ResourceDocument | None:
+        response = self.call_or_none(
+            region,
+            identifier,
+            NOT_FOUND_CODES,
+            lambda: self.client(region).describe_certificate(CertificateArn=identifier),
+        )
+        if not response:
+            return None
+        return ResourceDocument(identifier, properties=json_safe(response["Certificate"]))

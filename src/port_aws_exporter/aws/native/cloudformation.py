@@ -1,0 +1,62 @@
+"""CloudFormation stacks in `describe_stacks` shape, with `StackResources` and `TemplateBody`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+
+from port_aws_exporter.aws.fetch_errors import fetch_error
+from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.native.base import NativeFetcher, error_code, json_safe
+from port_aws_exporter.config import AwsSelector
+
+DELETED_STATUS = "DELETE_COMPLETE"
+
+
+class CloudFormationStackFetcher(NativeFetcher):
+    """Stacks from `list_stacks` (with `list_parameters`, e.g. `StackStatusFilter`), skipping
+    deleted ones, each described with its resources and template (a JSON template as YAML text,
+    as the original exporter did).
+    """
+
+    service = "cloudformation"
+
+    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+        for summaries in self.paginate(region, "list_stacks", "StackSummaries", selector.list_parameters):
+            listed = []
+            for summary in summaries:
+                if summary.get("StackStatus") == DELETED_STATUS:
+                    continue
+                document = self.read(region, summary["StackId"])
+                if document is not None:
+                    listed.append(ListedResource(document.identifier, document))
+            yield listed
+
+    def read(self, region: str, identifier: str) -> ResourceDocument | None:
+        client = self.client(region)
+        stacks = self._describe(region, identifier)
+        if not stacks or stacks[0].get("StackStatus") == DELETED_STATUS:
+            return None
+        stack = stacks[0]
+        with self.translated_errors(region, identifier):
+            resources = client.describe_stack_resources(StackName=stack["StackId"]).get("StackResources", [])
+            template = client.get_template(StackName=stack["StackId"]).get("TemplateBody")
+        if isinstance(template, dict):
+            template = yaml.safe_dump(json_safe(template), sort_keys=False)
+        document = {**stack, "StackResources": resources, "TemplateBody": template}
+        return ResourceDocument(stack["StackId"], properties=json_safe(document))
+
+    def _describe(self, region: str, identifier: str) -> list[dict[str, Any]]:
+        try:
+            stacks: list[dict[str, Any]] = self.client(region).describe_stacks(StackName=identifier)["Stacks"]
+        except ClientError as error:
+            # A missing stack is a ValidationError "Stack with id X does not exist".
+            if error_code(error) == "ValidationError" and "does not exist" in str(error):
+                return []
+            raise fetch_error(self.kind, region, error, identifier) from error
+        except BotoCoreError as error:
+            raise fetch_error(self.kind, region, error, identifier) from error
+        return stacks
