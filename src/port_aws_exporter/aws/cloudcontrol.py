@@ -10,7 +10,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetch_errors import fetch_error
-from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.config import AwsSelector
 from port_aws_exporter.kinds import KindSpec
 
@@ -29,32 +29,45 @@ class CloudControlFetcher:
         self._spec = spec
         self._clients = clients
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
         if self._spec.native_listing is not None:
             yield from self._list_natively(region)
             return
         region_config = selector.regions_config.get(region)
         models = region_config.resources_models if region_config is not None else ["{}"]
-        for model in models:
-            yield from self._list_resources(region, model, selector.use_list_properties)
+        # The resume token says which parent model and which NextToken of its listing come next.
+        start: dict[str, Any] = json.loads(resume_token) if resume_token else {"model": 0, "token": None}
+        first_model: int = start["model"]
+        for position in range(first_model, len(models)):
+            token: str | None = start["token"] if position == first_model else None
+            pages = self._list_resources(region, models[position], selector.use_list_properties, token)
+            for page, next_token in pages:
+                resume: dict[str, Any] | None = None
+                if next_token is not None:
+                    resume = {"model": position, "token": next_token}
+                elif position + 1 < len(models):
+                    resume = {"model": position + 1, "token": None}
+                yield ListedPage(page, json.dumps(resume) if resume else None)
 
-    def _list_resources(self, region: str, model: str, with_properties: bool) -> Iterator[list[ListedResource]]:
+    def _list_resources(
+        self, region: str, model: str, with_properties: bool, token: str | None
+    ) -> Iterator[tuple[list[ListedResource], str | None]]:
         client = self._clients.client("cloudcontrol", region)
         request: dict[str, Any] = {"TypeName": self.kind}
         if json.loads(model):
             request["ResourceModel"] = model
         while True:
+            if token:
+                request["NextToken"] = token
             try:
                 response = client.list_resources(**request)
             except (ClientError, BotoCoreError) as error:
                 raise fetch_error(self.kind, region, error) from error
-            yield [
-                self._listed(description, with_properties) for description in response.get("ResourceDescriptions", [])
-            ]
-            token = response.get("NextToken")
+            token = response.get("NextToken") or None
+            descriptions = response.get("ResourceDescriptions", [])
+            yield [self._listed(description, with_properties) for description in descriptions], token
             if not token:
                 return
-            request["NextToken"] = token
 
     @staticmethod
     def _listed(description: dict[str, Any], with_properties: bool) -> ListedResource:
@@ -63,7 +76,7 @@ class CloudControlFetcher:
             return ListedResource(identifier, ResourceDocument(identifier, properties_text=description["Properties"]))
         return ListedResource(identifier)
 
-    def _list_natively(self, region: str) -> Iterator[list[ListedResource]]:
+    def _list_natively(self, region: str) -> Iterator[ListedPage]:
         listing = self._spec.native_listing
         assert listing is not None
         client = self._clients.client(listing.service, region)
@@ -73,7 +86,9 @@ class CloudControlFetcher:
             else:  # e.g. OpenSearch's ListDomainNames answers in one response
                 pages = [getattr(client, listing.operation)()]
             for page in pages:
-                yield [ListedResource(item[listing.identifier_key]) for item in page.get(listing.result_key, [])]
+                yield ListedPage(
+                    [ListedResource(item[listing.identifier_key]) for item in page.get(listing.result_key, [])]
+                )
         except (ClientError, BotoCoreError) as error:
             raise fetch_error(self.kind, region, error) from error
 

@@ -44,13 +44,23 @@ class ListedResource:
     document: ResourceDocument | None = None
 
 
+@dataclass(frozen=True)
+class ListedPage:
+    """One page of a listing, and the opaque token to resume the listing after it (None: last
+    page, or the listing cannot be resumed midway and restarts from the beginning)."""
+
+    resources: list[ListedResource]
+    resume_token: str | None = None
+
+
 class ResourceFetcher(Protocol):
     """Reads one kind of resource."""
 
     kind: str
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
-        """The resources of the kind in `region`, a page at a time. Raises FetchError."""
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
+        """The resources of the kind in `region`, a page at a time, from the start or from a page's
+        `resume_token`. Raises FetchError."""
         ...
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:

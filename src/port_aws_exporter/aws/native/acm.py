@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
 from port_aws_exporter.config import AwsSelector
 
@@ -16,7 +16,7 @@ class AcmCertificateFetcher(NativeFetcher):
 
     service = "acm"
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
         pages = self.paginate(region, "list_certificates", "CertificateSummaryList", selector.list_parameters)
         for summaries in pages:
             listed = []
@@ -24,7 +24,7 @@ class AcmCertificateFetcher(NativeFetcher):
                 document = self.read(region, summary["CertificateArn"])
                 if document is not None:  # deleted between the list and the read
                     listed.append(ListedResource(document.identifier, document))
-            yield listed
+            yield ListedPage(listed)
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:
         response = self.call_or_none(

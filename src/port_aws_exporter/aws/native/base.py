@@ -11,7 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetch_errors import fetch_error
-from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.fetchers import ListedPage, ResourceDocument
 from port_aws_exporter.config import AwsSelector
 from port_aws_exporter.kinds import KindSpec
 
@@ -76,7 +76,7 @@ class NativeFetcher:
             for page in self.client(region).get_paginator(operation).paginate(**parameters):
                 yield page.get(result_key, [])
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
         raise NotImplementedError
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:

@@ -9,7 +9,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from port_aws_exporter.aws.fetch_errors import fetch_error
-from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.aws.native.base import NativeFetcher, error_code, json_safe
 from port_aws_exporter.config import AwsSelector
 
@@ -24,7 +24,7 @@ class CloudFormationStackFetcher(NativeFetcher):
 
     service = "cloudformation"
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
         for summaries in self.paginate(region, "list_stacks", "StackSummaries", selector.list_parameters):
             listed = []
             for summary in summaries:
@@ -33,7 +33,7 @@ class CloudFormationStackFetcher(NativeFetcher):
                 document = self.read(region, summary["StackId"])
                 if document is not None:
                     listed.append(ListedResource(document.identifier, document))
-            yield listed
+            yield ListedPage(listed)
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:
         client = self.client(region)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
 from port_aws_exporter.config import AwsSelector
 
@@ -21,12 +21,14 @@ class Ec2InstanceFetcher(NativeFetcher):
 
     service = "ec2"
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
         for reservations in self.paginate(region, "describe_instances", "Reservations", selector.list_parameters):
-            yield [
-                ListedResource(i["InstanceId"], ResourceDocument(i["InstanceId"], properties=json_safe(i)))
-                for i in _instances(reservations)
-            ]
+            yield ListedPage(
+                [
+                    ListedResource(i["InstanceId"], ResourceDocument(i["InstanceId"], properties=json_safe(i)))
+                    for i in _instances(reservations)
+                ]
+            )
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:
         response = self.call_or_none(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
 from port_aws_exporter.config import AwsSelector
 
@@ -17,9 +17,9 @@ class CacheClusterFetcher(NativeFetcher):
 
     service = "elasticache"
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
         for clusters in self.paginate(region, "describe_cache_clusters", "CacheClusters", selector.list_parameters):
-            yield [self._listed(region, cluster) for cluster in clusters]
+            yield ListedPage([self._listed(region, cluster) for cluster in clusters])
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:
         response = self.call_or_none(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument
+from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
 from port_aws_exporter.config import AwsSelector
 
@@ -21,14 +21,14 @@ class LoadBalancerFetcher(NativeFetcher):
 
     service = "elbv2"
 
-    def list_pages(self, region: str, selector: AwsSelector) -> Iterator[list[ListedResource]]:
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
         pages = self.paginate(region, "describe_load_balancers", "LoadBalancers", selector.list_parameters)
         for balancers in pages:
             listed = []
             for balancer in balancers:
                 document = self._enriched(region, balancer)
                 listed.append(ListedResource(balancer["LoadBalancerArn"], document))
-            yield listed
+            yield ListedPage(listed)
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:
         key = {"LoadBalancerArns": [identifier]} if identifier.startswith("arn:") else {"Names": [identifier]}

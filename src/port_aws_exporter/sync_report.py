@@ -1,0 +1,121 @@
+"""What a full sync did: per kind and region, deletions, errors, time.
+
+The JSON form is a contract (`port-aws-exporter sync --json`):
+`{"kinds": [{"index", "kind", "region", "listed", "written", "failed", "filtered"}], "deleted": N,
+"deletion_skipped": {blueprint: reason}, "errors": [{"kind", "region", "identifier", "error"}],
+"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class KindRegionReport:
+    """One `resources[]` entry in one region."""
+
+    index: int
+    kind: str
+    region: str
+    listed: int = 0
+    written: int = 0
+    failed: int = 0
+    filtered: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "region": self.region,
+            "listed": self.listed,
+            "written": self.written,
+            "failed": self.failed,
+            "filtered": self.filtered,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass(frozen=True)
+class SyncErrorRecord:
+    """One thing that went wrong, with where it happened."""
+
+    kind: str
+    region: str
+    identifier: str | None
+    error: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "region": self.region, "identifier": self.identifier, "error": self.error}
+
+
+@dataclass
+class DryRunChanges:
+    """What a dry run would have done to one blueprint."""
+
+    create: int = 0
+    update: int = 0
+    unchanged: int = 0
+    delete: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"create": self.create, "update": self.update, "unchanged": self.unchanged, "delete": self.delete}
+
+
+# Errors kept in full; past this many only the count grows, so a run where everything fails
+# does not hold every message in memory.
+MAX_RECORDED_ERRORS = 1000
+
+
+@dataclass
+class SyncReport:
+    """The whole run. Thread-safe updates go through `record_error` and `lock`."""
+
+    kinds: list[KindRegionReport] = field(default_factory=list)
+    deleted: int = 0
+    deletion_skipped: dict[str, str] = field(default_factory=dict)
+    errors: list[SyncErrorRecord] = field(default_factory=list)
+    error_count: int = 0
+    seconds: float = 0.0
+    dry_run: bool = False
+    changes: dict[str, DryRunChanges] = field(default_factory=dict)
+    resumed_from_checkpoint: bool = False
+    checkpointed: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def record_error(self, record: SyncErrorRecord) -> None:
+        with self.lock:
+            self.error_count += 1
+            if len(self.errors) < MAX_RECORDED_ERRORS:
+                self.errors.append(record)
+
+    @property
+    def listed(self) -> int:
+        return sum(kind.listed for kind in self.kinds)
+
+    @property
+    def written(self) -> int:
+        return sum(kind.written for kind in self.kinds)
+
+    @property
+    def failed(self) -> int:
+        return sum(kind.failed for kind in self.kinds)
+
+    def as_dict(self) -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "kinds": [kind.as_dict() for kind in self.kinds],
+            "deleted": self.deleted,
+            "deletion_skipped": dict(self.deletion_skipped),
+            "errors": [error.as_dict() for error in self.errors],
+            "error_count": self.error_count,
+            "seconds": round(self.seconds, 3),
+        }
+        if self.dry_run:
+            report["dry_run"] = True
+            report["changes"] = {blueprint: changes.as_dict() for blueprint, changes in self.changes.items()}
+        if self.checkpointed:
+            report["checkpointed"] = True
+        return report
