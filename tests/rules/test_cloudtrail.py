@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,7 +113,7 @@ def test_read_only_is_inferred_and_can_be_given() -> None:
 
 
 def test_ids_are_fresh_unless_given() -> None:
-    def make(**kwargs: str) -> dict:
+    def make(event_id: str | None = None, request_id: str | None = None) -> dict[str, Any]:
         return cloudtrail_event(
             "sqs.amazonaws.com",
             "CreateQueue",
@@ -121,7 +122,8 @@ def test_ids_are_fresh_unless_given() -> None:
             request_parameters={},
             response_elements={},
             event_time="2024-01-01T00:00:00Z",
-            **kwargs,
+            event_id=event_id,
+            request_id=request_id,
         )
 
     first, second = make(), make()

@@ -10,6 +10,7 @@ import pytest
 
 from port_aws_exporter.rules.transformer import (
     InputTransformerError,
+    RenderedInput,
     build_rule_arn,
     compile_input_transformer,
     render_input,
@@ -18,7 +19,7 @@ from port_aws_exporter.rules.transformer import (
     validate_target,
 )
 
-RULE = {"rule_name": "sync", "rule_arn": "arn:aws:events:eu-west-1:123456789012:rule/sync"}
+RULE: dict[str, Any] = {"rule_name": "sync", "rule_arn": "arn:aws:events:eu-west-1:123456789012:rule/sync"}
 EVENT: dict[str, Any] = {
     "id": "1",
     "detail-type": "Thing Happened",
@@ -34,6 +35,11 @@ EVENT: dict[str, Any] = {
         "path/with-slash": "ok",
     },
 }
+
+
+def parsed(rendered: RenderedInput) -> Any:
+    assert rendered.body is not None, rendered.error
+    return json.loads(rendered.body)
 
 
 def render(template: str, **paths: str) -> Any:
@@ -78,7 +84,7 @@ class TestValidation:
 
     def test_angle_brackets_that_are_not_placeholders_stay_text(self) -> None:
         rendered = render('{"jq": "if .a < 3 and .b > 2 then <k> else 0 end"}', k="$.detail.count")
-        assert json.loads(rendered.body) == {"jq": "if .a < 3 and .b > 2 then 3 else 0 end"}
+        assert parsed(rendered) == {"jq": "if .a < 3 and .b > 2 then 3 else 0 end"}
 
     def test_target_input_must_be_json(self) -> None:
         with pytest.raises(InputTransformerError, match="Input for target t1 is not valid JSON"):
@@ -105,12 +111,12 @@ class TestRendering:
             f="$.detail.flag",
             n="$.detail.nothing",
         )
-        assert json.loads(rendered.body) == {"c": 3, "r": 0.5, "f": False, "n": None, "s": "3/false//0.5"}
+        assert parsed(rendered) == {"c": 3, "r": 0.5, "f": False, "n": None, "s": "3/false//0.5"}
         assert rendered.missing == ()
 
     def test_missing_paths_are_reported(self) -> None:
         rendered = render('{"a": <a>, "b": "<b>"}', a="$.detail.absent", b="$.detail.nothing.deeper")
-        assert json.loads(rendered.body) == {"a": "", "b": ""}
+        assert parsed(rendered) == {"a": "", "b": ""}
         assert rendered.missing == ("a", "b")
 
     def test_jsonpath_subset(self) -> None:
@@ -123,7 +129,7 @@ class TestRendering:
             s="$.detail.path/with-slash",
             root="$",
         )
-        body = json.loads(rendered.body)
+        body = parsed(rendered)
         assert body["first"] == "arn:a" and body["last"] == "arn:b"
         assert body["all"] == ["arn:a", "arn:b"] and body["ids"] == ["x", "y"]
         assert body["slash"] == "ok"
@@ -131,7 +137,7 @@ class TestRendering:
 
     def test_paths_outside_the_subset_find_nothing_and_say_why(self) -> None:
         rendered = render('{"a": <a>, "b": <b>}', a="detail.name", b="$['detail']")
-        assert json.loads(rendered.body) == {"a": "", "b": ""}
+        assert parsed(rendered) == {"a": "", "b": ""}
         assert rendered.missing == ("a", "b")
         assert len(rendered.notes) == 2 and "does not start with '$'" in rendered.notes[0]
 
@@ -151,9 +157,7 @@ class TestRendering:
         assert now is not None and now.startswith('"' + str(datetime.now(UTC).year))
 
     def test_event_variable_drops_detail_and_renames_detail_type(self) -> None:
-        body = json.loads(
-            render_input({}, '{"e": <aws.events.event>}', EVENT, ingestion_time="T", **RULE).body
-        )
+        body = parsed(render_input({}, '{"e": <aws.events.event>}', EVENT, ingestion_time="T", **RULE))
         assert body["e"] == {
             "id": "1",
             "detailType": "Thing Happened",
@@ -170,14 +174,14 @@ class TestRendering:
 class TestTargetInput:
     def test_no_shaping_sends_the_whole_event(self) -> None:
         rendered = render_target_input(EVENT, **RULE)
-        assert rendered.delivered and json.loads(rendered.body) == EVENT
+        assert rendered.delivered and parsed(rendered) == EVENT
 
     def test_constant_input(self) -> None:
         assert render_target_input(EVENT, input='{"x": 1}', **RULE).body == '{"x": 1}'
 
     def test_input_path(self) -> None:
         rendered = render_target_input(EVENT, input_path="$.detail.items[1]", **RULE)
-        assert json.loads(rendered.body) == {"id": "y"}
+        assert parsed(rendered) == {"id": "y"}
         missing = render_target_input(EVENT, input_path="$.detail.absent", **RULE)
         assert (
             missing.delivered is False
