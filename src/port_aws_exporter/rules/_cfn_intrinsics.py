@@ -54,7 +54,7 @@ class UnresolvedNote:
     reason: str
 
 
-class _UnknownCondition(Exception):
+class UnknownCondition(Exception):
     """A condition whose value depends on something unresolved (lenient mode only)."""
 
 
@@ -119,7 +119,7 @@ class IntrinsicResolver:
     def _truth(self, expression: Any, where: str) -> bool:
         value = self.resolve(expression, where)
         if isinstance(value, Unresolved):
-            raise _UnknownCondition(value.reference)
+            raise UnknownCondition(value.reference)
         if not isinstance(value, bool):
             raise IntrinsicError(f"a condition must evaluate to true or false, not {value!r}", where)
         return value
@@ -245,7 +245,7 @@ class IntrinsicResolver:
             )
         try:
             chosen = argument[1] if self.condition(argument[0], where) else argument[2]
-        except _UnknownCondition as exc:
+        except UnknownCondition as exc:
             return self.unresolvable(f"Fn::If {argument[0]}", f"the condition depends on {exc}", where)
         return self.resolve(chosen, where)
 
@@ -255,7 +255,7 @@ class IntrinsicResolver:
         left, right = (self.resolve(part, where) for part in argument)
         for side in (left, right):
             if isinstance(side, Unresolved):
-                raise _UnknownCondition(side.reference)
+                raise UnknownCondition(side.reference)
         return _as_text(left, where) == _as_text(right, where)
 
     def and_(self, argument: Any, where: str) -> Any:

@@ -25,6 +25,7 @@ from port_aws_exporter.rules._pattern_values import (
     parse_ip,
     wildcard_regex,
 )
+from port_aws_exporter.rules._strict_json import loads_strict
 
 AWS_ERROR_PREFIX = "Event pattern is not valid. Reason: "
 
@@ -124,13 +125,9 @@ def compile_branches(pattern: object) -> tuple[list[list[CompiledField]], list[P
 def parse_pattern_text(text: str) -> object:
     """Parse pattern JSON text; a repeated key keeps its last value, as AWS does."""
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (json.JSONDecodeError, ValueError) as exc:
+        return loads_strict(text)
+    except ValueError as exc:
         raise InvalidPatternError(f"Invalid JSON: {exc}") from exc
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
 
 
 Branch = dict[str, CompiledField]

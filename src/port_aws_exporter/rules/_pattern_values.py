@@ -115,24 +115,6 @@ class ValueTest:
         self._suffix_tuple = tuple(self.suffixes)
         return self
 
-    @property
-    def needs_leaf(self) -> bool:
-        """False when only `exists: false` was given, so that no leaf value can satisfy the field."""
-        return bool(
-            self.strings
-            or self.numbers
-            or self.match_true
-            or self.match_false
-            or self.match_null
-            or self.ip_addresses
-            or self.prefixes
-            or self.suffixes
-            or self.string_tests
-            or self.number_tests
-            or self.leaf_tests
-            or self.any_leaf
-        )
-
     def accepts(self, value: object) -> bool:
         """True when the leaf `value` satisfies at least one of the field's matchers."""
         if type(value) is str:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from port_aws_exporter.rules._strict_json import utc_timestamp
 
 __all__ = ["CLOUDTRAIL_DETAIL_TYPE", "cloudtrail_event", "eventbridge_source"]
 
@@ -110,12 +112,7 @@ def cloudtrail_event(
 
 
 def _time_text(event_time: datetime | str | None) -> str:
-    if isinstance(event_time, str):
-        return event_time
-    moment = event_time or datetime.now(UTC)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event_time if isinstance(event_time, str) else utc_timestamp(event_time)
 
 
 def _assumed_role(account_id: str) -> dict[str, Any]:

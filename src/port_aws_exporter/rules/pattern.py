@@ -36,6 +36,7 @@ __all__ = [
     "InvalidPatternError",
     "PatternMatch",
     "PatternWarning",
+    "cached_pattern",
     "compile_pattern",
     "pattern_matches",
 ]
@@ -147,10 +148,14 @@ def compile_pattern(pattern: Mapping[str, object] | str) -> EventPattern:
     return EventPattern(dict(parsed), branches, warnings)
 
 
+def cached_pattern(pattern: Mapping[str, object] | str) -> EventPattern:
+    """`compile_pattern`, cached by the pattern's JSON text (for callers that meet a pattern often)."""
+    return _compiled_from_text(pattern if isinstance(pattern, str) else json.dumps(pattern))
+
+
 def pattern_matches(pattern: Mapping[str, object] | str, event: object) -> bool:
-    """True when `event` matches `pattern`; the compiled pattern is cached by its JSON text."""
-    text = pattern if isinstance(pattern, str) else json.dumps(pattern)
-    return _compiled_from_text(text).match(event).matched
+    """True when `event` matches `pattern`; the compiled pattern is cached."""
+    return cached_pattern(pattern).match(event).matched
 
 
 @lru_cache(maxsize=256)
@@ -210,7 +215,7 @@ def _match_branch(
             return False, index, field.path
         leaves = _leaves(field, event, cache)
         accepts = field.test.accepts
-        matching = [membership for value, membership in leaves if accepts(value)]
+        matching = [membership for leaf, membership in leaves if accepts(leaf)]
         if () in matching:
             continue  # a leaf outside any array: consistent with whatever else is chosen
         absent = field.test.absent_ok
@@ -237,7 +242,8 @@ def _single_leaf(event: object, field: CompiledField) -> object:
     joined = field.joined
     for index, atom in enumerate(field.atoms):
         if type(node) is not dict:
-            return _ARRAYS if isinstance(node, list) else _NO_LEAF
+            # Lists, and dict subclasses the fast walk does not special-case, take the general walk.
+            return _ARRAYS if isinstance(node, list | dict) else _NO_LEAF
         for key in joined[index]:
             if key in node:
                 return _ARRAYS

@@ -24,12 +24,12 @@ from typing import Any
 from port_aws_exporter.rules._cfn_intrinsics import (
     IntrinsicError,
     IntrinsicResolver,
+    UnknownCondition,
     Unresolved,
     UnresolvedNote,
-    _UnknownCondition,
 )
 from port_aws_exporter.rules._cfn_yaml import TemplateSyntaxError, parse_template_text
-from port_aws_exporter.rules.pattern import EventPattern, compile_pattern
+from port_aws_exporter.rules.pattern import EventPattern, cached_pattern
 from port_aws_exporter.rules.transformer import RenderedInput, build_rule_arn, render_target_input
 
 __all__ = [
@@ -134,10 +134,10 @@ class EventRule:
     unresolved: list[UnresolvedNote] = field(default_factory=list)
 
     def compiled_pattern(self) -> EventPattern:
-        """The rule's event pattern compiled (raises InvalidPatternError; ValueError if it has none)."""
+        """The rule's event pattern, compiled once (InvalidPatternError; ValueError when it has none)."""
         if self.event_pattern is None:
             raise ValueError(f"rule {self.name} ({self.logical_id}) has no EventPattern")
-        return compile_pattern(self.event_pattern)
+        return cached_pattern(self.event_pattern)
 
     def arn(self, region: str, account_id: str) -> str:
         """The rule's ARN in `region` / `account_id`."""
@@ -377,7 +377,7 @@ class _RuleReader:
             return True
         try:
             return self.resolver.condition(str(condition), f"{logical_id}.Condition")
-        except _UnknownCondition as exc:
+        except UnknownCondition as exc:
             warnings.append(f"its Condition {condition} depends on {exc}; the rule is read as if created")
             return True
 

@@ -24,10 +24,11 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 
 from port_aws_exporter.rules._input_path import MISSING, InputPath, InputPathSyntaxError, parse_input_path
+from port_aws_exporter.rules._strict_json import loads_strict, utc_timestamp
 
 __all__ = [
     "MAX_INPUT_PATHS",
@@ -377,15 +378,12 @@ def _predefined(
 
 
 def _ingestion_time_text(event: object, ingestion_time: str | datetime | None) -> str:
-    if isinstance(ingestion_time, datetime):
-        moment = ingestion_time if ingestion_time.tzinfo else ingestion_time.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(ingestion_time, str):
         return ingestion_time
+    if isinstance(ingestion_time, datetime):
+        return utc_timestamp(ingestion_time)
     event_time = event.get("time") if isinstance(event, dict) else None
-    if isinstance(event_time, str):
-        return event_time
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event_time if isinstance(event_time, str) else utc_timestamp()
 
 
 def _event_without_detail(event: object, time: str) -> object:
@@ -425,11 +423,7 @@ def _inside_string(value: object, json_template: bool) -> str:
 
 def _json_error(text: str) -> str | None:
     try:
-        json.loads(text, parse_constant=_reject_constant)
+        loads_strict(text)
     except ValueError as exc:
         return f"the rendered input is not valid JSON: {exc}"
     return None
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not valid JSON")
