@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from typing import Any
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from port_aws_exporter.rules.pattern import (
     InvalidPatternError,
     PatternMatch,
+    cached_pattern,
     compile_pattern,
     pattern_matches,
 )
@@ -140,6 +143,12 @@ class TestSemantics:
         for event in ([], "text", 3, None, [1, "x"]):
             assert pattern.match(event).matched is False
 
+    def test_dict_subclass_events_match_like_dicts(self) -> None:
+        event = OrderedDict(source="aws.lambda", detail=OrderedDict(eventName="CreateFunction20150331"))
+        assert compile_pattern(
+            {"source": ["aws.lambda"], "detail": {"eventName": [{"prefix": "Create"}]}}
+        ).matches(event)
+
     def test_array_root_event_is_crushed_like_any_array(self) -> None:
         # `a` is absent from the element that holds `b`, so `exists: false` holds there.
         pattern = compile_pattern({"a": [{"exists": False}], "b": ["x"]})
@@ -157,6 +166,9 @@ class TestSemantics:
         assert pattern.matches({"n": 7})
         assert not pattern.matches({"n": True})
         assert not pattern.matches({"n": "7"})
+
+    def test_cached_pattern_is_compiled_once(self) -> None:
+        assert cached_pattern(SEED_PATTERN) is cached_pattern(json.dumps(SEED_PATTERN))
 
     def test_pattern_matches_caches_by_text(self) -> None:
         assert pattern_matches(SEED_PATTERN, lambda_event("UpdateFunctionConfiguration20150331v2"))

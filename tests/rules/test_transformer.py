@@ -10,6 +10,7 @@ import pytest
 
 from port_aws_exporter.rules.transformer import (
     InputTransformerError,
+    Placeholder,
     RenderedInput,
     build_rule_arn,
     compile_input_transformer,
@@ -169,6 +170,16 @@ class TestRendering:
         first = compile_input_transformer({"a": "$.id"}, "<a>", target_id="t")
         assert compile_input_transformer({"a": "$.id"}, "<a>", target_id="t") is first
         assert first.render({"id": 7}, **RULE).body == "7"
+
+    def test_placeholders_say_how_they_are_quoted(self) -> None:
+        transformer = compile_input_transformer(
+            {"r": "$.region", "n": "$.id"}, '{"region": "\\"<r>\\"", "id": "<n>", "raw": <n>}'
+        )
+        assert transformer.placeholders == [
+            Placeholder(name="r", quoted=True),
+            Placeholder(name="n", quoted=True),
+            Placeholder(name="n", quoted=False),
+        ]
 
 
 class TestTargetInput:

@@ -36,6 +36,7 @@ __all__ = [
     "PREDEFINED_VARIABLES",
     "CompiledInputTransformer",
     "InputTransformerError",
+    "Placeholder",
     "RenderedInput",
     "build_rule_arn",
     "compile_input_transformer",
@@ -84,7 +85,9 @@ class RenderedInput:
 
 
 @dataclass(frozen=True, slots=True)
-class _Slot:
+class Placeholder:
+    """A `<name>` of a template; `quoted` when it sits inside a JSON string (rendered raw)."""
+
     name: str
     quoted: bool
 
@@ -104,6 +107,11 @@ class CompiledInputTransformer:
                 self._paths[name] = parse_input_path(path)
             except InputPathSyntaxError as exc:
                 self._paths[name] = exc
+
+    @property
+    def placeholders(self) -> list[Placeholder]:
+        """The template's placeholders in order, e.g. for a linter checking how each is quoted."""
+        return [segment for segment in self._segments if isinstance(segment, Placeholder)]
 
     def render(
         self,
@@ -174,7 +182,7 @@ def validate_input_transformer(
             f"(it has {length})."
         )
     for segment in _segments(input_template):
-        if isinstance(segment, _Slot) and not (
+        if isinstance(segment, Placeholder) and not (
             segment.name in input_paths_map or segment.name in PREDEFINED_VARIABLES
         ):
             raise InputTransformerError(
@@ -306,9 +314,9 @@ def build_rule_arn(region: str, account_id: str, rule_name: str, event_bus_name:
     return f"arn:aws:events:{region}:{account_id}:{resource}"
 
 
-def _segments(template: str) -> list[str | _Slot]:
+def _segments(template: str) -> list[str | Placeholder]:
     """Split a template into literal text and placeholders, noting which sit inside a JSON string."""
-    segments: list[str | _Slot] = []
+    segments: list[str | Placeholder] = []
     literal_start = 0
     in_string = False
     index = 0
@@ -323,7 +331,7 @@ def _segments(template: str) -> list[str | _Slot]:
             match = _PLACEHOLDER.match(template, index)
             if match is not None:
                 segments.append(template[literal_start:index])
-                segments.append(_Slot(name=match.group(1), quoted=in_string))
+                segments.append(Placeholder(name=match.group(1), quoted=in_string))
                 literal_start = index = match.end()
                 continue
         index += 1
