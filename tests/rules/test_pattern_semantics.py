@@ -182,6 +182,13 @@ class TestWarnings:
         # AWS-accepted: repeated characters after a single wildcard.
         assert compile_pattern({"a": [{"wildcard": "/Users/*/dir/dir/dir/dir/dir/doc.txt"}]}).warnings == ()
 
+    def test_patterns_longer_than_put_rule_allows_warn(self) -> None:
+        names = [f"Operation{index:04d}" for index in range(300)]
+        pattern = compile_pattern({"detail": {"eventName": names}})
+        [warning] = pattern.warnings
+        assert warning.code == "pattern-too-long" and "at most 4096 characters" in warning.message
+        assert compile_pattern({"detail": {"eventName": names[:200]}}).warnings == ()
+
     def test_many_wildcards_warn_inside_anything_but_too(self) -> None:
         pattern = compile_pattern({"a": [{"anything-but": {"wildcard": ["*a*b*c*d*e*f*"]}}]})
         assert [warning.code for warning in pattern.warnings] == ["wildcard-too-complex"]

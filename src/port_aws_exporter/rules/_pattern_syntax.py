@@ -31,6 +31,8 @@ AWS_ERROR_PREFIX = "Event pattern is not valid. Reason: "
 
 # AWS documents that a pattern's `$or` alternatives may not multiply out to more than this.
 MAX_OR_COMBINATIONS = 1000
+# PutRule's limit on the EventPattern string (botocore's service model).
+MAX_PATTERN_LENGTH = 4096
 
 # Field names that make an array not an `$or` when they appear at the top of one of its objects, and
 # that may not be used as field names anywhere inside an `$or` (event-ruler's reserved words).
@@ -119,6 +121,16 @@ def compile_branches(pattern: object) -> tuple[list[list[CompiledField]], list[P
         raise InvalidPatternError("Filter is not an object")
     compiler = _StructureCompiler()
     branches = compiler.expand_object(pattern, prefix="", inside_or=False)
+    length = len(json.dumps(pattern, separators=(",", ":"), ensure_ascii=False))
+    if length > MAX_PATTERN_LENGTH:
+        compiler.warnings.append(
+            PatternWarning(
+                path="",
+                code="pattern-too-long",
+                message=f"PutRule takes an EventPattern of at most {MAX_PATTERN_LENGTH} characters; "
+                f"this one has {length} even as compact JSON",
+            )
+        )
     return [list(branch.values()) for branch in branches], compiler.warnings
 
 
