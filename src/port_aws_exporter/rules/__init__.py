@@ -1,0 +1,59 @@
+"""EventBridge rules toolkit: patterns, InputTransformers and CloudFormation rule templates, as AWS runs them.
+
+Pure code: it takes dicts and strings and returns data; nothing here does I/O beyond reading a
+template file it is given.
+
+- `pattern`: `compile_pattern(pattern)` -> `EventPattern` (`.match(event)`, `.warnings`), `pattern_matches`.
+- `transformer`: `render_input(...)` -> `RenderedInput`, `validate_input_transformer`, `validate_target`.
+- `template`: `load_rule_template(path_or_text, parameters, imports)` -> `list[EventRule]`.
+- `cloudtrail`: `cloudtrail_event(event_source, event_name, ...)` -> an EventBridge event.
+"""
+
+from port_aws_exporter.rules.cloudtrail import cloudtrail_event, eventbridge_source
+from port_aws_exporter.rules.pattern import (
+    EventPattern,
+    InvalidPatternError,
+    PatternMatch,
+    PatternWarning,
+    compile_pattern,
+    pattern_matches,
+)
+from port_aws_exporter.rules.template import (
+    EventRule,
+    RuleTarget,
+    RuleTemplateError,
+    TargetInputTransformer,
+    load_rule_template,
+)
+from port_aws_exporter.rules.transformer import (
+    InputTransformerError,
+    RenderedInput,
+    build_rule_arn,
+    render_input,
+    render_target_input,
+    validate_input_transformer,
+    validate_target,
+)
+
+__all__ = [
+    "EventPattern",
+    "EventRule",
+    "InputTransformerError",
+    "InvalidPatternError",
+    "PatternMatch",
+    "PatternWarning",
+    "RenderedInput",
+    "RuleTarget",
+    "RuleTemplateError",
+    "TargetInputTransformer",
+    "build_rule_arn",
+    "cloudtrail_event",
+    "compile_pattern",
+    "eventbridge_source",
+    "load_rule_template",
+    "pattern_matches",
+    "render_input",
+    "render_target_input",
+    "validate_input_transformer",
+    "validate_target",
+]
