@@ -51,6 +51,7 @@ class CatalogState:
     tokens: TokenIssuer
     faults: FaultInjector
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    max_body_bytes: int = MAX_BODY_BYTES
 
 
 @dataclass(frozen=True)
@@ -258,12 +259,16 @@ class _PortRoute:
         client_id = ""
         if authenticated:
             client_id = self.state.tokens.authenticate(request.headers.get("authorization"))
+        limit = self.state.max_body_bytes
+        too_large = CatalogError(
+            413, "payload_too_large", f"Request body is too large (limit is {_size(limit)})"
+        )
         declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise CatalogError(413, "payload_too_large", "Request body is too large (limit is 1MiB)")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise too_large
         raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise CatalogError(413, "payload_too_large", "Request body is too large (limit is 1MiB)")
+        if len(raw) > limit:
+            raise too_large
         body: Any = None
         if raw:
             try:
@@ -321,6 +326,10 @@ async def _route_not_found(request: Request, exc: HTTPException) -> Response:
 
 def _error(error: CatalogError, headers: dict[str, str]) -> Response:
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def _size(limit: int) -> str:
+    return "1MiB" if limit == MAX_BODY_BYTES else f"{limit} bytes"
 
 
 def _seconds(value: float) -> str:

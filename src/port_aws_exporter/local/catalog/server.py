@@ -23,8 +23,9 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from pydantic import SecretStr
 
-from port_aws_exporter.local.catalog.app import CatalogState, build_app
+from port_aws_exporter.local.catalog.app import MAX_BODY_BYTES, CatalogState, build_app
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.ratelimit import RateLimiter
 from port_aws_exporter.local.catalog.service import CatalogService
@@ -55,7 +56,9 @@ class RunningCatalog:
 
     def credentials(self) -> PortCredentials:
         """Credentials a `PortClient` needs to talk to this catalog."""
-        return PortCredentials(client_id=self.client_id, client_secret=self.client_secret, api_url=self.url)  # type: ignore[arg-type]
+        return PortCredentials(
+            client_id=self.client_id, client_secret=SecretStr(self.client_secret), api_url=self.url
+        )
 
     def reset(self) -> None:
         """Delete every blueprint and entity and clear faults (tokens stay valid)."""
@@ -96,11 +99,14 @@ def start_catalog(
     faults: FaultSettings | dict[str, Any] | None = None,
     rate_limit: int = 35_000,
     rate_limit_period_seconds: int = 300,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> RunningCatalog:
     """Serve a local Port-compatible catalog in a background thread and return once it answers.
 
     `db_path=None` uses a temporary database deleted on `stop()`. `client_secret=None` makes a
     random one (read it from `.client_secret`). `faults` sets fault injection from the start.
+    `rate_limit` requests per `rate_limit_period_seconds` are served before 429s; `max_body_bytes`
+    is Port's 1 MiB unless a test needs a smaller limit to provoke 413s.
     """
     temp_dir = Path(tempfile.mkdtemp(prefix="local-catalog-")) if db_path is None else None
     path = Path(db_path) if db_path is not None else Path(temp_dir or ".") / "catalog.db"
@@ -111,6 +117,7 @@ def start_catalog(
         tokens=TokenIssuer(client_id, secret, token_ttl_seconds),
         faults=FaultInjector(settings),
         limiter=RateLimiter(rate_limit, rate_limit_period_seconds),
+        max_body_bytes=max_body_bytes,
     )
     listener = _bind(host, port)
     config = uvicorn.Config(
