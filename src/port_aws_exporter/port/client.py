@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -105,8 +106,14 @@ class PortClient:
         self.counters = ClientCounters()
         self._http = httpx.Client(
             base_url=credentials.api_url,
+            # No Nagle delay between a request's header and body writes.
+            transport=httpx.HTTPTransport(
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+                limits=httpx.Limits(
+                    max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+                ),
+            ),
             timeout=timeout,
-            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
             headers={"User-Agent": self.user_agent, "Accept": "application/json"},
         )
         self._in_flight = threading.BoundedSemaphore(max_concurrency)
