@@ -101,3 +101,15 @@ def test_rate_limit_headers_and_429_past_the_limit() -> None:
     assert last.status_code == 429
     assert last.json()["error"] == "rate_limited"
     assert 0 < float(last.headers["retry-after"]) <= 60
+
+
+def test_stats_count_requests_and_time_per_operation(local_catalog: RunningCatalog, api: httpx.Client) -> None:
+    httpx.delete(f"{local_catalog.url}/_local/stats")
+    for _ in range(3):
+        api.get("/v1/blueprints")
+    api.get("/v1/blueprints/ghost")
+    stats = httpx.get(f"{local_catalog.url}/_local/stats").json()["stats"]
+    assert stats["list_blueprints"]["requests"] == 3
+    assert 0 < stats["list_blueprints"]["operation_seconds"] <= stats["list_blueprints"]["endpoint_seconds"]
+    assert "get_blueprint" not in stats  # refused requests are not timed
+    assert stats["total"]["requests"] == 3

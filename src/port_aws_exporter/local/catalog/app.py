@@ -11,6 +11,7 @@ Control routes (no token, no faults; for tests and demos):
   `DELETE /_local/faults` (no faults)
 - `POST /_local/tokens/revoke` (every issued token becomes invalid: the next call gets a 401)
 - `POST /_local/reset` (delete every blueprint and entity, clear faults)
+- `GET /_local/stats`, `DELETE /_local/stats`: requests and seconds spent per operation
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from port_aws_exporter.local.catalog.errors import CatalogError, invalid
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.ratelimit import RateLimiter
 from port_aws_exporter.local.catalog.service import CatalogService, WriteMode, WriteOptions, Writer
+from port_aws_exporter.local.catalog.stats import RequestStats
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
 
 logger = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class CatalogState:
     faults: FaultInjector
     limiter: RateLimiter = field(default_factory=RateLimiter)
     max_body_bytes: int = MAX_BODY_BYTES
+    stats: RequestStats = field(default_factory=RequestStats)
 
 
 @dataclass(frozen=True)
@@ -243,15 +246,18 @@ class _PortRoute:
             if not limit.allowed:
                 headers["retry-after"] = _seconds(max(0.0, limit.reset_epoch - time.time()))
                 return _error(CatalogError(429, "rate_limited", "rate limit exceeded"), headers)
+            started = time.perf_counter()
             try:
                 call = await self._call(request, authenticated)
-                status, body = await run_in_threadpool(operation, call)
+                status, body, operation_seconds = await run_in_threadpool(_timed, operation, call)
             except CatalogError as error:
                 return _error(error, headers)
             except sqlite3.OperationalError as error:
                 logger.warning("catalog database busy on %s %s: %s", request.method, request.url.path, error)
                 return _error(CatalogError(503, "database_busy", str(error)), headers)
-            return JSONResponse(body, status_code=status, headers=headers)
+            response = JSONResponse(body, status_code=status, headers=headers)
+            self.state.stats.record(operation.__name__, operation_seconds, time.perf_counter() - started)
+            return response
 
         return endpoint
 
@@ -281,6 +287,12 @@ class _PortRoute:
         return Call(path=dict(request.path_params), query=request.query_params, body=body, writer=writer)
 
 
+def _timed(operation: Operation, call: Call) -> tuple[int, dict[str, Any], float]:
+    started = time.perf_counter()
+    status, body = operation(call)
+    return status, body, time.perf_counter() - started
+
+
 def _control_routes(state: CatalogState) -> list[Route]:
     async def health(_request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -303,6 +315,13 @@ def _control_routes(state: CatalogState) -> list[Route]:
         state.tokens.revoke_all()
         return JSONResponse({"ok": True})
 
+    async def get_stats(_request: Request) -> Response:
+        return JSONResponse({"ok": True, "stats": state.stats.snapshot()})
+
+    async def clear_stats(_request: Request) -> Response:
+        state.stats.clear()
+        return JSONResponse({"ok": True})
+
     async def reset(_request: Request) -> Response:
         await run_in_threadpool(state.service.reset)
         state.faults.clear()
@@ -315,6 +334,8 @@ def _control_routes(state: CatalogState) -> list[Route]:
         Route("/_local/faults", clear_faults, methods=["DELETE"]),
         Route("/_local/tokens/revoke", revoke_tokens, methods=["POST"]),
         Route("/_local/reset", reset, methods=["POST"]),
+        Route("/_local/stats", get_stats, methods=["GET"]),
+        Route("/_local/stats", clear_stats, methods=["DELETE"]),
     ]
 
 
