@@ -103,7 +103,9 @@ def test_rate_limit_headers_and_429_past_the_limit() -> None:
     assert 0 < float(last.headers["retry-after"]) <= 60
 
 
-def test_stats_count_requests_and_time_per_operation(local_catalog: RunningCatalog, api: httpx.Client) -> None:
+def test_stats_count_requests_and_time_per_operation(
+    local_catalog: RunningCatalog, api: httpx.Client
+) -> None:
     httpx.delete(f"{local_catalog.url}/_local/stats")
     for _ in range(3):
         api.get("/v1/blueprints")

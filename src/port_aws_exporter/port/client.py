@@ -10,9 +10,6 @@ token and its connection pool across calls, and several threads may call it at o
 
 from __future__ import annotations
 
-import json
-import logging
-import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +17,6 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
-
-import httpx
 
 from port_aws_exporter.installation import Installation, anonymous_user_agent
 from port_aws_exporter.port.bulk import (
@@ -35,16 +30,13 @@ from port_aws_exporter.port.bulk import (
 )
 from port_aws_exporter.port.counters import ClientCounters
 from port_aws_exporter.port.credentials import PortCredentials
-from port_aws_exporter.port.errors import PortApiError, PortAuthError
-from port_aws_exporter.port.retry import RetryPolicy, retry_after_hint
-from port_aws_exporter.port.token_cache import TokenCache
-
-logger = logging.getLogger(__name__)
+from port_aws_exporter.port.errors import PortApiError
+from port_aws_exporter.port.retry import RetryPolicy
+from port_aws_exporter.port.transport import PortRequest, PortTransport, encode, response_field, response_json
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-AUTH_PATH = "/v1/auth/access_token"
 DEFAULT_PAGE_SIZE = 200
 
 
@@ -55,17 +47,6 @@ class BlueprintApplied:
     identifier: str
     created: bool
     blueprint: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class _Request:
-    method: str
-    path: str
-    kind: str
-    params: Mapping[str, Any] | None = None
-    body: bytes | None = None
-    accept: tuple[int, ...] = (200, 201)
-    not_found_is_none: bool = False
 
 
 class PortClient:
@@ -104,20 +85,14 @@ class PortClient:
             max_delay_seconds=backoff_max_seconds,
         )
         self.counters = ClientCounters()
-        self._http = httpx.Client(
-            base_url=credentials.api_url,
-            # No Nagle delay between a request's header and body writes.
-            transport=httpx.HTTPTransport(
-                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-                limits=httpx.Limits(
-                    max_connections=max_concurrency, max_keepalive_connections=max_concurrency
-                ),
-            ),
+        self._transport = PortTransport(
+            credentials,
+            user_agent=self.user_agent,
             timeout=timeout,
-            headers={"User-Agent": self.user_agent, "Accept": "application/json"},
+            retry_policy=self.retry_policy,
+            max_concurrency=max_concurrency,
+            counters=self.counters,
         )
-        self._in_flight = threading.BoundedSemaphore(max_concurrency)
-        self._tokens = TokenCache(self._fetch_token)
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
@@ -140,7 +115,7 @@ class PortClient:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
                 self._executor = None
-        self._http.close()
+        self._transport.close()
 
     def __repr__(self) -> str:
         return f"PortClient(api_url={self.credentials.api_url!r}, user_agent={self.user_agent!r})"
@@ -190,8 +165,8 @@ class PortClient:
         create_missing_related_entities: bool = False,
     ) -> dict[str, Any]:
         """Create or update one entity (`upsert=true&merge=true` by default); returns it as stored."""
-        response = self._call(
-            _Request(
+        response = self._transport.call(
+            PortRequest(
                 "POST",
                 f"/v1/blueprints/{_segment(blueprint)}/entities",
                 "entity_upsert",
@@ -199,19 +174,19 @@ class PortClient:
                 body=encode_entity(entity),
             )
         )
-        return _field(response, "entity", dict)
+        return response_field(response, "entity", dict)
 
     def get_entity(self, blueprint: str, identifier: str) -> dict[str, Any] | None:
         """The entity, or None if Port has no such entity."""
-        response = self._call(
-            _Request("GET", _entity_path(blueprint, identifier), "entity_get", not_found_is_none=True)
+        response = self._transport.call(
+            PortRequest("GET", _entity_path(blueprint, identifier), "entity_get", not_found_is_none=True)
         )
-        return None if response is None else _field(response, "entity", dict)
+        return None if response is None else response_field(response, "entity", dict)
 
     def delete_entity(self, blueprint: str, identifier: str, delete_dependents: bool = True) -> bool:
         """Delete one entity; False if it was already gone (404)."""
-        response = self._call(
-            _Request(
+        response = self._transport.call(
+            PortRequest(
                 "DELETE",
                 _entity_path(blueprint, identifier),
                 "entity_delete",
@@ -234,16 +209,18 @@ class PortClient:
         params = {"delete_dependents": _flag(delete_dependents)}
 
         def delete(chunk: list[str]) -> list[str]:
-            body = json.dumps({"entities": chunk}).encode()
-            response = self._call(_Request("POST", path, "entity_bulk_delete", params=params, body=body))
-            return [str(item) for item in _field(response, "deletedEntities", list)]
+            body = encode({"entities": chunk})
+            response = self._transport.call(
+                PortRequest("POST", path, "entity_bulk_delete", params=params, body=body)
+            )
+            return [str(item) for item in response_field(response, "deletedEntities", list)]
 
         return [identifier for deleted in self._map_concurrently(delete, chunks) for identifier in deleted]
 
     def delete_all_entities(self, blueprint: str) -> None:
         """Delete every entity of a blueprint (Port refuses if the blueprint has required relations)."""
-        self._call(
-            _Request("DELETE", f"/v1/blueprints/{_segment(blueprint)}/all-entities", "entity_delete_all")
+        self._transport.call(
+            PortRequest("DELETE", f"/v1/blueprints/{_segment(blueprint)}/all-entities", "entity_delete_all")
         )
 
     def search_entities(
@@ -258,10 +235,10 @@ class PortClient:
             params["include"] = list(include)
         if exclude:
             params["exclude"] = list(exclude)
-        response = self._call(
-            _Request("POST", "/v1/entities/search", "search", params=params, body=_encode(query))
+        response = self._transport.call(
+            PortRequest("POST", "/v1/entities/search", "search", params=params, body=encode(query))
         )
-        return _field(response, "entities", list)
+        return response_field(response, "entities", list)
 
     def iter_blueprint_entities(
         self,
@@ -279,9 +256,9 @@ class PortClient:
             body["include"] = list(include)
         path = f"/v1/blueprints/{_segment(blueprint)}/entities/search"
         while True:
-            response = self._call(_Request("POST", path, "search_page", body=_encode(body)))
-            page = _json(response)
-            yield from _field(response, "entities", list, page)
+            response = self._transport.call(PortRequest("POST", path, "search_page", body=encode(body)))
+            page = response_json(response)
+            yield from response_field(response, "entities", list, page)
             next_page = page.get("next")
             if not next_page:
                 return
@@ -291,26 +268,30 @@ class PortClient:
 
     def get_blueprint(self, identifier: str) -> dict[str, Any] | None:
         """The blueprint, or None if it does not exist."""
-        response = self._call(
-            _Request("GET", f"/v1/blueprints/{_segment(identifier)}", "blueprint", not_found_is_none=True)
+        response = self._transport.call(
+            PortRequest("GET", f"/v1/blueprints/{_segment(identifier)}", "blueprint", not_found_is_none=True)
         )
-        return None if response is None else _field(response, "blueprint", dict)
+        return None if response is None else response_field(response, "blueprint", dict)
 
     def list_blueprints(self) -> list[dict[str, Any]]:
         """Every blueprint of the organisation."""
-        return _field(self._call(_Request("GET", "/v1/blueprints", "blueprint")), "blueprints", list)
+        return response_field(
+            self._transport.call(PortRequest("GET", "/v1/blueprints", "blueprint")), "blueprints", list
+        )
 
     def create_blueprint(self, blueprint: Mapping[str, Any]) -> dict[str, Any]:
         """Create a blueprint from Port's blueprint JSON; returns it as stored."""
-        response = self._call(_Request("POST", "/v1/blueprints", "blueprint", body=_encode(blueprint)))
-        return _field(response, "blueprint", dict)
+        response = self._transport.call(
+            PortRequest("POST", "/v1/blueprints", "blueprint", body=encode(blueprint))
+        )
+        return response_field(response, "blueprint", dict)
 
     def update_blueprint(self, identifier: str, blueprint: Mapping[str, Any]) -> dict[str, Any]:
         """Replace a blueprint's definition (PUT); returns it as stored."""
-        response = self._call(
-            _Request("PUT", f"/v1/blueprints/{_segment(identifier)}", "blueprint", body=_encode(blueprint))
+        response = self._transport.call(
+            PortRequest("PUT", f"/v1/blueprints/{_segment(identifier)}", "blueprint", body=encode(blueprint))
         )
-        return _field(response, "blueprint", dict)
+        return response_field(response, "blueprint", dict)
 
     def apply_blueprint(self, blueprint: Mapping[str, Any]) -> BlueprintApplied:
         """Create the blueprint, or replace it if it exists."""
@@ -323,12 +304,14 @@ class PortClient:
 
     def delete_blueprint(self, identifier: str) -> bool:
         """Delete a blueprint; False if it did not exist."""
-        response = self._call(
-            _Request("DELETE", f"/v1/blueprints/{_segment(identifier)}", "blueprint", not_found_is_none=True)
+        response = self._transport.call(
+            PortRequest(
+                "DELETE", f"/v1/blueprints/{_segment(identifier)}", "blueprint", not_found_is_none=True
+            )
         )
         return response is not None
 
-    # -- transport ---------------------------------------------------------------------------
+    # -- bulk machinery ----------------------------------------------------------------------
 
     def _write_chunk(
         self,
@@ -341,8 +324,10 @@ class PortClient:
         body = bulk_body([payloads[position] for position in chunk])
         chunk_identifiers = [identifiers[position] for position in chunk]
         try:
-            response = self._call(
-                _Request("POST", path, "entity_bulk_upsert", params=params, body=body, accept=(200, 201, 207))
+            response = self._transport.call(
+                PortRequest(
+                    "POST", path, "entity_bulk_upsert", params=params, body=body, accept=(200, 201, 207)
+                )
             )
         except PortApiError as error:
             if error.status == 413 and len(chunk) > 1:
@@ -354,7 +339,7 @@ class PortClient:
                 ]
             return [(position, _failed(identifiers[position], error)) for position in chunk]
         assert response is not None  # 404 is not accepted here
-        mapped = map_bulk_response(_json(response), chunk_identifiers, response.status_code)
+        mapped = map_bulk_response(response_json(response), chunk_identifiers, response.status_code)
         return list(zip(chunk, mapped, strict=True))
 
     def _map_concurrently(self, work: Callable[[T], R], items: Sequence[T]) -> list[R]:
@@ -367,94 +352,6 @@ class PortClient:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="port-client")
             return self._executor
-
-    def _call(self, request: _Request) -> httpx.Response | None:
-        """Send with authentication and retries; None for an accepted 404."""
-        return self.retry_policy.run(lambda: self._attempt(request), self._on_retry(request))
-
-    def _attempt(self, request: _Request) -> httpx.Response | None:
-        token = self._tokens.get()
-        response = self._send(request, token)
-        if response.status_code == 401:
-            # The token expired early or was revoked: renew it once, transparently.
-            self.counters.count_refresh_on_401()
-            self._tokens.invalidate(token)
-            response = self._send(request, self._tokens.get())
-            if response.status_code == 401:
-                raise _error_from(request.method, request.path, response, PortAuthError, transient=False)
-        if response.status_code in request.accept:
-            return response
-        if response.status_code == 404 and request.not_found_is_none:
-            return None
-        raise _error_from(request.method, request.path, response, PortApiError)
-
-    def _send(self, request: _Request, token: str | None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        if request.body is not None:
-            headers["Content-Type"] = "application/json"
-        self.counters.count_request(request.kind)
-        with self._in_flight:
-            try:
-                return self._http.request(
-                    request.method, request.path, params=request.params, content=request.body, headers=headers
-                )
-            except httpx.TimeoutException as error:
-                raise PortApiError(
-                    request.method,
-                    request.path,
-                    None,
-                    "timeout",
-                    f"no answer within {self.timeout}s ({type(error).__name__})",
-                    transient=True,
-                ) from error
-            except httpx.TransportError as error:
-                raise PortApiError(
-                    request.method,
-                    request.path,
-                    None,
-                    "connection_error",
-                    f"{type(error).__name__}: {error}",
-                    transient=True,
-                ) from error
-
-    def _fetch_token(self) -> tuple[str, float]:
-        secret = self.credentials.client_secret.get_secret_value()
-        request = _Request(
-            "POST",
-            AUTH_PATH,
-            "auth",
-            body=_encode({"clientId": self.credentials.client_id, "clientSecret": secret}),
-        )
-
-        def attempt() -> tuple[str, float]:
-            self.counters.count_auth()
-            response = self._send(request, None)
-            if response.status_code in (400, 401, 403, 422):
-                raise _error_from(request.method, request.path, response, PortAuthError, transient=False)
-            if response.status_code != 200:
-                raise _error_from(request.method, request.path, response, PortApiError)
-            body = _json(response)
-            token, expires_in = body.get("accessToken"), body.get("expiresIn")
-            if not isinstance(token, str) or not isinstance(expires_in, int | float):
-                raise PortAuthError(
-                    request.method, request.path, 200, "invalid_response", "no accessToken/expiresIn"
-                )
-            return token, float(expires_in)
-
-        return self.retry_policy.run(attempt, self._on_retry(request))
-
-    def _on_retry(self, request: _Request) -> Callable[[PortApiError, float], None]:
-        def log_retry(error: PortApiError, delay: float) -> None:
-            self.counters.count_retry(error.status)
-            logger.warning(
-                "Port %s %s answered %s; retrying in %.2fs",
-                request.method,
-                request.path,
-                error.status if error.status is not None else error.error,
-                delay,
-            )
-
-        return log_retry
 
 
 def _segment(value: str) -> str:
@@ -476,71 +373,6 @@ def _write_params(merge: bool, create_missing_related_entities: bool) -> dict[st
         "merge": _flag(merge),
         "create_missing_related_entities": _flag(create_missing_related_entities),
     }
-
-
-def _encode(value: Mapping[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def _json(response: httpx.Response | None) -> dict[str, Any]:
-    assert response is not None
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        request = response.request
-        raise PortApiError(
-            request.method,
-            request.url.path,
-            response.status_code,
-            "invalid_response",
-            "the answer is not a JSON object",
-            transient=False,
-        )
-    return body
-
-
-def _field(
-    response: httpx.Response | None, name: str, kind: type[T], body: Mapping[str, Any] | None = None
-) -> T:
-    """`body[name]` (body parsed from `response` unless given), checked to be a `kind`."""
-    assert response is not None
-    value = (_json(response) if body is None else body).get(name)
-    if isinstance(value, kind):
-        return value
-    raise PortApiError(
-        response.request.method,
-        response.request.url.path,
-        response.status_code,
-        "invalid_response",
-        f"the answer has no {name!r} {kind.__name__}",
-        transient=False,
-    )
-
-
-def _error_from(
-    method: str,
-    path: str,
-    response: httpx.Response,
-    error_type: type[PortApiError],
-    transient: bool | None = None,
-) -> PortApiError:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    error: str | None = None
-    message: str | None = None
-    if isinstance(body, dict):
-        error = str(body["error"]) if body.get("error") is not None else None
-        message = str(body["message"]) if body.get("message") is not None else None
-    elif response.text:
-        message = response.text[:200]
-    hint = retry_after_hint(response.status_code, response.headers)
-    return error_type(
-        method, path, response.status_code, error, message, transient=transient, retry_after=hint
-    )
 
 
 def _failed(identifier: str, error: PortApiError) -> EntityWriteResult:

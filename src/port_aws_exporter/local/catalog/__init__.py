@@ -5,10 +5,11 @@ serve` serves it from the command line. The exporter reaches it through the same
 that talks to Port.
 """
 
+from port_aws_exporter.local.catalog.entity_writes import WriteMode, WriteOptions, Writer
 from port_aws_exporter.local.catalog.errors import CatalogError
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.server import RunningCatalog, start_catalog
-from port_aws_exporter.local.catalog.service import CatalogService, WriteMode, WriteOptions, Writer
+from port_aws_exporter.local.catalog.service import CatalogService
 from port_aws_exporter.local.catalog.store import CatalogDatabase
 
 __all__ = [

@@ -33,10 +33,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from port_aws_exporter.local.catalog.entity_writes import WriteMode, WriteOptions, Writer
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.ratelimit import RateLimiter
-from port_aws_exporter.local.catalog.service import CatalogService, WriteMode, WriteOptions, Writer
+from port_aws_exporter.local.catalog.service import CatalogService
 from port_aws_exporter.local.catalog.stats import RequestStats
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
 

@@ -12,22 +12,22 @@ import binascii
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import Enum
 from typing import Any
 
 from port_aws_exporter.local.catalog import store
+from port_aws_exporter.local.catalog.entity_deletes import delete_entities
+from port_aws_exporter.local.catalog.entity_writes import (
+    EntityWriter,
+    WriteOptions,
+    Writer,
+    utc_now,
+)
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid, not_found
 from port_aws_exporter.local.catalog.search import compile_query, project, sql_prefilter
 from port_aws_exporter.local.catalog.store import CatalogDatabase
 from port_aws_exporter.local.catalog.validation import (
     check_blueprint,
     check_entity_identifier,
-    check_entity_shape,
-    check_properties,
-    check_relations,
-    normalise_team,
 )
 
 MAX_BULK_WRITE = 20
@@ -38,42 +38,13 @@ DEFAULT_PAGE_SIZE = 200
 MATCH_ALL: dict[str, Any] = {"combinator": "and", "rules": []}
 
 
-class WriteMode(Enum):
-    """Port's three entity write strategies."""
-
-    CREATE = "create"  # no query flags: 409 if the entity exists
-    OVERRIDE = "override"  # upsert=true: replace the entity with what was sent
-    MERGE = "merge"  # upsert=true&merge=true: update only the fields sent
-
-
-@dataclass(frozen=True)
-class Writer:
-    """Who writes: the client id (`createdBy`/`updatedBy`) and the User-Agent (`$datasource`)."""
-
-    client_id: str
-    user_agent: str
-
-
-@dataclass(frozen=True)
-class WriteOptions:
-    """The query flags of an entity write."""
-
-    mode: WriteMode = WriteMode.MERGE
-    create_missing_related_entities: bool = False
-    validation_only: bool = False
-
-
-def utc_now() -> str:
-    """Port's timestamp format: ISO 8601, UTC, milliseconds, `Z`."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class CatalogService:
     """Blueprints and entities with Port's rules: validation, relations, dependents, search."""
 
     def __init__(self, database: CatalogDatabase, clock: Callable[[], str] = utc_now) -> None:
         self.database = database
         self._clock = clock
+        self._writer = EntityWriter(clock)
 
     # -- blueprints --------------------------------------------------------------------------
 
@@ -182,7 +153,7 @@ class CatalogService:
         """Create, override or merge one entity; returns `(created, entity as stored)`."""
         with self.database.transaction() as connection:
             definition = self._blueprint_for_write(connection, blueprint)
-            return self._write(connection, definition, entity, options, writer)
+            return self._writer.write(connection, definition, entity, options, writer)
 
     def bulk_write(
         self, blueprint: str, body: Any, options: WriteOptions, writer: Writer
@@ -200,7 +171,7 @@ class CatalogService:
             for index, entity in enumerate(entities):
                 connection.execute("SAVEPOINT bulk_entity")
                 try:
-                    created, stored = self._write(connection, definition, entity, options, writer)
+                    created, stored = self._writer.write(connection, definition, entity, options, writer)
                 except CatalogError as error:
                     connection.execute("ROLLBACK TO bulk_entity")
                     errors.append(_bulk_error(entity, index, error))
@@ -223,84 +194,6 @@ class CatalogService:
         if definition is None:
             raise not_found(f"blueprint {blueprint!r}")
         return definition
-
-    def _write(
-        self,
-        connection: sqlite3.Connection,
-        definition: Mapping[str, Any],
-        entity: Any,
-        options: WriteOptions,
-        writer: Writer,
-    ) -> tuple[bool, dict[str, Any]]:
-        check_entity_shape(entity)
-        blueprint, identifier = definition["identifier"], entity["identifier"]
-        existing = store.load_entity(connection, blueprint, identifier)
-        if existing is not None and options.mode is WriteMode.CREATE:
-            raise CatalogError(
-                409, "identifier_taken", f"entity {identifier!r} of blueprint {blueprint!r} already exists"
-            )
-        fields = _merged_fields(existing, entity) if options.mode is WriteMode.MERGE else _sent_fields(entity)
-        check_properties(definition, identifier, fields["properties"])
-        check_relations(definition, identifier, fields["relations"])
-        links = self._link_relations(
-            connection, definition, identifier, fields["relations"], options=options, writer=writer
-        )
-        now = self._clock()
-        stored = {
-            "identifier": identifier,
-            "title": fields["title"],
-            "icon": fields["icon"],
-            "blueprint": blueprint,
-            "team": fields["team"],
-            "properties": fields["properties"],
-            "relations": fields["relations"],
-            "createdAt": existing["createdAt"] if existing else now,
-            "createdBy": existing["createdBy"] if existing else writer.client_id,
-            "updatedAt": now,
-            "updatedBy": writer.client_id,
-        }
-        if not options.validation_only:
-            store.save_entity(connection, stored, writer.user_agent, links)
-        return existing is None, stored
-
-    def _link_relations(
-        self,
-        connection: sqlite3.Connection,
-        definition: Mapping[str, Any],
-        identifier: str,
-        relations: Mapping[str, Any],
-        *,
-        options: WriteOptions,
-        writer: Writer,
-    ) -> list[tuple[str, str, str]]:
-        """`(relation, target blueprint, target)` links; targets must exist or be created."""
-        links: list[tuple[str, str, str]] = []
-        for relation_id, value in relations.items():
-            target_blueprint = definition["relations"][relation_id]["target"]
-            targets = value if isinstance(value, list) else [] if value is None else [value]
-            for target in targets:
-                links.append((relation_id, target_blueprint, target))
-                is_self = (target_blueprint, target) == (definition["identifier"], identifier)
-                if is_self or store.entity_exists(connection, target_blueprint, target):
-                    continue
-                if not options.create_missing_related_entities:
-                    raise not_found(
-                        f"related entity {target!r} of blueprint {target_blueprint!r} "
-                        f"(relation {relation_id!r} of {identifier!r})"
-                    )
-                self._create_placeholder(connection, target_blueprint, target, writer)
-        return links
-
-    def _create_placeholder(
-        self, connection: sqlite3.Connection, blueprint: str, identifier: str, writer: Writer
-    ) -> None:
-        definition = store.load_blueprint(connection, blueprint)
-        if definition is None:
-            raise not_found(f"blueprint {blueprint!r}")
-        placeholder = {"identifier": identifier, "properties": {}, "relations": {}}
-        self._write(connection, definition, placeholder, WriteOptions(WriteMode.CREATE), writer)
-
-    # -- entity reads ------------------------------------------------------------------------
 
     def get_entity(self, blueprint: str, identifier: str) -> dict[str, Any]:
         """The entity as Port returns it, or 404."""
@@ -375,7 +268,7 @@ class CatalogService:
                 if store.load_blueprint(connection, blueprint) is None:
                     raise not_found(f"blueprint {blueprint!r}")
                 raise not_found(f"entity {identifier!r} of blueprint {blueprint!r}")
-            self._delete(connection, [(blueprint, identifier)], delete_dependents)
+            delete_entities(connection, [(blueprint, identifier)], delete_dependents)
 
     def bulk_delete(self, blueprint: str, body: Any, delete_dependents: bool) -> list[str]:
         """Delete up to 100 entities of a blueprint at once; all or nothing. Returns those deleted."""
@@ -392,7 +285,9 @@ class CatalogService:
                 for identifier in dict.fromkeys(identifiers)
                 if store.entity_exists(connection, blueprint, identifier)
             ]
-            self._delete(connection, [(blueprint, identifier) for identifier in present], delete_dependents)
+            delete_entities(
+                connection, [(blueprint, identifier) for identifier in present], delete_dependents
+            )
         return present
 
     def delete_all_entities(self, blueprint: str, delete_blueprint: bool = False) -> None:
@@ -407,90 +302,14 @@ class CatalogService:
                 )
             rows = store.scan_entities(connection, sql_prefilter(MATCH_ALL), blueprint=blueprint)
             roots = [(blueprint, entity["identifier"]) for entity in list(rows)]
-            self._delete(connection, roots, delete_dependents=False)
+            delete_entities(connection, roots, delete_dependents=False)
             if delete_blueprint:
                 store.remove_blueprint(connection, blueprint)
-
-    def _delete(
-        self, connection: sqlite3.Connection, roots: list[tuple[str, str]], delete_dependents: bool
-    ) -> None:
-        doomed = dict.fromkeys(roots)
-        if delete_dependents:
-            queue = list(roots)
-            while queue:
-                for source_blueprint, source, _relation in store.dependents_of(connection, *queue.pop()):
-                    if (source_blueprint, source) not in doomed:
-                        doomed[(source_blueprint, source)] = None
-                        queue.append((source_blueprint, source))
-        else:
-            self._detach_dependents(connection, doomed)
-        for blueprint, identifier in doomed:
-            store.remove_entity(connection, blueprint, identifier)
-
-    def _detach_dependents(
-        self, connection: sqlite3.Connection, doomed: Mapping[tuple[str, str], None]
-    ) -> None:
-        """Clear optional relations pointing at doomed entities; refuse if a required one does."""
-        for target_blueprint, target in doomed:
-            for blueprint, identifier, relation in store.dependents_of(connection, target_blueprint, target):
-                if (blueprint, identifier) in doomed:
-                    continue
-                definition = store.load_blueprint(connection, blueprint) or {}
-                if definition.get("relations", {}).get(relation, {}).get("required"):
-                    raise CatalogError(
-                        409,
-                        "has_dependents",
-                        f"entity {identifier!r} of blueprint {blueprint!r} requires {target!r} "
-                        f"(relation {relation!r}); use delete_dependents=true",
-                    )
-                self._unlink(connection, blueprint, identifier, relation, target)
-
-    @staticmethod
-    def _unlink(
-        connection: sqlite3.Connection, blueprint: str, identifier: str, relation: str, target: str
-    ) -> None:
-        entity = store.load_entity(connection, blueprint, identifier)
-        if entity is None:
-            return
-        value = entity["relations"].get(relation)
-        entity["relations"][relation] = (
-            [item for item in value if item != target] if isinstance(value, list) else None
-        )
-        definition = store.load_blueprint(connection, blueprint) or {"relations": {}}
-        links = [
-            (name, definition["relations"][name]["target"], item)
-            for name, linked in entity["relations"].items()
-            for item in (linked if isinstance(linked, list) else [] if linked is None else [linked])
-        ]
-        store.save_entity(connection, entity, entity["$datasource"], links)
 
     def reset(self) -> None:
         """Delete every blueprint and entity."""
         with self.database.transaction() as connection:
             store.clear_all(connection)
-
-
-def _sent_fields(entity: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "title": entity.get("title"),
-        "icon": entity.get("icon"),
-        "team": normalise_team(entity.get("team")),
-        "properties": dict(entity.get("properties") or {}),
-        "relations": dict(entity.get("relations") or {}),
-    }
-
-
-def _merged_fields(existing: Mapping[str, Any] | None, entity: Mapping[str, Any]) -> dict[str, Any]:
-    sent = _sent_fields(entity)
-    if existing is None:
-        return sent
-    return {
-        "title": sent["title"] if "title" in entity else existing.get("title"),
-        "icon": sent["icon"] if "icon" in entity else existing.get("icon"),
-        "team": sent["team"] if "team" in entity else existing.get("team", []),
-        "properties": {**existing.get("properties", {}), **sent["properties"]},
-        "relations": {**existing.get("relations", {}), **sent["relations"]},
-    }
 
 
 def _bulk_error(entity: Any, index: int, error: CatalogError) -> dict[str, Any]:
