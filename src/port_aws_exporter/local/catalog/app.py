@@ -256,6 +256,11 @@ class _PortRoute:
             except sqlite3.OperationalError as error:
                 logger.warning("catalog database busy on %s %s: %s", request.method, request.url.path, error)
                 return _error(CatalogError(503, "database_busy", str(error)), headers)
+            except Exception as error:  # a bug here must still answer in Port's shape, and be logged
+                logger.exception("catalog failed on %s %s", request.method, request.url.path)
+                return _error(
+                    CatalogError(500, "internal_error", f"{type(error).__name__}: {error}"), headers
+                )
             response = JSONResponse(body, status_code=status, headers=headers)
             self.state.stats.record(operation.__name__, operation_seconds, time.perf_counter() - started)
             return response
