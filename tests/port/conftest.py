@@ -24,23 +24,6 @@ SERVICE_BLUEPRINT: dict[str, Any] = {
     "relations": {},
 }
 
-CLUSTER_BLUEPRINT: dict[str, Any] = {
-    "identifier": "cluster",
-    "title": "Cluster",
-    "schema": {"properties": {"size": {"type": "number"}}, "required": []},
-    "relations": {},
-}
-
-TASK_BLUEPRINT: dict[str, Any] = {
-    "identifier": "task",
-    "title": "Task",
-    "schema": {"properties": {"cpu": {"type": "number"}}, "required": []},
-    "relations": {
-        "cluster": {"target": "cluster", "required": True, "many": False},
-        "services": {"target": "service", "required": False, "many": True},
-    },
-}
-
 
 def service(index: int, **properties: Any) -> dict[str, Any]:
     """A valid `service` entity."""
@@ -56,10 +39,3 @@ def service_blueprint(port_client: PortClient) -> str:
     """The `service` blueprint, created in the test's catalog."""
     port_client.create_blueprint(SERVICE_BLUEPRINT)
     return "service"
-
-
-@pytest.fixture
-def related_blueprints(port_client: PortClient, service_blueprint: str) -> None:
-    """`cluster` and `task` (task requires a cluster and may list services)."""
-    port_client.create_blueprint(CLUSTER_BLUEPRINT)
-    port_client.create_blueprint(TASK_BLUEPRINT)
