@@ -15,6 +15,7 @@ from port_aws_exporter import __version__
 
 # name -> "module:attribute" of a click command or group. One line per command; keep sorted.
 COMMANDS: dict[str, str] = {
+    "catalog": "port_aws_exporter.cli.catalog_commands:catalog_group",
     "config": "port_aws_exporter.cli.config_commands:config_group",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
     "map": "port_aws_exporter.cli.map_command:map_command",

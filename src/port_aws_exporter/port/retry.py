@@ -1,0 +1,100 @@
+"""The one backoff policy of the Port client.
+
+Exponential backoff with full jitter (a random delay between 0 and `base * 2**n`, capped), except
+when Port says when to come back (`Retry-After`, or `x-ratelimit-reset` on a 429): then that delay.
+Bounded twice: by a number of attempts and by a total time budget. A retry that would start after
+the budget is not made, so a caller never waits much longer than the budget plus one timeout.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import tenacity
+
+from port_aws_exporter.port.errors import PortApiError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry a transient Port failure."""
+
+    max_attempts: int = 6
+    budget_seconds: float = 60.0
+    base_delay_seconds: float = 0.5
+    max_delay_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if self.budget_seconds < 0 or self.base_delay_seconds < 0 or self.max_delay_seconds < 0:
+            raise ValueError("retry delays and budget must not be negative")
+
+    def backoff_delay(self, retry_number: int, rng: random.Random | None = None) -> float:
+        """Full-jitter delay before retry number `retry_number` (1 for the first retry)."""
+        ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (retry_number - 1))
+        return (rng or random).uniform(0, ceiling)
+
+    def run(self, attempt: Callable[[], T], on_retry: Callable[[PortApiError, float], None]) -> T:
+        """Call `attempt` until it returns, raises a permanent error, or the bounds are reached.
+
+        `on_retry(error, delay)` is called before each sleep. The last error is re-raised with
+        its `attempts` set.
+        """
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_transient),
+            stop=tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(self.budget_seconds),
+            wait=self._wait,
+            before_sleep=lambda state: on_retry(_error_of(state), state.upcoming_sleep),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except PortApiError as error:
+            error.attempts = retrying.statistics.get("attempt_number", 1)
+            raise
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        hint = _error_of(state).retry_after
+        if hint is not None:
+            return min(hint, self.budget_seconds)
+        return self.backoff_delay(state.attempt_number)
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, PortApiError) and error.transient
+
+
+def _error_of(state: tenacity.RetryCallState) -> PortApiError:
+    assert state.outcome is not None
+    error = state.outcome.exception()
+    assert isinstance(error, PortApiError)
+    return error
+
+
+def retry_after_hint(status: int, headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds Port asked us to wait, from `Retry-After` (seconds or HTTP date) or, on 429,
+    `x-ratelimit-reset` (UTC epoch seconds). None when the response gives no hint."""
+    current = time.time() if now is None else now
+    retry_after = headers.get("retry-after")
+    if retry_after:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            parsed = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
+            if parsed is not None:
+                return max(0.0, parsed.timestamp() - current)
+    reset = headers.get("x-ratelimit-reset")
+    if status == 429 and reset:
+        try:
+            return max(0.0, float(reset) - current)
+        except ValueError:
+            return None
+    return None
