@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "config": "port_aws_exporter.cli.config_commands:config_group",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
     "map": "port_aws_exporter.cli.map_command:map_command",
+    "sync": "port_aws_exporter.cli.sync_command:sync_command",
 }
 
 

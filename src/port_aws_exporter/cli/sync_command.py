@@ -1,0 +1,175 @@
+"""`port-aws-exporter sync`: one full sync from the command line."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
+from port_aws_exporter.config import ConfigError, load_config
+from port_aws_exporter.port import PortConfigurationError, PortCredentials
+from port_aws_exporter.sync_report import KindRegionReport, SyncReport
+
+DEFAULT_LOCAL_CATALOG = "./catalog.db"
+CONFIG_ENV = "PORT_AWS_EXPORTER_CONFIG"
+
+
+@contextlib.contextmanager
+def catalog_credentials(local_catalog: str | None) -> Iterator[PortCredentials]:
+    """Port credentials from the environment, or those of an embedded local catalog at a path."""
+    if local_catalog is None:
+        try:
+            yield PortCredentials.from_env()
+        except PortConfigurationError as error:
+            fail(
+                f"{error}.\nTo write to Port, export PORT_CLIENT_ID and PORT_CLIENT_SECRET (and PORT_API_URL "
+                f"for a non-default region); to write to a local catalog instead, pass --local-catalog "
+                f"[PATH] (default {DEFAULT_LOCAL_CATALOG})."
+            )
+        return
+    try:
+        from port_aws_exporter.local.catalog import start_catalog
+    except ImportError:
+        fail("--local-catalog needs the local extra: pip install 'port-aws-exporter[local]'")
+    with start_catalog(local_catalog) as catalog:
+        yield catalog.credentials()
+
+
+def summary_table(report: SyncReport) -> Table:
+    table = Table("#", "kind", "region", "listed", "written", "failed", "filtered", "seconds", title="Full sync")
+    for kind in sorted(report.kinds, key=lambda k: (k.index, k.region)):
+        table.add_row(
+            str(kind.index),
+            kind.kind,
+            kind.region,
+            str(kind.listed),
+            str(kind.written),
+            f"[red]{kind.failed}[/]" if kind.failed else "0",
+            str(kind.filtered),
+            f"{kind.seconds:.1f}",
+        )
+    return table
+
+
+def print_summary(report: SyncReport) -> None:
+    """The summary table, deletions, skipped deletions and the first errors, for people."""
+    stdout_console.print(summary_table(report))
+    verb = "would delete" if report.dry_run else "deleted"
+    stdout_console.print(
+        f"{report.listed} resources listed, {report.written} entities "
+        f"{'to write' if report.dry_run else 'written'}, {report.failed} failures, "
+        f"{report.deleted} stale entities {verb}, in {report.seconds:.1f} s",
+        soft_wrap=True,
+    )
+    for blueprint, changes in sorted(report.changes.items()):
+        stdout_console.print(
+            f"  {blueprint}: {changes.create} to create, {changes.update} to update, "
+            f"{changes.unchanged} unchanged, {len(changes.delete)} to delete"
+            + (f" ({', '.join(changes.delete[:5])}{'…' if len(changes.delete) > 5 else ''})" if changes.delete else ""),
+            soft_wrap=True,
+        )
+    for blueprint, reason in sorted(report.deletion_skipped.items()):
+        stdout_console.print(
+            f"[yellow]stale deletion skipped for {escape(blueprint)}:[/] {escape(reason)}", soft_wrap=True
+        )
+    for error in report.errors[:10]:
+        where = f"{error.kind} {error.region}" + (f" {error.identifier}" if error.identifier else "")
+        stderr_console.print(f"[red]error:[/] {escape(where)}: {escape(error.error)}", soft_wrap=True)
+    if report.error_count > 10:
+        stderr_console.print(f"... and {report.error_count - 10} more errors (--json lists up to 1000)")
+
+
+@click.command("sync")
+@click.option(
+    "--config",
+    "config_source",
+    envvar=CONFIG_ENV,
+    required=True,
+    help=f"config.json (path or s3://); or ${CONFIG_ENV}.",
+)
+@click.option(
+    "--local-catalog",
+    is_flag=False,
+    flag_value=DEFAULT_LOCAL_CATALOG,
+    default=None,
+    metavar="[PATH]",
+    help=f"Write to an embedded local catalog (SQLite at PATH, default {DEFAULT_LOCAL_CATALOG}) instead of Port.",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write and delete nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--deletion-threshold", type=click.FloatRange(0, 1, min_open=True), help="Override the config's share.")
+@click.option("--region", help="Region for kinds without selector.aws.regions (default: the AWS session's).")
+@click.option("--read-concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
+def sync_command(
+    config_source: str,
+    local_catalog: str | None,
+    dry_run: bool,
+    as_json: bool,
+    deletion_threshold: float | None,
+    region: str | None,
+    read_concurrency: int,
+) -> None:
+    """Sync every configured AWS kind in every configured region to the catalog, then delete the
+    stale entities this installation owns, where it is safe.
+
+    Reads AWS with boto3's default credentials (and AWS_ENDPOINT_URL, for a local endpoint). Writes to
+    Port with PORT_CLIENT_ID / PORT_CLIENT_SECRET / PORT_API_URL, or to a local catalog with
+    --local-catalog. Exits 1 when anything failed.
+    """
+    from port_aws_exporter.aws.clients import AwsClients
+    from port_aws_exporter.aws.fetchers import fetcher_for
+    from port_aws_exporter.aws.identity import resolve_installation
+    from port_aws_exporter.port import PortClient
+    from port_aws_exporter.sync import FullSync, SyncOptions
+
+    clients = AwsClients()
+    try:
+        config = load_config(config_source, s3_client=clients.client("s3", region or clients.default_region))
+    except ConfigError as error:
+        fail(str(error))
+    try:
+        installation = resolve_installation(clients.session)
+    except Exception as error:  # no credentials, no network: say so plainly
+        fail(f"cannot tell which AWS account this is (STS GetCallerIdentity): {error}")
+    with catalog_credentials(local_catalog) as credentials, PortClient(credentials, installation) as port:
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=stderr_console,
+            transient=True,
+            disable=as_json or not stderr_console.is_terminal,
+        )
+        tasks: dict[tuple[int, str], Any] = {}
+
+        def show(kind: KindRegionReport) -> None:
+            key = (kind.index, kind.region)
+            text = f"{kind.kind} {kind.region}: {kind.listed} listed, {kind.written} written, {kind.failed} failed"
+            if key not in tasks:
+                tasks[key] = progress.add_task(text, total=None)
+            progress.update(tasks[key], description=text)
+
+        options = SyncOptions(
+            default_region=region or installation.region,
+            deletion_threshold=deletion_threshold,
+            dry_run=dry_run,
+            read_concurrency=read_concurrency,
+            on_progress=show,
+        )
+        with progress:
+            sync = FullSync(
+                config, lambda spec: fetcher_for(spec, clients), port, installation.owned_entities_query, options
+            )
+            report = sync.run().report
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        print_summary(report)
+    if report.error_count:
+        raise click.exceptions.Exit(1)
