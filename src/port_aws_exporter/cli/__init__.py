@@ -16,8 +16,10 @@ from port_aws_exporter import __version__
 # name -> "module:attribute" of a click command or group. One line per command; keep sorted.
 COMMANDS: dict[str, str] = {
     "config": "port_aws_exporter.cli.config_commands:config_group",
+    "iam-policy": "port_aws_exporter.cli.deploy_commands:iam_policy_command",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
     "map": "port_aws_exporter.cli.map_command:map_command",
+    "package": "port_aws_exporter.cli.deploy_commands:package_command",
 }
 
 
