@@ -17,8 +17,10 @@ from port_aws_exporter import __version__
 COMMANDS: dict[str, str] = {
     "catalog": "port_aws_exporter.cli.catalog_commands:catalog_group",
     "config": "port_aws_exporter.cli.config_commands:config_group",
+    "iam-policy": "port_aws_exporter.cli.deploy_commands:iam_policy_command",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
     "map": "port_aws_exporter.cli.map_command:map_command",
+    "package": "port_aws_exporter.cli.deploy_commands:package_command",
     "sync": "port_aws_exporter.cli.sync_command:sync_command",
 }
 

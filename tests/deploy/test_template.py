@@ -1,0 +1,296 @@
+"""deploy/template.yaml: lints clean, transforms with SAM, and keeps the issue's promises."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cfnlint.api import lint_all
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+from port_aws_exporter.deploy.artifact import default_artifact_path
+from port_aws_exporter.deploy.lambda_target import DEFAULT_LAMBDA_TARGET
+
+PROJECT = Path(__file__).resolve().parents[2]
+TEMPLATE = PROJECT / "deploy" / "template.yaml"
+# What `sam deploy` / `aws cloudformation package` put in place of the local CodeUri.
+UPLOADED_CODE = "s3://artifacts-bucket/port-aws-exporter-lambda.zip"
+
+# The original's parameters (spec §3.2) and their defaults; None: required.
+ORIGINAL_PARAMETERS = {
+    "CustomIAMPolicyARN": None,
+    "CustomPortCredentialsSecretARN": "",
+    "SecretName": "port-credentials",
+    "CreateBucket": "true",
+    "BucketName": None,
+    "ConfigJsonFileKey": "config.json",
+    "FunctionName": "port-aws-exporter",
+    "ScheduleExpression": "rate(1 hour)",
+    "ScheduleState": "DISABLED",
+}
+
+
+class _NoManagedPolicies:
+    """SAM asks for AWS managed policy ARNs only when it builds roles; this template brings its own."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def source() -> dict[str, Any]:
+    template: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
+    return template
+
+
+@pytest.fixture(scope="module")
+def transformed(source: dict[str, Any]) -> dict[str, Any]:
+    packaged = copy.deepcopy(source)
+    packaged["Globals"]["Function"]["CodeUri"] = UPLOADED_CODE
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_DEFAULT_REGION", "eu-west-1")  # SAM fills pseudo parameters from a session
+        result: dict[str, Any] = transform(packaged, {}, _NoManagedPolicies())
+    return result
+
+
+@pytest.fixture(scope="module")
+def resources(transformed: dict[str, Any]) -> dict[str, Any]:
+    resources: dict[str, Any] = transformed["Resources"]
+    return resources
+
+
+# I4010 asks for free-text `Metadata.com.aws.cloudformation.Context` blocks on every resource: notes
+# for tools, not a property of the stack.
+IGNORED_LINT_RULES = {"I4010"}
+
+
+def _lint(text: str) -> list[str]:
+    """Every cfn-lint match (errors, warnings and informational) but the ignored rules."""
+    return [
+        f"{match.rule.id} {match.message} (line {match.linenumber})"
+        for match in lint_all(text)
+        if match.rule.id not in IGNORED_LINT_RULES
+    ]
+
+
+def test_cfn_lint_passes_on_the_template_with_informational_rules() -> None:
+    assert _lint(TEMPLATE.read_text()) == []
+
+
+def test_cfn_lint_passes_on_the_transformed_template(transformed: dict[str, Any]) -> None:
+    assert _lint(json.dumps(transformed)) == []
+
+
+def test_the_transform_gives_the_expected_resources(resources: dict[str, Any]) -> None:
+    types = {name: resource["Type"] for name, resource in resources.items()}
+    assert types == {
+        "ConfigBucket": "AWS::S3::Bucket",
+        "ConfigBucketPolicy": "AWS::S3::BucketPolicy",
+        "PortCredentialsSecret": "AWS::SecretsManager::Secret",
+        "EventsDeadLetterQueue": "AWS::SQS::Queue",
+        "EventsQueue": "AWS::SQS::Queue",
+        "EventsQueuePolicy": "AWS::SQS::QueuePolicy",
+        "EventsDeadLetterAlarm": "AWS::CloudWatch::Alarm",
+        "SyncFunctionLogGroup": "AWS::Logs::LogGroup",
+        "EventsFunctionLogGroup": "AWS::Logs::LogGroup",
+        "SyncFunctionRole": "AWS::IAM::Role",
+        "EventsFunctionRole": "AWS::IAM::Role",
+        "SyncFunction": "AWS::Lambda::Function",
+        "SyncFunctionSchedule": "AWS::Events::Rule",
+        "SyncFunctionSchedulePermission": "AWS::Lambda::Permission",
+        "EventsFunction": "AWS::Lambda::Function",
+        "EventsFunctionEventsQueue": "AWS::Lambda::EventSourceMapping",
+    }
+    assert resources["ConfigBucket"]["Condition"] == "CreateBucketCondition"
+    assert resources["PortCredentialsSecret"]["Condition"] == "CreateSecretCondition"
+
+
+def test_the_original_parameters_carry_over(source: dict[str, Any], shared_data: Path) -> None:
+    parameters = source["Parameters"]
+    for name, default in ORIGINAL_PARAMETERS.items():
+        assert parameters[name].get("Default") == default, name
+    assert parameters["CreateBucket"]["AllowedValues"] == ["true", "false"]
+    assert parameters["ScheduleState"]["AllowedValues"] == ["ENABLED", "DISABLED"]
+    documented = json.loads((shared_data / "port-examples" / "docs-installation.parameters.json").read_text())
+    assert {entry["Name"] for entry in documented} <= set(parameters)
+
+
+def test_code_runtime_and_architecture_match_the_default_artifact(source: dict[str, Any]) -> None:
+    function_globals = source["Globals"]["Function"]
+    assert function_globals["Runtime"] == DEFAULT_LAMBDA_TARGET.runtime
+    assert function_globals["Architectures"] == [DEFAULT_LAMBDA_TARGET.architecture]
+    code = (TEMPLATE.parent / function_globals["CodeUri"]).resolve()
+    assert code == default_artifact_path(PROJECT, DEFAULT_LAMBDA_TARGET)
+
+
+def test_two_functions_with_the_handlers_and_timeouts(resources: dict[str, Any]) -> None:
+    sync = resources["SyncFunction"]["Properties"]
+    events = resources["EventsFunction"]["Properties"]
+    assert sync["Handler"] == "port_aws_exporter.handler.sync_handler"
+    assert events["Handler"] == "port_aws_exporter.handler.events_handler"
+    assert sync["Timeout"] == 900
+    assert events["Timeout"] == {"Ref": "EventsFunctionTimeout"}
+    assert sync["Code"] == events["Code"] == {"S3Bucket": "artifacts-bucket", "S3Key": "port-aws-exporter-lambda.zip"}
+    for function in (sync, events):
+        variables = function["Environment"]["Variables"]
+        assert set(variables) == {"BUCKET_NAME", "CONFIG_JSON_FILE_KEY", "PORT_CREDS_SECRET_ARN", "PORT_API_URL"}
+        assert variables["PORT_API_URL"] == {
+            "Fn::If": ["HasPortApiUrl", {"Ref": "PortApiUrl"}, {"Ref": "AWS::NoValue"}]
+        }
+
+
+def test_the_schedule_runs_a_full_sync_with_an_empty_event(resources: dict[str, Any]) -> None:
+    rule = resources["SyncFunctionSchedule"]["Properties"]
+    assert rule["ScheduleExpression"] == {"Ref": "ScheduleExpression"}
+    assert rule["State"] == {"Ref": "ScheduleState"}
+    assert rule["Targets"] == [
+        {"Arn": {"Fn::GetAtt": ["SyncFunction", "Arn"]}, "Id": "SyncFunctionScheduleLambdaTarget", "Input": "{}"}
+    ]
+
+
+def test_the_event_source_reports_partial_batch_failures(resources: dict[str, Any]) -> None:
+    mapping = resources["EventsFunctionEventsQueue"]["Properties"]
+    assert mapping == {
+        "EventSourceArn": {"Fn::GetAtt": ["EventsQueue", "Arn"]},
+        "FunctionName": {"Ref": "EventsFunction"},
+        "BatchSize": {"Ref": "EventsBatchSize"},
+        "MaximumBatchingWindowInSeconds": {"Ref": "EventsMaximumBatchingWindowInSeconds"},
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "EventsMaximumConcurrency"}},
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "Enabled": True,
+    }
+
+
+def test_visibility_is_six_times_every_allowed_consumer_timeout(source: dict[str, Any]) -> None:
+    allowed = source["Parameters"]["EventsFunctionTimeout"]["AllowedValues"]
+    visibility = source["Mappings"]["EventsQueueVisibility"]
+    assert set(visibility) == set(allowed)
+    for timeout in allowed:
+        assert visibility[timeout]["Seconds"] >= 6 * int(timeout)
+    queue = source["Resources"]["EventsQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == {
+        "Fn::FindInMap": ["EventsQueueVisibility", {"Ref": "EventsFunctionTimeout"}, "Seconds"]
+    }
+
+
+def test_messages_reach_the_dead_letter_queue_before_they_expire(source: dict[str, Any]) -> None:
+    queue = source["Resources"]["EventsQueue"]["Properties"]
+    dead_letters = source["Resources"]["EventsDeadLetterQueue"]["Properties"]
+    longest_visibility = max(entry["Seconds"] for entry in source["Mappings"]["EventsQueueVisibility"].values())
+    most_receives = source["Parameters"]["EventsMaxReceiveCount"]["MaxValue"]
+    assert queue["MessageRetentionPeriod"] > most_receives * longest_visibility
+    # SQS keeps a message's first enqueue time when it moves it to the dead-letter queue.
+    assert dead_letters["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": {"Ref": "EventsMaxReceiveCount"},
+    }
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dead_letters["SqsManagedSseEnabled"] is True
+
+
+def test_the_dead_letter_queue_alarms_when_it_holds_messages(resources: dict[str, Any]) -> None:
+    alarm = resources["EventsDeadLetterAlarm"]["Properties"]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["EventsDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_only_this_accounts_rules_may_send_to_the_queue(resources: dict[str, Any]) -> None:
+    statements = resources["EventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "EventBridgeRulesOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": ["EventsQueue", "Arn"]},
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                "ArnLike": {
+                    "aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/*"}
+                },
+            },
+        }
+    ]
+
+
+def _role_statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    (policy,) = resources[role]["Properties"]["Policies"]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+@pytest.mark.parametrize("role", ["SyncFunctionRole", "EventsFunctionRole"])
+def test_roles_grant_no_more_than_the_functions_use(resources: dict[str, Any], role: str) -> None:
+    properties = resources[role]["Properties"]
+    assert properties["ManagedPolicyArns"] == [{"Ref": "CustomIAMPolicyARN"}]
+    for statement in _role_statements(resources, role):
+        assert statement["Effect"] == "Allow"
+        assert all("*" not in action for action in _actions(statement)), statement
+        if statement["Resource"] == "*":
+            # Cloud Control's actions cannot be scoped to resources.
+            assert set(_actions(statement)) <= {"cloudformation:ListResources", "cloudformation:GetResource"}
+
+
+def test_the_event_consumer_reads_config_and_never_writes_the_bucket_or_lists_resources(
+    resources: dict[str, Any],
+) -> None:
+    events = {s["Sid"]: s for s in _role_statements(resources, "EventsFunctionRole")}
+    assert _actions(events["ReadConfig"]) == ["s3:GetObject"]
+    assert events["ReadConfig"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/${ConfigJsonFileKey}"
+    }
+    assert _actions(events["CloudControlRead"]) == ["cloudformation:GetResource"]
+    assert _actions(events["ConsumeEventsQueue"]) == [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    ]
+    sync = {s["Sid"]: s for s in _role_statements(resources, "SyncFunctionRole")}
+    assert _actions(sync["ReadConfigWriteCheckpoints"]) == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    assert sync["ContinueInANewInvocation"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${FunctionName}"
+    }
+    assert resources["SyncFunction"]["Properties"]["FunctionName"] == {"Ref": "FunctionName"}
+
+
+def test_outputs_keep_the_originals_and_export_the_events_queue(transformed: dict[str, Any]) -> None:
+    outputs = transformed["Outputs"]
+    assert set(outputs) == {
+        "ConfigBucketName",
+        "LambdaFunctionARN",
+        "LambdaFunctionIamRoleARN",
+        "PortCredentialsSecretARN",
+        "EventsQueueARN",
+        "EventsFunctionARN",
+        "EventsFunctionIamRoleARN",
+        "EventsDeadLetterQueueARN",
+    }
+    assert outputs["LambdaFunctionARN"]["Value"] == {"Fn::GetAtt": ["SyncFunction", "Arn"]}
+    assert outputs["LambdaFunctionIamRoleARN"]["Value"] == {"Fn::GetAtt": ["SyncFunctionRole", "Arn"]}
+    assert outputs["EventsQueueARN"]["Export"] == {"Name": {"Fn::Sub": "${AWS::StackName}-EventsQueueARN"}}
+    assert outputs["EventsDeadLetterQueueARN"]["Value"] == {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]}
+
+
+def test_the_seeds_rule_template_imports_our_export(shared_data: Path) -> None:
+    rule_stack = yaml.safe_load(
+        (shared_data / "port-examples" / "docs-event-based-updates.lambda.rule.yaml").read_text()
+    )
+    (target,) = rule_stack["Resources"]["EventRule0"]["Properties"]["Targets"]
+    imported = target["Arn"]["Fn::ImportValue"]["Fn::Sub"]
+    exported = yaml_parse(TEMPLATE.read_text())["Outputs"]["EventsQueueARN"]["Export"]["Name"]["Fn::Sub"]
+    assert imported.replace("${PortAWSExporterStackName}", "${AWS::StackName}") == exported
