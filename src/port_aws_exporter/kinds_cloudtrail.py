@@ -20,6 +20,7 @@ against `../shared/reference/data/trail-events.json`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,10 +62,15 @@ class IdentifierSource:
         return tuple(dict.fromkeys(item.holds for item in self.fields))
 
     def required_properties(self) -> tuple[str, ...]:
-        """The properties without which the identifier is unknown."""
-        return tuple(
-            prop for prop in self.properties if not all(item.optional for item in self.fields if item.holds == prop)
-        )
+        """The properties without which the identifier is unknown: those the expression uses that no
+        optional field holds."""
+        return required_properties(self.fields, self.expression)
+
+
+def required_properties(fields: tuple[EventField, ...], expression: str) -> tuple[str, ...]:
+    """The properties `expression` uses (`$Name`) that some non-optional field holds."""
+    used = set(re.findall(r"\$([A-Za-z0-9_]+)", expression))
+    return tuple(dict.fromkeys(item.holds for item in fields if item.holds in used and not item.optional))
 
 
 @dataclass(frozen=True)
@@ -865,12 +871,12 @@ CLOUDTRAIL_FACTS: dict[str, CloudTrailFacts] = {
         filters=(_arn_filter(_TAGS, "detail.requestParameters.resourceArn", ":service/"),),
         native_event=NativeEvent(
             detail_type="AppRunner Service Operation Status Change",
-            fields=(EventField("$.resources[0]", "ServiceArn"),),
+            fields=(EventField("$.resources[0]", "ServiceArn"), EventField("$.detail.serviceId", "ServiceId")),
             expression="$ServiceArn",
             status=EventField("$.detail.operationStatus", "OperationStatus"),
             delete_statuses=("DeleteServiceCompletedSuccessfully",),
             sample_status="UpdateServiceCompletedSuccessfully",
-            delete_expression=_last("ServiceArn", "/"),
+            delete_expression="$ServiceId",
         ),
         confidence="medium",
         notes="operations finish after the API call: the operation status event reports their end; "

@@ -34,15 +34,22 @@ DEFAULT_ACTION: Action = "upsert"
 _SHOWN_CHARACTERS = 120
 
 
+Problem = Literal["malformed", "jq-failed", "empty", "not-a-string", "bad-action"]
+
+
 class MessageError(ValueError):
     """A message that can never be processed (malformed, or its jq does not give what it must).
 
     `reason` is short and names the field and what went wrong, for logs and the dead-letter queue.
+    `field` is the jq field at fault (`region`, `identifier`, `action`), None for the message as a
+    whole; `problem` classifies it for tools (the rule linter).
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, field: str | None = None, problem: Problem = "malformed") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.field = field
+        self.problem: Problem = problem
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,7 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> EventMessage:
             continue
         program = document.get(field)
         if not isinstance(program, str) or not program.strip():
-            raise MessageError(_field_problem(field, document, "a non-empty jq program (a string)"))
+            raise MessageError(_field_problem(field, document, "a non-empty jq program (a string)"), field=field)
         programs[field] = program
     return EventMessage(
         resource_type=resource_type,
@@ -124,7 +131,8 @@ def evaluate_message(message: EventMessage, evaluator: TimeLimitedJq) -> Evaluat
     values: dict[str, Any] = {}
     for field, expression, outcome in zip(("region", "identifier", "action"), expressions, outcomes, strict=False):
         if not outcome.ok:
-            raise MessageError(f"{field}: jq {_shown(expression)} failed: {_cut(str(outcome.error))}")
+            reason = f"{field}: jq {_shown(expression)} failed: {_cut(str(outcome.error))}"
+            raise MessageError(reason, field=field, problem="jq-failed")
         values[field] = outcome.value
     region = _non_empty_string("region", message.region, values["region"])
     identifier = _non_empty_string("identifier", message.identifier, values["identifier"])
@@ -138,7 +146,10 @@ def _non_empty_string(field: str, expression: str, value: Any) -> str:
     if isinstance(value, str) and value.strip():
         return value
     got = "nothing (null)" if value is None else f"{_json_type(value)} {_shown(json.dumps(value))}"
-    raise MessageError(f"{field}: jq {_shown(expression)} gave {got}, not a non-empty string")
+    problem: Problem = "empty" if value is None or (isinstance(value, str) and not value.strip()) else "not-a-string"
+    raise MessageError(
+        f"{field}: jq {_shown(expression)} gave {got}, not a non-empty string", field=field, problem=problem
+    )
 
 
 def _action(expression: str, value: Any) -> Action:
@@ -148,7 +159,9 @@ def _action(expression: str, value: Any) -> Action:
             if lowered == action:
                 return action
     shown = "nothing (null)" if value is None else _shown(json.dumps(value))
-    raise MessageError(f"action: jq {_shown(expression)} gave {shown}, not upsert or delete")
+    raise MessageError(
+        f"action: jq {_shown(expression)} gave {shown}, not upsert or delete", field="action", problem="bad-action"
+    )
 
 
 def _field_problem(field: str, document: Mapping[str, Any], expected: str) -> str:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "config": "port_aws_exporter.cli.config_commands:config_group",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
     "map": "port_aws_exporter.cli.map_command:map_command",
+    "rules": "port_aws_exporter.cli.rules_commands:rules_group",
 }
 
 

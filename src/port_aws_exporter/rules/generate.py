@@ -31,7 +31,12 @@ from typing import Any
 
 from port_aws_exporter.config import ExporterConfig
 from port_aws_exporter.kinds import KINDS, KindSpec
-from port_aws_exporter.kinds_cloudtrail import CloudTrailFacts, EventField, IdentifierSource, NativeEvent
+from port_aws_exporter.kinds_cloudtrail import (
+    CloudTrailFacts,
+    EventField,
+    NativeEvent,
+    required_properties,
+)
 from port_aws_exporter.rules.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
 from port_aws_exporter.rules.transformer import compile_input_transformer
 
@@ -162,31 +167,30 @@ def _identifier_program(facts: CloudTrailFacts, message: _MessageFields) -> str:
     covered: set[str] = set()
     delete = facts.delete_identifier
     if delete is not None:
-        branches.append((delete.event_names, _source_program(delete.fields, delete.expression, delete, message)))
+        branches.append((delete.event_names, _source_program(delete.fields, delete.expression, message)))
         covered.update(delete.event_names)
     for source in facts.identifiers:
         names = tuple(name for name in source.event_names if name not in covered)
         if names:
-            branches.append((names, _source_program(source.fields, source.expression, source, message)))
+            branches.append((names, _source_program(source.fields, source.expression, message)))
             covered.update(names)
     default = facts.default_source
-    otherwise = _source_program(default.fields, default.expression, default, message) if default else '""'
+    otherwise = _source_program(default.fields, default.expression, message) if default else '""'
     program = _chain(branches, otherwise, message.add("$.detail.eventName"))
     if facts.native_event is not None:
         program = _native_identifier(facts.native_event, message, program)
     return _with_context(program, message)
 
 
-def _source_program(
-    fields: tuple[EventField, ...], expression: str, source: IdentifierSource | None, message: _MessageFields
-) -> str:
-    """Bind each property to the first non-empty field holding it, then apply the expression; an
-    identifier missing a required property is ""."""
+def _source_program(fields: tuple[EventField, ...], expression: str, message: _MessageFields) -> str:
+    """Bind each property the expression uses to the first non-empty field holding it, then apply
+    the expression; an identifier missing a required property is ""."""
+    used = set(re.findall(r"\$([A-Za-z0-9_]+)", expression))
     binds: list[str] = []
-    for prop in dict.fromkeys(item.holds for item in fields):
+    for prop in dict.fromkeys(item.holds for item in fields if item.holds in used):
         alternatives = ", ".join(f".{message.add(item.path)}" for item in fields if item.holds == prop)
         binds.append(f'(first(({alternatives}) | select(type == "string" and . != "")) // "") as ${prop}')
-    required = source.required_properties() if source is not None else tuple(dict.fromkeys(f.holds for f in fields))
+    required = required_properties(fields, expression)
     body = expression
     if (required and expression != f"${required[0]}") or len(required) > 1:
         missing = " or ".join(f'${prop} == ""' for prop in required)
@@ -207,9 +211,9 @@ def _chain(branches: list[tuple[tuple[str, ...], str]], otherwise: str, event_na
 def _native_identifier(native: NativeEvent, message: _MessageFields, cloudtrail: str) -> str:
     detail_type = message.add("$.detail-type")
     status = message.add(native.status.path)
-    upsert = _source_program(native.fields, native.expression, None, message)
+    upsert = _source_program(native.fields, native.expression, message)
     if native.delete_expression is not None:
-        deleted = _source_program(native.fields, native.delete_expression, None, message)
+        deleted = _source_program(native.fields, native.delete_expression, message)
         upsert = f"if (.{status} | IN({_jq_strings(native.delete_statuses)})) then {deleted} else {upsert} end"
     return f"if .{detail_type} == {json.dumps(native.detail_type)} then ({upsert}) else ({cloudtrail}) end"
 

@@ -458,13 +458,18 @@ def _value(service: str, member: str, shape: Any, props: Mapping[str, str], dept
     return None
 
 
-def _string_value(member: str, shape: Any, props: Mapping[str, str]) -> str:
+def _string_value(recorded_member: str, shape: Any, props: Mapping[str, str]) -> str:
+    member = recorded_member[:1].upper() + recorded_member[1:]  # REST APIs' members are `id`, `name`
     if member in props:
         return props[member]
     if member + "Name" in props:  # `Bucket` names a bucket by its BucketName
         return props[member + "Name"]
     if member.endswith("Arn") and "Arn" in props and props and member[:-3] in next(iter(props)):
         return props["Arn"]  # `FunctionArn` of a function
+    if member == "Id":
+        identifier = next((name for name in props if name.endswith("Id")), None)
+        if identifier is not None:
+            return props[identifier]
     if member == "Name" and props:
         return props[next(iter(props))]
     if member in _ARN_MEMBERS and "Arn" in props:
@@ -472,7 +477,7 @@ def _string_value(member: str, shape: Any, props: Mapping[str, str]) -> str:
     enum = getattr(shape, "enum", None)
     if enum:
         return str(enum[0])
-    return f"sample-{member[:1].lower()}{member[1:]}"
+    return f"sample-{recorded_member[:1].lower()}{recorded_member[1:]}"
 
 
 def _put(document: dict[str, Any], path: str, value: object) -> None:
