@@ -622,9 +622,15 @@ CLOUDTRAIL_FACTS: dict[str, CloudTrailFacts] = {
         delete=("ScheduleKeyDeletion",),
         identifiers=(
             _by(("CreateKey",), _response("keyMetadata.keyId", "KeyId")),
-            _default(EventField("$.resources[0].ARN", "Arn"), expression=_last("Arn", "/")),
+            _by(
+                ("ScheduleKeyDeletion",),
+                _response("keyId", "Arn"),
+                EventField("$.detail.resources[0].ARN", "Arn"),
+                expression=_last("Arn", "/"),
+            ),
+            _default(EventField("$.detail.resources[0].ARN", "Arn"), expression=_last("Arn", "/")),
         ),
-        notes="requestParameters.keyId may be an alias; KMS events name the key's ARN in resources[0]; "
+        notes="requestParameters.keyId may be an alias; KMS records name the key's ARN in resources[0]; "
         "ScheduleKeyDeletion schedules the deletion (the key is pending deletion until then)",
     ),
     "AWS::Logs::LogGroup": CloudTrailFacts(
