@@ -297,6 +297,14 @@ class _RuleLinter:
                 names = list(dict.fromkeys([*facts.event_names, *names]))
             if name_conditions:
                 names = [name for name in names if any(c.accepts(name) for c in name_conditions)]
+            if len(names) > _MAX_EVENTS_PER_SOURCE:
+                self.add(
+                    f"EventPattern.{_EVENT_NAME_FIELD}",
+                    "info",
+                    "not-checked",
+                    f"the pattern admits {len(names)} calls of {event_source}; the first "
+                    f"{_MAX_EVENTS_PER_SOURCE} were checked",
+                )
             for name in names[:_MAX_EVENTS_PER_SOURCE]:
                 case = sample_case(kind, name, event_source=event_source)
                 if pattern.match(case.event).matched:
