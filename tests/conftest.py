@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins: list[str] = [
+    "tests.fixtures.jq_evaluator",
     "tests.fixtures.local_catalog",
 ]
 

@@ -6,6 +6,7 @@ touch it and the IAM actions that read it. The fetchers, the rule generator, the
 IAM policy generator all read this one table, so they cannot drift apart: adding a kind is adding
 a row.
 
+The CloudTrail facts of each kind live in `kinds_cloudtrail` and are attached to its row here.
 Kinds absent from the table still work through Cloud Control (`spec_for` gives a default row).
 The facts here are our own; tests check them against `../shared/reference/data/cfn-handlers.json`.
 """
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from port_aws_exporter.kinds_cloudtrail import CLOUDTRAIL_FACTS, CloudTrailFacts
 
 
 class FetcherName(StrEnum):
@@ -64,6 +67,9 @@ class KindSpec:
     # native fetcher's own calls.
     handler_permissions: HandlerPermissions = HandlerPermissions()
     native_actions: tuple[str, ...] = ()
+    # The CloudTrail events that touch the kind and where they name it (`kinds_cloudtrail`); None
+    # when the registry does not know them (the rule generator then lists the kind as unknown).
+    cloudtrail: CloudTrailFacts | None = None
 
     @property
     def read_actions(self) -> tuple[str, ...]:
@@ -516,7 +522,11 @@ _HANDLER_PERMISSIONS: dict[str, HandlerPermissions] = {
 }
 
 KINDS: dict[str, KindSpec] = {
-    row.kind: replace(row, handler_permissions=_HANDLER_PERMISSIONS.get(row.kind, HandlerPermissions()))
+    row.kind: replace(
+        row,
+        handler_permissions=_HANDLER_PERMISSIONS.get(row.kind, HandlerPermissions()),
+        cloudtrail=CLOUDTRAIL_FACTS.get(row.kind),
+    )
     for row in _ROWS
 }
 

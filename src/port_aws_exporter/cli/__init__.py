@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "map": "port_aws_exporter.cli.map_command:map_command",
     "package": "port_aws_exporter.cli.deploy_commands:package_command",
     "sync": "port_aws_exporter.cli.sync_command:sync_command",
+    "rules": "port_aws_exporter.cli.rules_commands:rules_group",
 }
 
 

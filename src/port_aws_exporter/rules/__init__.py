@@ -7,6 +7,15 @@ template file it is given.
 - `transformer`: `render_input(...)` -> `RenderedInput`, `validate_input_transformer`, `validate_target`.
 - `template`: `load_rule_template(path_or_text, parameters, imports)` -> `list[EventRule]`.
 - `cloudtrail`: `cloudtrail_event(event_source, event_name, ...)` -> an EventBridge event.
+- `samples`: `sample_event(kind, event_name, identifier_values=..., region=..., account_id=...)`,
+  `sample_native_event(kind, deleted=...)`, `sample_case(...)` (the event and what it should give).
+- `event_names`: `events_of_source(event_source)` -> the API calls CloudTrail records for a source.
+- `simulate`: `simulate_rules(rules, event, evaluator=..., config=...)` -> `RuleOutcome`s (`rules test`).
+- `lint`: `lint_template(path_or_text, evaluator=..., config=...)` -> `LintReport` (`rules lint`).
+- `generate`: `generate_rules(config_or_kinds)` -> `GeneratedRules`; `rule_output.render_cloudformation`,
+  `render_terraform` (`rules generate`).
+
+Those last modules are imported by name (they load botocore's models or the config model).
 """
 
 from port_aws_exporter.rules.cloudtrail import cloudtrail_event, eventbridge_source
