@@ -11,7 +11,6 @@ import pytest
 pytest_plugins: list[str] = []
 
 
-
 def _find_shared_data() -> Path:
     """The project's `../shared/reference/data`, also found from a git worktree placed deeper."""
     for parent in Path(__file__).resolve().parents[1:]:

@@ -17,6 +17,7 @@ from port_aws_exporter import __version__
 COMMANDS: dict[str, str] = {
     "config": "port_aws_exporter.cli.config_commands:config_group",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
+    "local": "port_aws_exporter.cli.local_commands:local_group",
     "map": "port_aws_exporter.cli.map_command:map_command",
 }
 

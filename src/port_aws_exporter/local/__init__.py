@@ -1,0 +1,1 @@
+"""The local stack: a local AWS endpoint and a local Port-compatible catalog, for development and tests."""
