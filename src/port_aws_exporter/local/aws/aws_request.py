@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs
 
-from port_aws_exporter.local.aws.rest_operations import rest_operation_name
+from port_aws_exporter.local.aws.rest_operations import botocore_service_name, rest_operation_name
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT_ID = "123456789012"
@@ -165,7 +165,13 @@ class AwsRequest:
             return match.group(2) if match else ""
         if self._query_action:
             return self._query_action
-        return rest_operation_name(self.signing_service, self.method, self.path, self.query_string)
+        return rest_operation_name(
+            self.signing_service, self.method, self.path, self.query_string, self._header_names
+        )
+
+    @property
+    def _header_names(self) -> frozenset[str]:
+        return frozenset(key[5:].lower().replace("_", "-") for key in self.environ if key.startswith("HTTP_"))
 
     @cached_property
     def target(self) -> str:
@@ -184,6 +190,11 @@ class AwsRequest:
 
     @cached_property
     def target_names(self) -> tuple[str, ...]:
-        """Every name a rule may use for this call: the target, and `service:Operation`."""
-        alias = f"{self.signing_service}:{self.operation}"
-        return (self.target,) if alias == self.target else (self.target, alias)
+        """Every name a rule may use for this call: the target, and `service:Operation` with the
+        signing name and with botocore's service name (`monitoring:ListMetrics`, `cloudwatch:ListMetrics`)."""
+        names = [self.target]
+        for service in (self.signing_service, botocore_service_name(self.signing_service)):
+            alias = f"{service}:{self.operation}"
+            if alias not in names:
+                names.append(alias)
+        return tuple(names)

@@ -10,6 +10,8 @@ same AWS state; start one per process.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 from types import TracebackType
 from typing import Any
@@ -100,6 +102,22 @@ class RunningLocalAws:
         self.stop()
 
 
+def _listen(host: str, port: int) -> int:
+    """Bind the listening socket ourselves: werkzeug turns a bind failure into `sys.exit(1)`."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(128)
+    except OSError as error:
+        listener.close()
+        raise OSError(
+            error.errno, f"cannot serve the local AWS endpoint on {host}:{port}: {error.strerror}"
+        ) from error
+    return listener.detach()
+
+
 def _request_handler(log_requests: bool) -> type[Any]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
@@ -142,9 +160,18 @@ def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: boo
     )
     middleware = LocalAwsMiddleware(DomainDispatcherApplication(create_backend_app), faults, control)
     middleware.add_target_handler(TARGET_PREFIX, cloudcontrol.handle, name="CloudApiService")
-    server = make_server(
-        host, port, middleware, threaded=True, request_handler=_request_handler(log_requests)
-    )
+    listening_fd = _listen(host, port)
+    try:
+        server = make_server(
+            host,
+            port,
+            middleware,
+            threaded=True,
+            request_handler=_request_handler(log_requests),
+            fd=listening_fd,
+        )
+    finally:
+        os.close(listening_fd)  # werkzeug serves a duplicate of it
     running = RunningLocalAws(server, middleware, cloudcontrol)
     holder["aws"] = running
     running._start()
