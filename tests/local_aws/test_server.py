@@ -133,12 +133,12 @@ def _keep_raw(http_response: Any, **kwargs: Any) -> None:
     _RAW["body"] = json.loads(http_response.content)
 
 
-def test_the_port_is_free_for_others_while_a_fixed_port_is_taken() -> None:
+def test_a_taken_port_is_an_error_that_names_it() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         taken = probe.getsockname()[1]
         probe.listen()
-        with pytest.raises(OSError):
+        with pytest.raises(OSError, match=f"cannot serve the local AWS endpoint on 127.0.0.1:{taken}"):
             start_local_aws(port=taken)
 
 

@@ -13,6 +13,7 @@ Order, for every request:
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -66,10 +67,13 @@ class ServerStats:
 class LocalAwsMiddleware:
     """The WSGI application the local endpoint serves (see the module docstring for the order)."""
 
-    def __init__(self, moto_app: WsgiApp, faults: FaultInjector, control: ControlHandler) -> None:
+    def __init__(
+        self, moto_app: WsgiApp, faults: FaultInjector, control: ControlHandler, *, log_requests: bool = False
+    ) -> None:
         self.moto_app = moto_app
         self.faults = faults
         self.control = control
+        self.log_requests = log_requests
         self.stats = ServerStats()
         self._target_handlers: list[tuple[str, str, TargetHandler]] = []
 
@@ -80,10 +84,23 @@ class LocalAwsMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
         request = AwsRequest(environ)
+        if self.log_requests:
+            start_response = self._logging(request, start_response, started)
         part, response = self._answer(request)
         result = self.moto_app(environ, start_response) if response is None else response.send(start_response)
         self.stats.add(part, time.perf_counter() - started)
         return result
+
+    @staticmethod
+    def _logging(request: AwsRequest, start_response: StartResponse, started: float) -> StartResponse:
+        def logged(status: str, headers: Any, *args: Any) -> Any:
+            elapsed = (time.perf_counter() - started) * 1000
+            where = f"{request.method} {request.path} {request.target} [{request.region}]"
+            line = f"{where} -> {status} ({elapsed:.1f} ms)"
+            print(line, file=sys.stderr, flush=True)
+            return start_response(status, headers, *args)
+
+        return logged
 
     def _answer(self, request: AwsRequest) -> tuple[str, HttpResponse | None]:
         """Which part served the request, and its response (None: pass it on to moto)."""

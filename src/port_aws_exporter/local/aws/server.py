@@ -10,8 +10,6 @@ same AWS state; start one per process.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 from types import TracebackType
 from typing import Any
@@ -23,6 +21,8 @@ from port_aws_exporter.local.aws.faults import FaultInjector
 from port_aws_exporter.local.aws.middleware import LocalAwsMiddleware, ServerStats, TargetHandler
 
 _log = logging.getLogger(__name__)
+# Enough for concurrent clients plus SQS long polls, which hold a worker while they wait.
+_WORKER_THREADS = 32
 
 
 def _reset_moto() -> None:
@@ -46,13 +46,11 @@ class RunningLocalAws:
         self._middleware = middleware
         self.cloudcontrol = cloudcontrol
         self.faults = middleware.faults
-        host, port = server.server_address[:2]
+        host, port = server.bind_addr[:2]
         self.host: str = str(host)
         self.port: int = int(port)
         self.url = f"http://{self.host}:{self.port}"
-        self._thread = threading.Thread(
-            target=server.serve_forever, name=f"local-aws:{self.port}", daemon=True
-        )
+        self._thread = threading.Thread(target=server.serve, name=f"local-aws:{self.port}", daemon=True)
         self._stopped = False
 
     def _start(self) -> None:
@@ -89,8 +87,7 @@ class RunningLocalAws:
         if self._stopped:
             return
         self._stopped = True
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         self._thread.join(timeout=10)
 
     def __enter__(self) -> RunningLocalAws:
@@ -102,37 +99,29 @@ class RunningLocalAws:
         self.stop()
 
 
-def _listen(host: str, port: int) -> int:
-    """Bind the listening socket ourselves: werkzeug turns a bind failure into `sys.exit(1)`."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM)
+def _http_server(host: str, port: int, app: Any) -> Any:
+    """A keep-alive, thread-pooled WSGI server (cheroot).
+
+    werkzeug's development server, which `moto_server` uses, closes the connection after every
+    response and starts a thread per connection: boto3 then pays a TCP handshake per call, which
+    more than doubled the time of a Cloud Control call measured through it.
+    """
+    from cheroot import wsgi
+
+    server = wsgi.Server(
+        (host, port), app, numthreads=_WORKER_THREADS, shutdown_timeout=1, server_name="local-aws"
+    )
     try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-        listener.listen(128)
+        server.prepare()
     except OSError as error:
-        listener.close()
-        raise OSError(
-            error.errno, f"cannot serve the local AWS endpoint on {host}:{port}: {error.strerror}"
-        ) from error
-    return listener.detach()
-
-
-def _request_handler(log_requests: bool) -> type[Any]:
-    from moto.moto_server.werkzeug_app import MotoRequestHandler
-
-    class LocalAwsRequestHandler(MotoRequestHandler):
-        """moto's request handler; logs each request only when asked (werkzeug prints them all)."""
-
-        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            if log_requests:
-                super().log_request(code, size)
-
-    return LocalAwsRequestHandler
+        raise OSError(f"cannot serve the local AWS endpoint on {host}:{port}: {error}") from error
+    return server
 
 
 def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: bool = False) -> RunningLocalAws:
     """Serve the local AWS endpoint on `host:port` (port 0: a free port) in a background thread.
+
+    `log_requests`: print one line per request on stderr.
 
     Example::
 
@@ -141,7 +130,6 @@ def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: boo
             cc.list_resources(TypeName="AWS::Lambda::Function")
     """
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-    from werkzeug.serving import make_server
 
     import port_aws_exporter.local.aws.cloudcontrol.moto_types  # noqa: F401  (registers the moto-backed types)
 
@@ -158,21 +146,11 @@ def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: boo
         reset=reset,
         bulk_lambda=bulk_create_lambda_functions,
     )
-    middleware = LocalAwsMiddleware(DomainDispatcherApplication(create_backend_app), faults, control)
+    middleware = LocalAwsMiddleware(
+        DomainDispatcherApplication(create_backend_app), faults, control, log_requests=log_requests
+    )
     middleware.add_target_handler(TARGET_PREFIX, cloudcontrol.handle, name="CloudApiService")
-    listening_fd = _listen(host, port)
-    try:
-        server = make_server(
-            host,
-            port,
-            middleware,
-            threaded=True,
-            request_handler=_request_handler(log_requests),
-            fd=listening_fd,
-        )
-    finally:
-        os.close(listening_fd)  # werkzeug serves a duplicate of it
-    running = RunningLocalAws(server, middleware, cloudcontrol)
+    running = RunningLocalAws(_http_server(host, port, middleware), middleware, cloudcontrol)
     holder["aws"] = running
     running._start()
     _log.info("local AWS endpoint at %s", running.url)
