@@ -256,3 +256,13 @@ def test_malformed_requests_get_a_4xx_never_a_500(
     )
     assert response.status_code == 400
     assert response.json()["__type"] == code
+
+
+def test_a_resource_deleted_before_its_page_is_read_is_skipped(
+    fresh_local_aws: RunningLocalAws, cc: Any, aws_client: Callable[..., Any]
+) -> None:
+    names = fresh_local_aws.bulk_create_lambda_functions(4, prefix="skip")
+    first = cc.list_resources(TypeName=LAMBDA, MaxResults=2)
+    aws_client("lambda").delete_function(FunctionName=names[3])
+    second = cc.list_resources(TypeName=LAMBDA, MaxResults=2, NextToken=first["NextToken"])
+    assert [d["Identifier"] for d in second["ResourceDescriptions"]] == [names[2]]

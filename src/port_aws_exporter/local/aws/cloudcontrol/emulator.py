@@ -27,7 +27,7 @@ from port_aws_exporter.local.aws.cloudcontrol.errors import (
     unsupported_action,
 )
 from port_aws_exporter.local.aws.cloudcontrol.moto_types import SourceContext
-from port_aws_exporter.local.aws.cloudcontrol.paging import page_size, paginate
+from port_aws_exporter.local.aws.cloudcontrol.paging import ListingPaginator, page_size
 from port_aws_exporter.local.aws.cloudcontrol.progress import FAILED, ResourceRequest, ResourceRequestLog
 from port_aws_exporter.local.aws.cloudcontrol.resources import ResourceView
 from port_aws_exporter.local.aws.cloudcontrol.schemas import ResourceSchema, ResourceSchemas
@@ -60,6 +60,7 @@ class CloudControlEmulator:
         self.schemas = schemas or ResourceSchemas()
         self.resources = ResourceView(store or GenericResourceStore())
         self.requests = ResourceRequestLog()
+        self.paginator = ListingPaginator()
         self._operations: dict[str, Callable[[SourceContext, Params], Params]] = {
             "ListResources": self.list_resources,
             "GetResource": self.get_resource,
@@ -75,6 +76,7 @@ class CloudControlEmulator:
         """Forget generic-store resources and resource requests (moto's state is reset elsewhere)."""
         self.resources.store.clear()
         self.requests.clear()
+        self.paginator.clear()
 
     def handle(self, request: AwsRequest) -> HttpResponse:
         """Answer one HTTP request whose `X-Amz-Target` starts with `CloudApiService.`."""
@@ -124,10 +126,17 @@ class CloudControlEmulator:
                 f"required {requirement.describe()}; missing {', '.join(missing)}"
             )
         size = page_size(type_name, params.get("MaxResults"))
-        identifiers = self.resources.identifiers(ctx, type_name)
-        if model:
-            identifiers = [i for i in identifiers if _matches(self.resources.read(ctx, type_name, i), model)]
-        page = paginate(identifiers, params.get("NextToken"), size)
+
+        def list_identifiers() -> list[str]:
+            identifiers = self.resources.identifiers(ctx, type_name)
+            if model:
+                identifiers = [
+                    i for i in identifiers if _matches(self.resources.read(ctx, type_name, i), model)
+                ]
+            return identifiers
+
+        key = ("resources", ctx.account_id, ctx.region, type_name, json.dumps(model, sort_keys=True))
+        page = self.paginator.page(key, list_identifiers, params.get("NextToken"), size)
         descriptions = []
         for identifier in page.identifiers:
             properties = self.resources.read(ctx, type_name, identifier)
@@ -288,13 +297,18 @@ class CloudControlEmulator:
         filters = params.get("ResourceRequestStatusFilter") or {}
         operations = set(filters.get("Operations") or ())
         statuses = set(filters.get("OperationStatuses") or ())
-        tokens = [
-            request.token
-            for request in self.requests.all()
-            if (not operations or request.operation in operations)
-            and (not statuses or request.status in statuses)
-        ]
-        page = paginate(tokens, params.get("NextToken"), page_size("", params.get("MaxResults")))
+
+        def list_tokens() -> list[str]:
+            return [
+                request.token
+                for request in self.requests.all()
+                if (not operations or request.operation in operations)
+                and (not statuses or request.status in statuses)
+            ]
+
+        key = ("requests", tuple(sorted(operations)), tuple(sorted(statuses)))
+        size = page_size("", params.get("MaxResults"))
+        page = self.paginator.page(key, list_tokens, params.get("NextToken"), size)
         summaries = [event for token in page.identifiers if (event := self._summary(token)) is not None]
         result: Params = {"ResourceRequestStatusSummaries": summaries}
         if page.next_token:
