@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from click.testing import CliRunner
@@ -17,27 +18,46 @@ from port_aws_exporter.cli import main
 from port_aws_exporter.local.aws import RunningLocalAws
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_local_aws_prints_its_url_first_and_stops_on_a_signal(stop_signal: signal.Signals) -> None:
+@pytest.mark.parametrize(
+    ("stop_signal", "extra_args"),
+    [(signal.SIGTERM, []), (signal.SIGINT, ["--seed", "--regions", "eu-west-1"])],
+    ids=["sigterm", "sigint-seeded"],
+)
+def test_local_aws_prints_its_url_first_and_stops_on_a_signal(
+    stop_signal: signal.Signals, extra_args: list[str]
+) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "port_aws_exporter", "local", "aws", "--port", "0"],
+        [sys.executable, "-m", "port_aws_exporter", "local", "aws", "--port", "0", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        assert process.stdout is not None
+        assert process.stdout is not None and process.stderr is not None
         url = process.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(f"{url}/_local/health", timeout=10).json() == {"status": "ok"}
+        if extra_args:
+            while "Seeded the demo world" not in process.stderr.readline():
+                pass
+            cc = boto3.client(
+                "cloudcontrol",
+                endpoint_url=url,
+                region_name="eu-west-1",
+                aws_access_key_id="a",
+                aws_secret_access_key="b",
+            )
+            listed = cc.list_resources(TypeName="AWS::ECS::Cluster")["ResourceDescriptions"]
+            assert [d["Identifier"] for d in listed] == ["demo-cluster-eu-west-1"]
         process.send_signal(stop_signal)
         _, stderr = process.communicate(timeout=20)
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0
-    assert f"export AWS_ENDPOINT_URL={url}" in stderr
     assert "stopped" in stderr
+    if not extra_args:
+        assert f"export AWS_ENDPOINT_URL={url}" in stderr
 
 
 def test_local_seed_against_a_running_endpoint(fresh_local_aws: RunningLocalAws) -> None:

@@ -35,6 +35,8 @@ def test_aws_env_points_code_that_builds_its_own_clients_at_the_endpoint(
     url = sqs.create_queue(QueueName="from-env")["QueueUrl"]
     assert url == f"{fresh_local_aws.url}/123456789012/from-env"
     assert sqs.meta.region_name == "us-east-1"
+    listed = boto3.client("cloudcontrol").list_resources(TypeName="AWS::SQS::Queue")["ResourceDescriptions"]
+    assert [d["Identifier"] for d in listed] == [url]
 
 
 def test_reset_empties_moto_the_store_and_the_faults(
