@@ -164,3 +164,15 @@ def test_rest_operations_are_named_from_botocore_models(
 ) -> None:
     service, method, path, query, headers, operation = case
     assert rest_operation_name(service, method, path, query, headers) == operation
+
+
+def test_s3_through_the_endpoint_keeps_metadata_spelling_and_takes_chunked_bodies(
+    fresh_local_aws: RunningLocalAws, aws_client: Callable[..., Any]
+) -> None:
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="objects")
+    s3.put_object(Bucket="objects", Key="k", Body=b"hello", Metadata={"my_key": "v"})
+    assert s3.get_object(Bucket="objects", Key="k")["Metadata"] == {"my_key": "v"}
+    response = httpx.put(f"{fresh_local_aws.url}/objects/chunked", content=iter([b"abc", b"def"]))
+    assert response.status_code == 200
+    assert s3.get_object(Bucket="objects", Key="chunked")["Body"].read() == b"abcdef"

@@ -99,6 +99,33 @@ class RunningLocalAws:
         self.stop()
 
 
+def _header_preserving_gateway() -> type[Any]:
+    """cheroot's WSGI gateway, plus the original spelling of headers moto wants to keep.
+
+    CGI-style environ keys turn `x-amz-meta-my_key` into `HTTP_X_AMZ_META_MY_KEY`, losing the
+    underscore; moto's own server passes the original names along, so S3 metadata keeps them.
+    """
+    from cheroot import wsgi
+    from moto.core.request import (
+        PRESERVED_HEADER_NAMES_ENVIRON_KEY,
+        environ_key_for_header,
+        should_preserve_original_header_name,
+    )
+
+    class HeaderPreservingGateway(wsgi.Gateway_10):
+        def get_environ(self) -> Any:
+            environ: dict[str, Any] = super().get_environ()  # type: ignore[no-untyped-call]
+            names = (raw.decode("latin-1") for raw in self.req.inheaders)
+            environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = {
+                environ_key_for_header(name): name
+                for name in names
+                if should_preserve_original_header_name(name)
+            }
+            return environ
+
+    return HeaderPreservingGateway
+
+
 def _http_server(host: str, port: int, app: Any) -> Any:
     """A keep-alive, thread-pooled WSGI server (cheroot).
 
@@ -111,6 +138,7 @@ def _http_server(host: str, port: int, app: Any) -> Any:
     server = wsgi.Server(
         (host, port), app, numthreads=_WORKER_THREADS, shutdown_timeout=1, server_name="local-aws"
     )
+    server.gateway = _header_preserving_gateway()
     try:
         server.prepare()
     except OSError as error:
