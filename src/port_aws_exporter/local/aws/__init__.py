@@ -9,7 +9,7 @@ and a demo world.
 """
 
 from port_aws_exporter.local.aws.bulk_seed import BulkLambdaSpec
-from port_aws_exporter.local.aws.demo_world import SeedSummary, seed_demo_world
+from port_aws_exporter.local.aws.demo_world import SeedError, SeedSummary, seed_demo_world
 from port_aws_exporter.local.aws.faults import FaultInjector, FaultRule
 from port_aws_exporter.local.aws.server import RunningLocalAws, start_local_aws
 
@@ -18,6 +18,7 @@ __all__ = [
     "FaultInjector",
     "FaultRule",
     "RunningLocalAws",
+    "SeedError",
     "SeedSummary",
     "seed_demo_world",
     "start_local_aws",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +36,6 @@ from port_aws_exporter.local.aws.http_response import HttpResponse, json_respons
 
 TARGET_PREFIX = "CloudApiService."
 CONTENT_TYPE = "application/x-amz-json-1.0"
-_log = logging.getLogger(__name__)
 
 Params = dict[str, Any]
 
