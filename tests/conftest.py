@@ -10,6 +10,7 @@ import pytest
 
 pytest_plugins: list[str] = [
     "tests.fixtures.jq_evaluator",
+    "tests.fixtures.local_aws",
     "tests.fixtures.local_catalog",
 ]
 

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "config": "port_aws_exporter.cli.config_commands:config_group",
     "iam-policy": "port_aws_exporter.cli.deploy_commands:iam_policy_command",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
+    "local": "port_aws_exporter.cli.local_commands:local_group",
     "map": "port_aws_exporter.cli.map_command:map_command",
     "package": "port_aws_exporter.cli.deploy_commands:package_command",
     "sync": "port_aws_exporter.cli.sync_command:sync_command",

@@ -1,1 +1,1 @@
-"""The local stack: servers that stand in for AWS and Port during development, tests and demos."""
+"""The local stack: a local AWS endpoint and a local Port-compatible catalog, for development, tests and demos."""

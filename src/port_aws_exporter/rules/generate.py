@@ -109,7 +109,7 @@ def rule_for_kind(kind: str) -> GeneratedRule:
     return GeneratedRule(
         kind=kind,
         logical_id=_logical_id(kind),
-        name=_rule_name(kind),
+        name=rule_name_for(kind),
         description=_description(spec, facts),
         event_pattern=_event_pattern(facts),
         input_paths_map=message.paths_map(),
@@ -285,7 +285,8 @@ def _nested(dotted: str, leaf: object) -> dict[str, Any]:
     return node
 
 
-def _rule_name(kind: str) -> str:
+def rule_name_for(kind: str) -> str:
+    """The name of the generated rule of a kind: port-aws-exporter-sync-<service>-<type>."""
     parts = kind.split("::")[1:]
     return (RULE_NAME_PREFIX + "-".join(part.lower() for part in parts))[:_MAX_RULE_NAME]
 

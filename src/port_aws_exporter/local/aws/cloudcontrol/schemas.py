@@ -1,0 +1,185 @@
+"""CloudFormation resource schemas, read from the files cfn-lint ships, without importing cfn-lint.
+
+cfn-lint keeps, per region, a map from type name to a schema file (`data/schemas/providers/`) and the
+deduplicated schema files themselves (`data/schemas/resources/<hash>.json`). Importing cfn-lint takes
+about a second; reading two JSON files takes milliseconds. Both provider layouts cfn-lint has used
+are read: `<region>.json` (newer) and `<region_with_underscores>.py` with a `types` dict (older).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+FALLBACK_REGION = "us-east-1"
+
+
+class SchemaDataMissing(RuntimeError):
+    """cfn-lint (which ships the schemas) is not installed."""
+
+
+def cfn_lint_schema_root() -> Path:
+    """`<site-packages>/cfnlint/data/schemas`, found without importing cfn-lint."""
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None or spec.origin is None:
+        raise SchemaDataMissing("cfn-lint is not installed; install port-aws-exporter[local]")
+    return Path(spec.origin).parent / "data" / "schemas"
+
+
+def _pointer_name(pointer: str) -> str:
+    """`/properties/ServiceArn` -> `ServiceArn`."""
+    return pointer.removeprefix("/properties/")
+
+
+@dataclass(frozen=True)
+class ResourceSchema:
+    """One CloudFormation resource type's schema, with the facts Cloud Control derives from it."""
+
+    type_name: str
+    document: Mapping[str, Any] = field(repr=False)
+
+    @property
+    def properties(self) -> Mapping[str, Any]:
+        """The top-level property definitions."""
+        return dict(self.document.get("properties", {}))
+
+    @cached_property
+    def primary_identifier(self) -> tuple[str, ...]:
+        """The property names whose values, joined with `|`, form the Cloud Control identifier."""
+        return tuple(_pointer_name(p) for p in self.document.get("primaryIdentifier", []))
+
+    def _top_level(self, key: str) -> frozenset[str]:
+        return frozenset(_pointer_name(p).split("/")[0] for p in self.document.get(key, []))
+
+    @cached_property
+    def read_only(self) -> frozenset[str]:
+        """Top-level properties only AWS sets (`Arn`, generated ids...)."""
+        return frozenset(
+            _pointer_name(p) for p in self.document.get("readOnlyProperties", []) if "/" not in _pointer_name(p)
+        )
+
+    @cached_property
+    def write_only(self) -> frozenset[str]:
+        """Top-level properties a read never returns (whole property write-only)."""
+        return frozenset(
+            _pointer_name(p) for p in self.document.get("writeOnlyProperties", []) if "/" not in _pointer_name(p)
+        )
+
+    @cached_property
+    def create_only(self) -> frozenset[str]:
+        """Top-level properties an update may not change."""
+        return self._top_level("createOnlyProperties")
+
+    def identifier_of(self, properties: Mapping[str, Any]) -> str | None:
+        """The Cloud Control identifier of a resource model, None when a part is missing."""
+        parts = [properties.get(name) for name in self.primary_identifier]
+        if not parts or any(part in (None, "") for part in parts):
+            return None
+        return "|".join(str(part) for part in parts)
+
+    def split_identifier(self, identifier: str) -> dict[str, str] | None:
+        """The primary identifier properties encoded in `identifier`, None when it has the wrong shape."""
+        values = identifier.split("|")
+        if len(values) != len(self.primary_identifier) or not all(values):
+            return None
+        return dict(zip(self.primary_identifier, values, strict=True))
+
+    @cached_property
+    def _validator(self) -> Any:
+        import jsonschema
+
+        def lenient_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[Any]:
+            # Some schemas use regex syntax Python lacks (\p{L}...): skip those checks, keep the rest.
+            try:
+                compiled = re.compile(pattern)
+            except re.error:
+                return
+            if isinstance(instance, str) and not compiled.search(instance):
+                yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+        validator_class = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+            jsonschema.Draft7Validator, {"pattern": lenient_pattern}
+        )
+        document = {key: value for key, value in self.document.items() if key != "$schema"}
+        return validator_class(document)
+
+    def validation_errors(self, properties: Mapping[str, Any], *, as_read: bool = False) -> list[str]:
+        """Schema violations of a resource model, as `path: message` lines (empty when valid).
+
+        `as_read`: the model is what a read returns, so required write-only properties may be absent.
+        """
+        document = dict(properties)
+        errors = []
+        for error in self._validator.iter_errors(document):
+            if as_read and error.validator == "required" and self._only_write_only_missing(error, document):
+                continue
+            path = "/".join(str(part) for part in error.absolute_path) or "#"
+            errors.append(f"{path}: {error.message}")
+        return sorted(errors)
+
+    def _only_write_only_missing(self, error: Any, document: Mapping[str, Any]) -> bool:
+        if list(error.absolute_path):
+            return False
+        missing = [name for name in error.validator_value if name not in document]
+        return all(self._is_write_only(name) for name in missing)
+
+    def _is_write_only(self, name: str) -> bool:
+        pointers = self.document.get("writeOnlyProperties", [])
+        return any(_pointer_name(p) == name or _pointer_name(p).startswith(name + "/") for p in pointers)
+
+
+class ResourceSchemas:
+    """All resource schemas cfn-lint ships, per region, loaded on first use and cached."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self._root = root
+        self._lock = threading.Lock()
+        self._types: dict[str, dict[str, str]] = {}
+        self._schemas: dict[str, ResourceSchema] = {}
+
+    @property
+    def root(self) -> Path:
+        """The cfn-lint schema directory."""
+        if self._root is None:
+            self._root = cfn_lint_schema_root()
+        return self._root
+
+    def type_files(self, region: str) -> dict[str, str]:
+        """Type name -> schema file stem, for `region` (us-east-1's when the region is unknown)."""
+        with self._lock:
+            if region not in self._types:
+                self._types[region] = self._read_provider(region) or self._read_provider(FALLBACK_REGION) or {}
+            return self._types[region]
+
+    def _read_provider(self, region: str) -> dict[str, str] | None:
+        providers = self.root / "providers"
+        as_json = providers / f"{region}.json"
+        if as_json.is_file():
+            return dict(json.loads(as_json.read_text()))
+        as_python = providers / f"{region.replace('-', '_')}.py"
+        if as_python.is_file():
+            for node in ast.parse(as_python.read_text()).body:
+                if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == "types":
+                    return dict(ast.literal_eval(node.value)) if node.value is not None else None
+        return None
+
+    def get(self, type_name: str, region: str) -> ResourceSchema | None:
+        """The schema of `type_name` in `region`, None when CloudFormation has no such type there."""
+        stem = self.type_files(region).get(type_name)
+        if stem is None:
+            return None
+        with self._lock:
+            schema = self._schemas.get(stem)
+            if schema is None:
+                path = self.root / "resources" / f"{stem}.json"
+                schema = ResourceSchema(type_name, json.loads(path.read_text()))
+                self._schemas[stem] = schema
+            return schema
