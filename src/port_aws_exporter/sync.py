@@ -365,7 +365,9 @@ class _BackgroundWriter:
             future.result()
 
     def _write(self, report: KindRegionReport, mapper: ResourceMapper, entities: list[MappedEntity]) -> None:
-        for round_entities in write_rounds(entities):
+        # One write per entity: several resources may map to the same entity (a shared layer).
+        unique = list({(entity.blueprint, entity.identifier): entity for entity in entities}.values())
+        for round_entities in write_rounds(unique):
             for blueprint, group in by_blueprint(round_entities).items():
                 if self._report.dry_run:
                     self._count_dry_run(report, blueprint, group)

@@ -17,6 +17,7 @@ from port_aws_exporter import __version__
 COMMANDS: dict[str, str] = {
     "catalog": "port_aws_exporter.cli.catalog_commands:catalog_group",
     "config": "port_aws_exporter.cli.config_commands:config_group",
+    "demo": "port_aws_exporter.cli.demo_command:demo_command",
     "iam-policy": "port_aws_exporter.cli.deploy_commands:iam_policy_command",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
     "local": "port_aws_exporter.cli.local_commands:local_group",

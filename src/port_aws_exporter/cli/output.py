@@ -9,8 +9,10 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-stdout_console = Console(highlight=False)
-stderr_console = Console(stderr=True, highlight=False)
+# Piped output is not limited to rich's default 80 columns, so tables keep their kind names whole.
+PIPED_WIDTH = 160
+stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
+stderr_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else PIPED_WIDTH)
 
 
 def print_json(value: Any) -> None:

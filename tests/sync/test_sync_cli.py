@@ -1,0 +1,102 @@
+"""`sync` and `demo` as a user runs them: real processes, the local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from port_aws_exporter.local.aws import RunningLocalAws
+
+REPORT_KEYS = {"kinds", "deleted", "deletion_skipped", "errors", "seconds"}
+KIND_KEYS = {"index", "kind", "region", "listed", "written", "failed", "filtered"}
+
+
+def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "port_aws_exporter", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _env(aws_env: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PORT_")}
+    return {**env, **aws_env}
+
+
+def test_sync_to_a_local_catalog_file_prints_the_report_contract(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
+) -> None:
+    for n in range(3):
+        aws_client("sqs").create_queue(QueueName=f"cli-queue-{n}")
+    config = tmp_path / "config.json"
+    mapping = {"identifier": ".QueueName", "blueprint": "queue", "properties": {"arn": ".Arn"}}
+    config.write_text(
+        json.dumps({"resources": [{"kind": "AWS::SQS::Queue", "port": {"entity": {"mappings": [mapping]}}}]})
+    )
+    blueprint = tmp_path / "queue.json"
+    blueprint.write_text(
+        json.dumps({"identifier": "queue", "title": "Queue", "schema": {"properties": {"arn": {"type": "string"}}}})
+    )
+    env = _env(aws_env)
+    db = tmp_path / "catalog.db"
+    applied = _run(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
+    assert applied.returncode == 0, applied.stderr
+
+    result = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--json"], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) >= REPORT_KEYS
+    [kind] = report["kinds"]
+    assert set(kind) >= KIND_KEYS
+    assert (kind["index"], kind["kind"], kind["region"], kind["listed"], kind["written"], kind["failed"]) == (
+        0,
+        "AWS::SQS::Queue",
+        "us-east-1",
+        3,
+        3,
+        0,
+    )
+    listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "queue", "--json"], env, tmp_path)
+    assert sorted(e["identifier"] for e in json.loads(listed.stdout)) == ["cli-queue-0", "cli-queue-1", "cli-queue-2"]
+
+    table = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "3 resources listed, 3 entities written, 0 failures, 0 stale entities deleted" in table.stdout
+
+
+def test_sync_without_port_credentials_or_local_catalog_says_how_to_give_either(
+    aws_env: dict[str, str], tmp_path: Path
+) -> None:
+    config = tmp_path / "config.json"
+    mapping = {"identifier": ".QueueName", "blueprint": "queue"}
+    config.write_text(
+        json.dumps({"resources": [{"kind": "AWS::SQS::Queue", "port": {"entity": {"mappings": [mapping]}}}]})
+    )
+    result = _run(["sync", "--config", str(config)], _env(aws_env), tmp_path)
+    assert result.returncode == 1
+    assert "PORT_CLIENT_ID" in result.stderr and "--local-catalog" in result.stderr
+    assert not (tmp_path / "catalog.db").exists()  # never a silent local write
+
+
+def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "AWS_"))}
+    db = tmp_path / "demo-catalog.db"
+    project = Path(__file__).resolve().parents[2]
+    result = _run(["demo", "--catalog-db", str(db), "--json"], env, project)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["errors"] == [] and report["deleted"] == 0
+    assert sum(kind["listed"] for kind in report["kinds"]) == 50  # the demo world's resources, S3 listed once
+    assert db.exists()
+    listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsSnsTopic", "--json"], env, project)
+    topics = json.loads(listed.stdout)
+    assert len(topics) == 4 and all(topic["relations"]["queues"] for topic in topics)
