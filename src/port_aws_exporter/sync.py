@@ -39,6 +39,8 @@ DEFAULT_READ_CONCURRENCY = 8
 DEFAULT_REGION_CONCURRENCY = 4
 # Entities buffered per blueprint before a background bulk write (five 20-entity requests).
 WRITE_BATCH_SIZE = 100
+# Owned entities fetched per search page during stale deletion (Port allows up to 1000).
+STALE_SEARCH_PAGE_SIZE = 1000
 # Background write batches allowed in flight before readers wait: bounds memory.
 MAX_PENDING_WRITES = 4
 
@@ -62,7 +64,12 @@ class Catalog(Protocol):
     def bulk_upsert(self, blueprint: str, entities: Iterable[Mapping[str, Any]]) -> Sequence[WriteOutcome]: ...
 
     def iter_blueprint_entities(
-        self, blueprint: str, query: Mapping[str, Any] | None = None, include: Sequence[str] | None = None
+        self,
+        blueprint: str,
+        query: Mapping[str, Any] | None = None,
+        include: Sequence[str] | None = None,
+        *,
+        page_size: int = ...,
     ) -> Iterator[dict[str, Any]]: ...
 
     def bulk_delete(self, blueprint: str, identifiers: Iterable[str], delete_dependents: bool = True) -> list[str]: ...
@@ -292,7 +299,7 @@ class FullSync:
         owned = 0
         stale = []
         for entity in self._catalog.iter_blueprint_entities(
-            blueprint, self._owned_query, include=["identifier", "updatedAt"]
+            blueprint, self._owned_query, include=["identifier", "updatedAt"], page_size=STALE_SEARCH_PAGE_SIZE
         ):
             owned += 1
             if entity["identifier"] in written:
@@ -337,6 +344,7 @@ class _BackgroundWriter:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="port-writer")
         self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
         self._pending: list[Future[None]] = []
+        self._buffers: dict[int, tuple[KindRegionReport, ResourceMapper, list[MappedEntity]]] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> _BackgroundWriter:
@@ -349,8 +357,23 @@ class _BackgroundWriter:
             self._pool.shutdown(wait=True)
 
     def submit(self, report: KindRegionReport, mapper: ResourceMapper, entities: list[MappedEntity]) -> None:
-        if not entities:
-            return
+        """Buffer a page's entities; write in the background once a batch is full.
+
+        Batches span pages, so that bulk requests carry their full 20 entities even when list pages
+        are small (Cloud Control pages hold 20 to 100 resources).
+        """
+        with self._lock:
+            buffer = self._buffers.setdefault(id(report), (report, mapper, []))[2]
+            buffer.extend(entities)
+            full = len(buffer) >= WRITE_BATCH_SIZE
+            if full:
+                del self._buffers[id(report)]
+        if full:
+            self._write_in_background(report, mapper, buffer)
+
+    def _write_in_background(
+        self, report: KindRegionReport, mapper: ResourceMapper, entities: list[MappedEntity]
+    ) -> None:
         self._slots.acquire()
         future = self._pool.submit(self._write, report, mapper, entities)
         future.add_done_callback(lambda _: self._slots.release())
@@ -358,7 +381,12 @@ class _BackgroundWriter:
             self._pending.append(future)
 
     def drain(self) -> None:
-        """Wait for every write submitted so far; re-raise a writer crash."""
+        """Write what is buffered, wait for every write so far; re-raise a writer crash."""
+        with self._lock:
+            buffered, self._buffers = list(self._buffers.values()), {}
+        for report, mapper, entities in buffered:
+            if entities:
+                self._write_in_background(report, mapper, entities)
         with self._lock:
             pending, self._pending = self._pending, []
         for future in pending:
