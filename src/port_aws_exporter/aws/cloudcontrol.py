@@ -9,8 +9,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetch_errors import fetch_error
+from port_aws_exporter.aws.fetch_errors import FetchError, FetchErrorKind, fetch_error
 from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
+from port_aws_exporter.cloudcontrol_facts import is_listable, list_requirement
 from port_aws_exporter.config import AwsSelector
 from port_aws_exporter.kinds import KindSpec
 
@@ -35,6 +36,7 @@ class CloudControlFetcher:
             return
         region_config = selector.regions_config.get(region)
         models = region_config.resources_models if region_config is not None else ["{}"]
+        self._check_listable(region, models)
         # The resume token says which parent model and which NextToken of its listing come next.
         start: dict[str, Any] = json.loads(resume_token) if resume_token else {"model": 0, "token": None}
         first_model: int = start["model"]
@@ -48,6 +50,29 @@ class CloudControlFetcher:
                 elif position + 1 < len(models):
                     resume = {"model": position + 1, "token": None}
                 yield ListedPage(page, json.dumps(resume) if resume else None)
+
+    def _check_listable(self, region: str, models: list[str]) -> None:
+        """Fail early, with what to do, where Cloud Control is known to refuse the list."""
+        if not is_listable(self.kind):
+            raise FetchError(
+                self.kind,
+                region,
+                "Cloud Control cannot list this type (it has no list handler); "
+                "sync it through a kind with a native fetcher, or by events only",
+                error_kind=FetchErrorKind.UNSUPPORTED,
+            )
+        requirement = list_requirement(self.kind)
+        for model in models:
+            missing = requirement.missing(json.loads(model))
+            if missing:
+                raise FetchError(
+                    self.kind,
+                    region,
+                    f"listing this type needs its parent in a resource model ({requirement.describe()}); "
+                    f"set selector.aws.regions_config.{region}.resources_models, e.g. "
+                    f'["{{"{missing[0]}": "..."}}"] (missing: {", ".join(missing)})',
+                    error_kind=FetchErrorKind.INVALID_REQUEST,
+                )
 
     def _list_resources(
         self, region: str, model: str, with_properties: bool, token: str | None
