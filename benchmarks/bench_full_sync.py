@@ -150,7 +150,7 @@ def _sync_once(config_path: Path, catalog: dict[str, str], env: dict[str, str]) 
 
 
 def _config(list_properties: bool) -> dict[str, Any]:
-    config = json.loads(json.dumps(CONFIG))
+    config: dict[str, Any] = json.loads(json.dumps(CONFIG))
     config["resources"][0]["selector"]["aws"]["useListProperties"] = list_properties
     return config
 
