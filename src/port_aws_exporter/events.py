@@ -9,7 +9,9 @@ removes the entity from every blueprint the kind's mappings write. A batch runs 
    the last message in batch order deciding the action;
 3. read every resource once, concurrently;
 4. decide: not found yet, a delete that the resource contradicts (`delete_guard`), a read error;
-5. delete in bulk, then upsert in bulk (relation targets first, `write_order`).
+5. delete in bulk, then upsert in bulk (relation targets first, `write_order`): when a batch both
+   deletes and writes one entity (a queue named by its URL in one message, by its name in another),
+   the write, made from the resource's current state, is the one that stands.
 
 Only what was applied, or dropped on purpose with a logged reason, is acknowledged: every other
 message is reported failed and comes back through the queue (Lambda's `batchItemFailures`, or the
