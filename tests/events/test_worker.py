@@ -162,7 +162,7 @@ def test_the_worker_command_stops_on_sigterm_without_losing_or_double_applying(
     queues = event_queues(visibility_timeout=60, max_receive_count=5)
     names = fresh_local_aws.bulk_create_lambda_functions(40, prefix="sigterm")
     ids = queues.send(*(seed_message("CreateFunction20150331", name) for name in names))
-    fresh_local_aws.faults.delay("CloudApiService.GetResource", latency_ms=150)  # batches take a while
+    fresh_local_aws.faults.delay("CloudApiService.GetResource", latency_ms=400)  # batches take a while
     command = [
         sys.executable,
         "-m",
