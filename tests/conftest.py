@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins: list[str] = [
+    "tests.fixtures.event_queues",
     "tests.fixtures.jq_evaluator",
     "tests.fixtures.local_aws",
     "tests.fixtures.local_catalog",

@@ -4,10 +4,14 @@
   Port credentials). When the remaining time runs short it saves a checkpoint next to the config in
   S3, invokes the function again asynchronously, and the next invocation resumes; stale entities are
   deleted once, at the very end.
-- `lambda_handler`: dispatches like the original exporter: `{}`, a scheduled event, a continuation
-  or an event carrying credentials → full sync; anything else → a logged error and no action.
+- `events_handler`: an SQS batch of event messages (`events.EventBatch`), answered with Lambda's
+  partial batch response `{"batchItemFailures": [{"itemIdentifier": …}]}`.
+- `lambda_handler`: dispatches like the original exporter: an SQS batch → events; `{}`, a scheduled
+  event, a continuation or an event carrying credentials → full sync; anything else → a logged
+  error and no action.
 
-A warm function keeps its boto3 clients, its Port client (and so its token) across invocations.
+A warm function keeps its boto3 clients, its Port client (and so its token) and its jq worker
+across invocations.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import resolve_installation
 from port_aws_exporter.config import load_config
+from port_aws_exporter.events_invocation import EventsInvocation
 from port_aws_exporter.installation import Installation
+from port_aws_exporter.jq_worker import TimeLimitedJq
 from port_aws_exporter.lambda_environment import EVENT_CREDENTIAL_KEYS, LambdaEnvironment, S3Location
 from port_aws_exporter.logs import configure_logging, request_id
 from port_aws_exporter.port import PortClient, PortCredentials
@@ -54,7 +60,8 @@ class WarmState:
     """What a warm Lambda keeps between invocations."""
 
     _clients: AwsClients | None = None
-    _port: dict[tuple[PortCredentials, Installation], PortClient] = field(default_factory=dict)
+    _port: dict[tuple[Any, ...], PortClient] = field(default_factory=dict)
+    _evaluator: TimeLimitedJq | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clients(self) -> AwsClients:
@@ -63,12 +70,20 @@ class WarmState:
                 self._clients = AwsClients()
             return self._clients
 
-    def port_client(self, credentials: PortCredentials, installation: Installation) -> PortClient:
+    def port_client(self, credentials: PortCredentials, installation: Installation, **options: Any) -> PortClient:
+        """The warm Port client for these credentials; `options` are `PortClient`'s (retries, timeout)."""
         with self._lock:
-            key = (credentials, installation)
+            key = (credentials, installation, *sorted(options.items()))
             if key not in self._port:
-                self._port[key] = PortClient(credentials, installation)
+                self._port[key] = PortClient(credentials, installation, **options)
             return self._port[key]
+
+    def evaluator(self) -> TimeLimitedJq:
+        """The warm sandboxed jq that evaluates event messages (its worker process stays up)."""
+        with self._lock:
+            if self._evaluator is None:
+                self._evaluator = TimeLimitedJq()
+            return self._evaluator
 
     def reset(self) -> None:
         """Forget everything (tests; a changed environment)."""
@@ -77,6 +92,9 @@ class WarmState:
                 client.close()
             self._port.clear()
             self._clients = None
+            if self._evaluator is not None:
+                self._evaluator.close()
+                self._evaluator = None
 
 
 _warm = WarmState()
@@ -161,9 +179,23 @@ def _is_full_sync_request(event: Mapping[str, Any]) -> bool:
     return all(event.get(key) for key in EVENT_CREDENTIAL_KEYS)
 
 
+events_handler = EventsInvocation(_warm)
+
+
+def _is_sqs_batch(event: Mapping[str, Any]) -> bool:
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(record, Mapping) and record.get("eventSource") == "aws:sqs" for record in records)
+    )
+
+
 def lambda_handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
-    """Dispatch like the original exporter: sync requests → full sync."""
+    """Dispatch like the original exporter: an SQS batch → events; sync requests → full sync."""
     event = event or {}
+    if _is_sqs_batch(event):
+        return events_handler(event, context)
     if _is_full_sync_request(event):
         return sync_handler(event, context)
     configure_logging(os.environ.get("LOG_LEVEL", "INFO"))

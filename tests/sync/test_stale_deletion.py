@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -162,9 +163,12 @@ def test_an_entity_updated_by_an_event_during_the_run_survives(
     assert first.finished
     # An event path write of the same installation, after this run's start: it is not stale.
     late: list[bool] = []
+    once = threading.Lock()  # regions report progress from their own threads
 
     def write_during_run(_: object) -> None:
-        if not late:
+        with once:
+            if late:
+                return
             late.append(
                 example_catalog.bulk_upsert("awsSqsQueue", [{"identifier": "created-by-event", "properties": {}}])[0].ok
             )

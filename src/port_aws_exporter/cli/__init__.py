@@ -18,13 +18,16 @@ COMMANDS: dict[str, str] = {
     "catalog": "port_aws_exporter.cli.catalog_commands:catalog_group",
     "config": "port_aws_exporter.cli.config_commands:config_group",
     "demo": "port_aws_exporter.cli.demo_command:demo_command",
+    "dlq": "port_aws_exporter.cli.dlq_commands:dlq_group",
+    "event": "port_aws_exporter.cli.event_commands:event_command",
     "iam-policy": "port_aws_exporter.cli.deploy_commands:iam_policy_command",
     "kinds": "port_aws_exporter.cli.kinds_command:kinds_command",
     "local": "port_aws_exporter.cli.local_commands:local_group",
     "map": "port_aws_exporter.cli.map_command:map_command",
     "package": "port_aws_exporter.cli.deploy_commands:package_command",
-    "sync": "port_aws_exporter.cli.sync_command:sync_command",
     "rules": "port_aws_exporter.cli.rules_commands:rules_group",
+    "sync": "port_aws_exporter.cli.sync_command:sync_command",
+    "worker": "port_aws_exporter.cli.worker_commands:worker_command",
 }
 
 

@@ -1,0 +1,93 @@
+"""`port-aws-exporter worker`: the event path as a long-running SQS consumer."""
+
+from __future__ import annotations
+
+import click
+
+from port_aws_exporter.cli.output import fail, print_json
+from port_aws_exporter.cli.sync_command import CONFIG_ENV, DEFAULT_LOCAL_CATALOG, catalog_credentials
+from port_aws_exporter.config import ConfigError
+from port_aws_exporter.events import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS
+from port_aws_exporter.worker import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_WAIT_SECONDS
+
+QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
+
+
+@click.command("worker")
+@click.option("--config", "config_source", envvar=CONFIG_ENV, required=True, help=f"config.json; or ${CONFIG_ENV}.")
+@click.option("--queue-url", envvar=QUEUE_ENV, required=True, help=f"The events queue; or ${QUEUE_ENV}.")
+@click.option(
+    "--local-catalog",
+    is_flag=False,
+    flag_value=DEFAULT_LOCAL_CATALOG,
+    default=None,
+    metavar="[PATH]",
+    help=f"Write to an embedded local catalog (SQLite at PATH, default {DEFAULT_LOCAL_CATALOG}) instead of Port.",
+)
+@click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True, help="Batches at once.")
+@click.option("--max-messages", type=click.IntRange(1, 10), default=10, show_default=True, help="Messages per batch.")
+@click.option("--wait-seconds", type=click.IntRange(0, 20), default=DEFAULT_WAIT_SECONDS, show_default=True)
+@click.option(
+    "--visibility-timeout", type=click.IntRange(1, 43200), help="Override the queue's, for received messages."
+)
+@click.option("--retry-delay", type=click.IntRange(0, 43200), default=DEFAULT_RETRY_DELAY_SECONDS, show_default=True)
+@click.option(
+    "--max-retry-delay", type=click.IntRange(0, 43200), default=DEFAULT_MAX_RETRY_DELAY_SECONDS, show_default=True
+)
+@click.option(
+    "--not-found-attempts", type=click.IntRange(1, 100), default=DEFAULT_NOT_FOUND_ATTEMPTS, show_default=True
+)
+@click.option(
+    "--overmatch-attempts", type=click.IntRange(1, 100), default=DEFAULT_OVERMATCH_ATTEMPTS, show_default=True
+)
+@click.option("--log-level", default="INFO", show_default=True)
+def worker_command(
+    config_source: str,
+    queue_url: str,
+    local_catalog: str | None,
+    concurrency: int,
+    max_messages: int,
+    wait_seconds: int,
+    visibility_timeout: int | None,
+    retry_delay: int,
+    max_retry_delay: int,
+    not_found_attempts: int,
+    overmatch_attempts: int,
+    log_level: str,
+) -> None:
+    """Consume the events queue until SIGTERM or SIGINT, applying each batch as the Lambda does.
+
+    Applied (or deliberately dropped) messages are deleted; failed ones come back after a backoff
+    and reach the dead-letter queue after the queue's maxReceiveCount. On SIGTERM/SIGINT the
+    batches in hand finish and nothing new is taken; a second signal exits at once. Logs are JSON
+    lines on stderr; the final counts are printed as JSON on stdout.
+    """
+    from port_aws_exporter.aws.sqs_queues import sqs_client_for
+    from port_aws_exporter.event_session import open_event_batch
+    from port_aws_exporter.events import EventOptions
+    from port_aws_exporter.logs import configure_logging
+    from port_aws_exporter.worker import SqsWorker, WorkerOptions
+
+    configure_logging(log_level.upper())
+    try:
+        worker_options = WorkerOptions(
+            queue_url,
+            concurrency=concurrency,
+            max_messages=max_messages,
+            wait_seconds=wait_seconds,
+            visibility_timeout=visibility_timeout,
+            retry_delay_seconds=retry_delay,
+            max_retry_delay_seconds=max_retry_delay,
+        )
+    except ValueError as error:
+        fail(str(error))
+    options = EventOptions(not_found_attempts=not_found_attempts, overmatch_attempts=overmatch_attempts)
+    with catalog_credentials(local_catalog) as credentials:
+        try:
+            with open_event_batch(config_source, credentials, options=options, jq_workers=concurrency) as session:
+                worker = SqsWorker(session.batch.process, sqs_client_for(session.clients, queue_url), worker_options)
+                worker.install_signal_handlers()
+                stats = worker.run()
+        except ConfigError as error:
+            fail(str(error))
+    print_json(stats.as_dict())

@@ -1,0 +1,183 @@
+"""One invocation of the event consumer Lambda: an SQS batch in, a partial batch response out.
+
+The warm state (`handler.WarmState`) keeps the boto3 clients, the Port client with its token and
+the jq worker process; this module adds what a warm consumer also keeps for a while: the loaded
+config and its compiled mappings (`CONFIG_CACHE_SECONDS`, default 60: a new config applies within
+a minute) and the Port credentials read from Secrets Manager (`CREDENTIALS_CACHE_SECONDS`, default
+300). Retry limits come from `EVENTS_NOT_FOUND_ATTEMPTS` and `EVENTS_OVERMATCH_ATTEMPTS` (default 3
+each; keep them below the queue's `maxReceiveCount`).
+
+When the batch cannot be processed at all (no config, no credentials), every message is reported
+failed: they return to the queue and, if the problem lasts, reach the dead-letter queue, from which
+`port-aws-exporter dlq replay` brings them back after the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.config import ExporterConfig, load_config
+from port_aws_exporter.event_records import SqsRecord
+from port_aws_exporter.events import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS, EventBatch, EventOptions
+from port_aws_exporter.lambda_environment import LambdaEnvironment
+from port_aws_exporter.logs import configure_logging, request_id
+from port_aws_exporter.port import PortClient, PortCredentials
+
+if TYPE_CHECKING:
+    from port_aws_exporter.handler import WarmState
+
+log = logging.getLogger("port_aws_exporter.handler")
+
+DEFAULT_CONFIG_CACHE_SECONDS = 60.0
+DEFAULT_CREDENTIALS_CACHE_SECONDS = 300.0
+# A Port outage must not hold a batch until the function times out: retry briefly, then let the
+# messages come back through the queue.
+EVENT_PORT_OPTIONS: dict[str, Any] = {"timeout": 10.0, "max_attempts": 4, "retry_budget_seconds": 10.0}
+
+
+@dataclass
+class _Cached:
+    value: Any
+    key: Any
+    loaded_at: float
+
+    def fresh(self, key: Any, ttl_seconds: float) -> bool:
+        return self.key == key and time.monotonic() - self.loaded_at < ttl_seconds
+
+
+class EventsInvocation:
+    """The event consumer's handler: `(event, context) -> {"batchItemFailures": [...]}`.
+
+    `port_options` are the Port client's options (tests shorten its retries).
+    """
+
+    def __init__(self, warm: WarmState, port_options: Mapping[str, Any] | None = None) -> None:
+        self._warm = warm
+        self._port_options = dict(EVENT_PORT_OPTIONS if port_options is None else port_options)
+        self._lock = threading.Lock()
+        self._config: _Cached | None = None
+        self._credentials: _Cached | None = None
+        self._batch: _Cached | None = None
+
+    def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
+        configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+        token = request_id.set(getattr(context, "aws_request_id", None))
+        try:
+            records = event.get("Records") if isinstance(event, Mapping) else None
+            return self._run([SqsRecord.from_lambda(record) for record in records or []], context)
+        finally:
+            request_id.reset(token)
+
+    def _run(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
+        if not records:
+            return {"batchItemFailures": []}
+        started = time.monotonic()
+        try:
+            batch, port = self._prepare(context)
+        except Exception as error:
+            # Not the messages' fault: all of them come back, and the reason is logged once.
+            log.error(
+                "cannot process the batch: %s",
+                error,
+                extra={"messages": len(records), "message_ids": [record.message_id for record in records]},
+            )
+            return {"batchItemFailures": [{"itemIdentifier": record.message_id} for record in records]}
+        auth_calls = port.counters.auth_calls
+        try:
+            outcome = batch.process(records)
+        except Exception:
+            # A fault of ours that escaped the per-message handling: the whole batch comes back.
+            log.exception("processing the batch failed", extra={"messages": len(records)})
+            return {"batchItemFailures": [{"itemIdentifier": record.message_id} for record in records]}
+        log.info(
+            "batch done",
+            extra={
+                "messages": len(records),
+                "failed": len(outcome.failed),
+                "seconds": round(time.monotonic() - started, 3),
+                "port_auth_calls": port.counters.auth_calls - auth_calls,
+            },
+        )
+        return outcome.batch_item_failures()
+
+    def _prepare(self, context: Any) -> tuple[EventBatch, PortClient]:
+        environment = LambdaEnvironment.from_environ(os.environ)
+        clients = self._warm.clients()
+        installation = resolve_installation(clients.session, context)
+        credentials = self._cached_credentials(environment, installation.region)
+        port = self._warm.port_client(credentials, installation, **self._port_options)
+        config = self._cached_config(environment, installation.region)
+        options = EventOptions(
+            not_found_attempts=_int_setting("EVENTS_NOT_FOUND_ATTEMPTS", DEFAULT_NOT_FOUND_ATTEMPTS),
+            overmatch_attempts=_int_setting("EVENTS_OVERMATCH_ATTEMPTS", DEFAULT_OVERMATCH_ATTEMPTS),
+        )
+        with self._lock:
+            key = (id(config), id(port), options)
+            if self._batch is None or self._batch.key != key:
+                batch = EventBatch(
+                    config, lambda spec: fetcher_for(spec, clients), port, self._warm.evaluator(), options
+                )
+                self._batch = _Cached(batch, key, time.monotonic())
+            cached: EventBatch = self._batch.value
+        return cached, port
+
+    def _cached_config(self, environment: LambdaEnvironment, region: str) -> ExporterConfig:
+        ttl = _float_setting("CONFIG_CACHE_SECONDS", DEFAULT_CONFIG_CACHE_SECONDS)
+        with self._lock:
+            if self._config is not None and self._config.fresh(environment.config_source, ttl):
+                config: ExporterConfig = self._config.value
+                return config
+        s3 = self._warm.clients().client("s3", region)
+        config = load_config(environment.config_source, s3_client=s3)
+        with self._lock:
+            self._config = _Cached(config, environment.config_source, time.monotonic())
+        return config
+
+    def _cached_credentials(self, environment: LambdaEnvironment, region: str) -> PortCredentials:
+        ttl = _float_setting("CREDENTIALS_CACHE_SECONDS", DEFAULT_CREDENTIALS_CACHE_SECONDS)
+        key = (
+            environment.secret_arn,
+            environment.environ.get("PORT_CLIENT_ID"),
+            environment.environ.get("PORT_API_URL"),
+        )
+        with self._lock:
+            if self._credentials is not None and self._credentials.fresh(key, ttl):
+                credentials: PortCredentials = self._credentials.value
+                return credentials
+        credentials = environment.port_credentials({}, self._warm.clients(), region)
+        with self._lock:
+            self._credentials = _Cached(credentials, key, time.monotonic())
+        return credentials
+
+    def forget(self) -> None:
+        """Drop the cached config, credentials and batch (tests; a changed environment)."""
+        with self._lock:
+            self._config = self._credentials = self._batch = None
+
+
+def _int_setting(name: str, default: int) -> int:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {text!r}") from None
+
+
+def _float_setting(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, not {text!r}") from None
