@@ -126,8 +126,22 @@ def _require_pip() -> None:
         raise PackageBuildError(f"pip is not installed in this environment ({sys.executable}); it builds the artifact")
 
 
+# What the project's wheel is built from. The build runs on a copy: setuptools writes `build/` and
+# `*.egg-info` into the tree it builds, and two builds of one tree at once collide there.
+_BUILD_INPUTS = ("pyproject.toml", "README.md", "src")
+
+
 def _build_project_wheel(project: Path, wheel_dir: Path) -> Path:
-    _run_pip(["wheel", "--no-deps", "--wheel-dir", str(wheel_dir), str(project)], f"building the wheel of {project}")
+    source = wheel_dir.parent / "project-source"
+    for name in _BUILD_INPUTS:
+        if (project / name).is_dir():
+            shutil.copytree(
+                project / name, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+            )
+        elif (project / name).is_file():
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(project / name, source / name)
+    _run_pip(["wheel", "--no-deps", "--wheel-dir", str(wheel_dir), str(source)], f"building the wheel of {project}")
     wheels = sorted(wheel_dir.glob("*.whl"))
     if len(wheels) != 1:
         raise PackageBuildError(f"pip wheel produced {len(wheels)} wheels in {wheel_dir}, expected one")
