@@ -264,3 +264,15 @@ def test_invalid_names_are_refused(generated: list[GeneratedRule]) -> None:
         render_cloudformation(generated, stack_name_parameter="not-valid")
     with pytest.raises(ValueError, match="variable name"):
         render_terraform(generated, stack_name_variable="1x")
+
+
+def test_the_examples_rules_are_what_generate_makes_of_the_examples_config() -> None:
+    """examples/rules.yaml and rules.tf are generated; when the registry or the config changes, regenerate them:
+    `port-aws-exporter rules generate --config examples/config.json --output examples/rules.yaml`
+    (and `--format terraform --output examples/rules.tf`)."""
+    from port_aws_exporter.rules.rule_output import render_cloudformation, render_terraform
+
+    examples = EXAMPLE_CONFIG.parent
+    generated = generate_rules(load_config(EXAMPLE_CONFIG))
+    assert (examples / "rules.yaml").read_text() == render_cloudformation(generated.rules)
+    assert (examples / "rules.tf").read_text() == render_terraform(generated.rules)

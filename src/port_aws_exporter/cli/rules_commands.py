@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +203,8 @@ def generate_command(
         fail("no kind of the config is known to the registry: no rule to generate")
     try:
         if output_format == "terraform":
-            variable = "".join(f"_{c.lower()}" if c.isupper() else c for c in stack_name_parameter).lstrip("_")
+            # PortAWSExporterStackName -> port_aws_exporter_stack_name
+            variable = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", stack_name_parameter).lower()
             text = render_terraform(generated.rules, stack_name_variable=variable, stack_name=stack_name)
         else:
             text = render_cloudformation(
