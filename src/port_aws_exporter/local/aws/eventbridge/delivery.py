@@ -21,7 +21,7 @@ from port_aws_exporter.local.aws.eventbridge.metrics import EventBridgeMetrics, 
 from port_aws_exporter.local.aws.eventbridge.targets import TargetError, send_to_target
 from port_aws_exporter.rules.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
 from port_aws_exporter.rules.pattern import EventPattern, InvalidPatternError, cached_pattern
-from port_aws_exporter.rules.transformer import InputTransformerError, render_target_input
+from port_aws_exporter.rules.transformer import InputTransformerError, render_input, render_target_input
 
 __all__ = ["ALL_MANAGEMENT_EVENTS_STATE", "RuleDelivery", "aws_event"]
 
@@ -111,17 +111,26 @@ class RuleDelivery:
         target_id = str(target.get("Id", ""))
         transformer = target.get("InputTransformer") or None
         try:
-            rendered = render_target_input(
-                event,
-                rule_name=str(rule.name),
-                rule_arn=rule_arn,
-                input=target.get("Input"),
-                input_path=target.get("InputPath"),
-                input_paths_map=transformer.get("InputPathsMap") or {} if transformer else None,
-                input_template=transformer.get("InputTemplate") if transformer else None,
-                ingestion_time=ingestion_time,
-                target_id=target_id,
-            )
+            if transformer:
+                # Validated at PutTargets; compiled once per transformer and cached.
+                rendered = render_input(
+                    transformer.get("InputPathsMap") or {},
+                    transformer.get("InputTemplate", ""),
+                    event,
+                    rule_name=str(rule.name),
+                    rule_arn=rule_arn,
+                    ingestion_time=ingestion_time,
+                    target_id=target_id,
+                )
+            else:
+                rendered = render_target_input(
+                    event,
+                    rule_name=str(rule.name),
+                    rule_arn=rule_arn,
+                    input=target.get("Input"),
+                    input_path=target.get("InputPath"),
+                    target_id=target_id,
+                )
             if not rendered.delivered or rendered.body is None:
                 raise TargetError(rendered.error or "the target input did not render")
             send_to_target(target, rendered.body, event, rule)
