@@ -9,20 +9,9 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.config import load_config
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.aws.rule_deployment import DeployedRules, RuleDeploymentError, deploy_rule_template
-from port_aws_exporter.rules.generate import generate_rules
-from port_aws_exporter.rules.rule_output import render_cloudformation
 from port_aws_exporter.rules.template import RuleTemplateError
-
-EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "config.json"
-
-
-@pytest.fixture(scope="module")
-def generated_template() -> str:
-    """`rules generate --config examples/config.json`, CloudFormation."""
-    return render_cloudformation(generate_rules(load_config(EXAMPLE_CONFIG)).rules)
 
 
 def test_the_seed_template_is_deployed_with_its_queue(
@@ -65,10 +54,9 @@ def test_an_existing_queue_is_reused_and_redeploying_replaces_the_rules(
 
 
 def test_a_generated_template_deploys_every_rule(
-    fresh_local_aws: RunningLocalAws, aws_client: Callable[..., Any], generated_template: str
+    deployed_example_rules: DeployedRules, aws_client: Callable[..., Any]
 ) -> None:
-    deployed = deploy_rule_template(fresh_local_aws.url, generated_template, "events")
-
+    deployed = deployed_example_rules
     listed = {rule["Name"] for rule in aws_client("events").list_rules(Limit=100)["Rules"]}
     assert set(deployed.names) == listed
     assert "port-aws-exporter-sync-lambda-function" in listed and len(listed) >= 10
