@@ -105,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 short runs")
     args = parser.parse_args()
-    runs, puts, offers, changes = (3, 100, 500, 10) if args.quick else (5, 200, 2000, 25)
+    runs, puts, offers, changes = (3, 100, 200, 10) if args.quick else (5, 200, 500, 25)
     # moto keeps AWS's one purge a minute; the benchmark empties the queue after every event.
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # emptied after every event
 
