@@ -1,4 +1,5 @@
-"""`port-aws-exporter local ...`: the local stack's commands (local AWS endpoint, demo world)."""
+"""`port-aws-exporter local ...`: the local stack's commands (local AWS endpoint, demo world, rules
+deployed into its EventBridge, changes that emit CloudTrail events)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,35 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import click
 
+from port_aws_exporter.cli.output import fail, print_json, stdout_console
+
 DEFAULT_REGIONS = "us-east-1,eu-west-1"
+_ENDPOINT_HELP = "The local endpoint (default: $AWS_ENDPOINT_URL)."
+_REGION_HELP = "Region (default: $AWS_REGION, $AWS_DEFAULT_REGION, else us-east-1)."
+
+
+def _endpoint(endpoint_url: str | None) -> str:
+    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        raise click.UsageError(
+            "no endpoint: pass --endpoint-url URL or set AWS_ENDPOINT_URL "
+            "(start one with `port-aws-exporter local aws`)"
+        )
+    return endpoint
+
+
+def _region(region: str | None) -> str:
+    return region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def _unreachable(endpoint: str, error: Exception) -> str:
+    return f"cannot reach the local endpoint at {endpoint}: {error} (is `port-aws-exporter local aws` running?)"
 
 
 def _regions(value: str) -> list[str]:
@@ -75,12 +100,7 @@ def seed_command(resources: int | None, regions: str, endpoint_url: str | None, 
     from port_aws_exporter.local.aws import seed_demo_world
     from port_aws_exporter.local.aws.demo_world import SeedError
 
-    endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
-    if not endpoint:
-        raise click.UsageError(
-            "no endpoint: pass --endpoint-url URL or set AWS_ENDPOINT_URL "
-            "(start one with `port-aws-exporter local aws`)"
-        )
+    endpoint = _endpoint(endpoint_url)
     try:
         summary = seed_demo_world(endpoint, resources=resources, regions=_regions(regions))
     except SeedError as error:
@@ -104,3 +124,117 @@ def _print_summary(summary: dict[str, object]) -> None:
         table.add_row(kind, str(count))
     table.add_row("total", str(summary["total"]), style="bold")
     Console().print(table)
+
+
+def _parameters(values: tuple[str, ...]) -> dict[str, str]:
+    parameters = {}
+    for value in values:
+        name, separator, text = value.partition("=")
+        if not separator or not name:
+            raise click.BadParameter(f"{value!r} is not K=V", param_hint="--param")
+        parameters[name] = text
+    return parameters
+
+
+@local_group.command("deploy-rules")
+@click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--queue", "queue_name", required=True, help="The local SQS queue the rules feed (created if missing).")
+@click.option("--param", "params", multiple=True, metavar="K=V", help="A template parameter value (repeatable).")
+@click.option("--endpoint-url", default=None, help=_ENDPOINT_HELP)
+@click.option("--region", default=None, help=_REGION_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print what was deployed as JSON.")
+def deploy_rules_command(
+    template: Path,
+    queue_name: str,
+    params: tuple[str, ...],
+    endpoint_url: str | None,
+    region: str | None,
+    as_json: bool,
+) -> None:
+    """Deploy the EventBridge rules of a CloudFormation rule TEMPLATE into the local endpoint.
+
+    Imports of the exporter stack's `...-EventsQueueARN` export resolve to the local queue --queue,
+    so Port's rule templates and `rules generate` output deploy unchanged.
+    """
+    from botocore.exceptions import BotoCoreError
+
+    from port_aws_exporter.local.aws.rule_deployment import RuleDeploymentError, deploy_rule_template
+    from port_aws_exporter.rules.template import RuleTemplateError
+
+    parameters = _parameters(params)
+    endpoint = _endpoint(endpoint_url)
+    try:
+        deployed = deploy_rule_template(endpoint, template, queue_name, parameters=parameters, region=_region(region))
+    except (RuleTemplateError, RuleDeploymentError) as error:
+        fail(str(error))
+    except BotoCoreError as error:
+        fail(_unreachable(endpoint, error))
+    if as_json:
+        print_json(deployed.to_dict())
+        return
+    _print_deployed(deployed.to_dict())
+
+
+def _print_deployed(deployed: dict[str, Any]) -> None:
+    rules = deployed["rules"]
+    stdout_console.print(
+        f"Deployed {len(rules)} rule(s) from {deployed['template']} into the local EventBridge "
+        f"({deployed['region']}), feeding queue {deployed['queue_name']}:",
+        soft_wrap=True,
+    )
+    for rule in rules:
+        targets = ", ".join(rule["targets"]) or "no targets"
+        stdout_console.print(
+            f"  {rule['name']}  {rule['state']}  bus {rule['event_bus_name']}  -> {targets}", soft_wrap=True
+        )
+        for warning in rule["warnings"]:
+            stdout_console.print(f"    [yellow]warning:[/] {warning}", soft_wrap=True)
+    stdout_console.print(f"Queue URL: {deployed['queue_url']}", soft_wrap=True)
+
+
+@local_group.command("change")
+@click.argument("kind")
+@click.argument("action", type=click.Choice(["create", "update", "tag", "delete"]))
+@click.argument("name")
+@click.option("--region", default=None, help=_REGION_HELP)
+@click.option("--endpoint-url", default=None, help=_ENDPOINT_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the change and the events put as JSON.")
+def change_command(
+    kind: str, action: str, name: str, region: str | None, endpoint_url: str | None, as_json: bool
+) -> None:
+    """Make a change to the resource NAME of KIND in the local endpoint and put the CloudTrail
+    events AWS would emit for it (EC2: also its state-change notifications).
+
+    KIND is a kind (AWS::SQS::Queue) or a short name (sqs, lambda, sns, s3, dynamodb, ecs-cluster,
+    ecs-service, ecr, ec2, iam). ACTION is create, update (one visible setting), tag (sets the
+    tag local-change) or delete. An ECS service is CLUSTER/SERVICE, an EC2 instance its id or Name tag.
+    """
+    from botocore.exceptions import BotoCoreError
+
+    from port_aws_exporter.local.aws.changes import ChangeError, make_change
+
+    endpoint = _endpoint(endpoint_url)
+    try:
+        result = make_change(endpoint, kind, action, name, region=_region(region))
+    except ChangeError as error:
+        if error.result is not None:
+            events = ", ".join(_event_label(event) for event in error.result.events)
+            fail(f"{error} (CloudTrail records the failed call: put {events})")
+        fail(str(error))
+    except BotoCoreError as error:
+        fail(_unreachable(endpoint, error))
+    if as_json:
+        print_json(result.to_dict())
+        return
+    stdout_console.print(f"{action}: {result.kind} {name} in {result.region} (identifier {result.identifier})")
+    for event in result.events:
+        stdout_console.print(f"  event {event['id']}: {event['source']} {_event_label(event)}", soft_wrap=True)
+
+
+def _event_label(event: dict[str, Any]) -> str:
+    detail = event.get("detail") or {}
+    name = detail.get("eventName") if isinstance(detail, dict) else None
+    if name is None:
+        return str(event.get("detail-type"))
+    error = detail.get("errorCode")
+    return f"{name} ({error})" if error else str(name)

@@ -7,6 +7,8 @@
 - `DELETE /_local/faults`: remove every rule; `DELETE /_local/faults/<id>`: remove one.
 - `POST /_local/reset`: empty moto, the Cloud Control store and the fault rules.
 - `GET /_local/stats`, `DELETE /_local/stats`: requests served and seconds spent per part; reset them.
+- `GET /_local/eventbridge`: per rule ARN the local EventBridge's MatchedEvents, Invocations and
+  FailedInvocations, and the recent failed invocations with why; `DELETE` clears them.
 - `POST /_local/bulk/lambda-functions`: `{"count", "region", "prefix", "start", "runtime",
   "memory_size", "tags"}`: create Lambda functions in moto directly (see `BulkLambdaSpec`).
 """
@@ -20,6 +22,7 @@ from typing import Any
 
 from port_aws_exporter.local.aws.aws_request import AwsRequest
 from port_aws_exporter.local.aws.bulk_seed import BulkLambdaSpec
+from port_aws_exporter.local.aws.eventbridge import EventBridgeMetrics
 from port_aws_exporter.local.aws.faults import FaultInjector, FaultRule
 from port_aws_exporter.local.aws.http_response import HttpResponse, json_response
 from port_aws_exporter.local.aws.middleware import CONTROL_PREFIX, ServerStats
@@ -37,6 +40,7 @@ class ControlRoutes:
     stats: Callable[[], ServerStats]
     reset: Callable[[], None]
     bulk_lambda: Callable[[str, BulkLambdaSpec], list[str]]
+    eventbridge: EventBridgeMetrics
 
     def __call__(self, request: AwsRequest) -> HttpResponse:
         """Answer one control request."""
@@ -61,6 +65,8 @@ class ControlRoutes:
             return json_response({"status": "ok"})
         if route == "stats":
             return self._stats(method)
+        if route == "eventbridge":
+            return self._eventbridge(method)
         if route == "bulk/lambda-functions" and method == "POST":
             spec = BulkLambdaSpec(**_json_body(request))
             names = self.bulk_lambda(request.account_id, spec)
@@ -80,6 +86,14 @@ class ControlRoutes:
             self.faults.clear()
             return json_response({"removed": count})
         return json_response({"error": f"{method} is not allowed on {CONTROL_PREFIX}faults"}, status=405)
+
+    def _eventbridge(self, method: str) -> HttpResponse:
+        if method == "GET":
+            return json_response(self.eventbridge.snapshot())
+        if method == "DELETE":
+            self.eventbridge.clear()
+            return json_response({"status": "ok"})
+        return json_response({"error": f"{method} is not allowed on {CONTROL_PREFIX}eventbridge"}, status=405)
 
     def _stats(self, method: str) -> HttpResponse:
         if method == "GET":

@@ -17,6 +17,12 @@ from typing import Any
 from port_aws_exporter.local.aws.bulk_seed import BulkLambdaSpec, bulk_create_lambda_functions
 from port_aws_exporter.local.aws.cloudcontrol.emulator import TARGET_PREFIX, CloudControlEmulator
 from port_aws_exporter.local.aws.control_routes import ControlRoutes
+from port_aws_exporter.local.aws.eventbridge import (
+    TEST_EVENT_PATTERN_TARGET,
+    EventBridgeMetrics,
+    answer_test_event_pattern,
+    install_local_eventbridge,
+)
 from port_aws_exporter.local.aws.faults import FaultInjector
 from port_aws_exporter.local.aws.middleware import LocalAwsMiddleware, ServerStats, TargetHandler
 
@@ -37,12 +43,21 @@ class RunningLocalAws:
     - `url`: the base URL (`http://127.0.0.1:PORT`) to give boto3 as `AWS_ENDPOINT_URL`.
     - `faults`: the fault-injection controller (also at `/_local/faults` over HTTP).
     - `cloudcontrol`: the Cloud Control emulator.
+    - `eventbridge`: what the local EventBridge delivered and failed to, per rule (also at
+      `/_local/eventbridge` over HTTP).
     """
 
-    def __init__(self, server: Any, middleware: LocalAwsMiddleware, cloudcontrol: CloudControlEmulator) -> None:
+    def __init__(
+        self,
+        server: Any,
+        middleware: LocalAwsMiddleware,
+        cloudcontrol: CloudControlEmulator,
+        eventbridge: EventBridgeMetrics,
+    ) -> None:
         self._server = server
         self._middleware = middleware
         self.cloudcontrol = cloudcontrol
+        self.eventbridge = eventbridge
         self.faults = middleware.faults
         host, port = server.bind_addr[:2]
         self.host: str = str(host)
@@ -55,9 +70,11 @@ class RunningLocalAws:
         self._thread.start()
 
     def reset(self, *, faults: bool = True) -> None:
-        """Back to an empty account: moto's state, the Cloud Control store and (by default) fault rules."""
+        """Back to an empty account: moto's state, the Cloud Control store, the EventBridge metrics and
+        (by default) fault rules."""
         _reset_moto()
         self.cloudcontrol.reset()
+        self.eventbridge.clear()
         if faults:
             self.faults.clear()
 
@@ -157,6 +174,7 @@ def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: boo
 
     faults = FaultInjector()
     cloudcontrol = CloudControlEmulator()
+    eventbridge = install_local_eventbridge()
     holder: dict[str, RunningLocalAws] = {}
 
     def reset() -> None:
@@ -167,12 +185,14 @@ def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: boo
         stats=lambda: middleware.stats,
         reset=reset,
         bulk_lambda=bulk_create_lambda_functions,
+        eventbridge=eventbridge,
     )
     middleware = LocalAwsMiddleware(
         DomainDispatcherApplication(create_backend_app), faults, control, log_requests=log_requests
     )
     middleware.add_target_handler(TARGET_PREFIX, cloudcontrol.handle, name="CloudApiService")
-    running = RunningLocalAws(_http_server(host, port, middleware), middleware, cloudcontrol)
+    middleware.add_target_handler(TEST_EVENT_PATTERN_TARGET, answer_test_event_pattern, name="EventBridge")
+    running = RunningLocalAws(_http_server(host, port, middleware), middleware, cloudcontrol, eventbridge)
     holder["aws"] = running
     running._start()
     _log.info("local AWS endpoint at %s", running.url)
