@@ -428,9 +428,16 @@ def _api_shapes(
     return request or {}, response or None
 
 
+# HTTP-level members of an API's output (status code, headers) are not in CloudTrail's records:
+# a call whose output has only those, like Lambda's DeleteFunction, records `responseElements: null`.
+_NOT_RECORDED_LOCATIONS = frozenset({"statusCode", "header", "headers"})
+
+
 def _structure(service: str, shape: Any, props: Mapping[str, str], depth: int) -> dict[str, Any]:
     document: dict[str, Any] = {}
     for member, member_shape in shape.members.items():
+        if member_shape.serialization.get("location") in _NOT_RECORDED_LOCATIONS:
+            continue
         value = _value(service, member, member_shape, props, depth + 1)
         if value is not None:
             recorded = _RECORDED_MEMBER_NAMES.get((service, member)) or member[:1].lower() + member[1:]
