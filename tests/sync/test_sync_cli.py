@@ -100,3 +100,13 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsSnsTopic", "--json"], env, project)
     topics = json.loads(listed.stdout)
     assert len(topics) == 4 and all(topic["relations"]["queues"] for topic in topics)
+    # The live part: every change reached the catalog through EventBridge, SQS and the worker.
+    live = report["live"]
+    assert [(e["kind"], e["action"]) for e in live][:3] == [
+        ("AWS::Lambda::Function", a) for a in ("create", "update", "tag")
+    ]
+    assert all(event["applied"] for event in live), live
+    assert live[0]["events"][-1] == "CreateFunction20150331"
+    assert live[-1]["effect"] == "awsDynamoDbTable/demo-live-carts deleted"
+    functions = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsLambdaFunction", "--json"], env, project)
+    assert "demo-live-checkout" not in {entity["identifier"] for entity in json.loads(functions.stdout)}

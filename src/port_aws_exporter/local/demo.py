@@ -100,6 +100,70 @@ class DemoStep:
 StepReporter = Callable[[DemoStep], None]
 
 
+@dataclass(frozen=True)
+class LiveChange:
+    """One change of the live part of the demo, and what it should do to the catalog."""
+
+    kind: str
+    action: str
+    name: str
+    blueprint: str
+
+    @property
+    def gone(self) -> bool:
+        return self.action == "delete"
+
+
+# Creates, updates, tags and deletes of the demo's main kinds, in the region the rules watch.
+LIVE_CHANGES = (
+    LiveChange("AWS::Lambda::Function", "create", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::Lambda::Function", "update", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::Lambda::Function", "tag", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::SQS::Queue", "create", "demo-live-jobs", "awsSqsQueue"),
+    LiveChange("AWS::SQS::Queue", "update", "demo-live-jobs", "awsSqsQueue"),
+    LiveChange("AWS::DynamoDB::Table", "create", "demo-live-carts", "awsDynamoDbTable"),
+    LiveChange("AWS::Lambda::Function", "delete", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::SQS::Queue", "delete", "demo-live-jobs", "awsSqsQueue"),
+    LiveChange("AWS::DynamoDB::Table", "delete", "demo-live-carts", "awsDynamoDbTable"),
+)
+EVENTS_QUEUE = "port-aws-exporter-events"
+LIVE_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """A live change as it went: the events AWS would have sent, the catalog's answer, the latency."""
+
+    change: LiveChange
+    event_names: list[str]
+    applied: bool
+    seconds: float
+
+    @property
+    def effect(self) -> str:
+        entity = f"{self.change.blueprint}/{self.change.name}"
+        if not self.applied:
+            return f"{entity} did not change within {LIVE_TIMEOUT_SECONDS:.0f} s"
+        return f"{entity} {_EFFECTS[self.change.action]}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.change.kind,
+            "action": self.change.action,
+            "name": self.change.name,
+            "events": self.event_names,
+            "effect": self.effect,
+            "applied": self.applied,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+_EFFECTS = {"create": "created", "update": "updated", "tag": "updated (tags)", "delete": "deleted"}
+
+
+LiveReporter = Callable[[LiveEvent], None]
+
+
 @dataclass
 class DemoResult:
     """What the demo did."""
@@ -109,6 +173,7 @@ class DemoResult:
     catalog_db: Path
     blueprints: list[str]
     steps: list[DemoStep]
+    live: list[LiveEvent]
 
 
 def run_demo(
@@ -118,8 +183,12 @@ def run_demo(
     resources: int | None = None,
     regions: Sequence[str] = DEMO_REGIONS,
     on_step: StepReporter = lambda step: None,
+    live: bool = True,
+    on_live_event: LiveReporter = lambda event: None,
+    on_synced: Callable[[Any], None] | None = None,
 ) -> DemoResult:
-    """Local AWS + demo world + local catalog + example blueprints + one full sync."""
+    """Local AWS + demo world + local catalog + example blueprints + one full sync; then, with
+    `live`, the example rules in the local EventBridge, a worker on their queue, and live changes."""
     import time
 
     from port_aws_exporter.aws.clients import AwsClients
@@ -161,4 +230,66 @@ def run_demo(
                 )
                 report = sync.run().report
                 done(f"full sync: {report.written} entities written, {report.deleted} stale deleted", started)
-    return DemoResult(report, seeded.to_dict(), catalog_db, blueprints, steps)
+                if on_synced is not None:
+                    on_synced(report)
+                events: list[LiveEvent] = []
+                if live:
+                    started = time.monotonic()
+                    with _live_worker(aws.url, examples, catalog.credentials(), regions[0]) as rules:
+                        done(
+                            f"{len(rules)} example rules deployed to the local EventBridge; a worker is consuming",
+                            started,
+                        )
+                        for change in LIVE_CHANGES:
+                            event = _apply_live_change(aws.url, port, change, regions[0])
+                            events.append(event)
+                            on_live_event(event)
+    return DemoResult(report, seeded.to_dict(), catalog_db, blueprints, steps, events)
+
+
+@contextmanager
+def _live_worker(endpoint_url: str, examples: Path, credentials: Any, region: str) -> Iterator[list[str]]:
+    """The example rules deployed, feeding a queue that a worker consumes (in a thread)."""
+    import threading
+
+    from port_aws_exporter.event_session import open_event_batch
+    from port_aws_exporter.local.aws import deploy_rule_template
+    from port_aws_exporter.worker import SqsWorker, WorkerOptions
+
+    deployed = deploy_rule_template(endpoint_url, examples / "rules.yaml", EVENTS_QUEUE, region=region)
+    with open_event_batch(examples / "config.json", credentials) as session:
+        sqs = session.clients.client("sqs", region)
+        worker = SqsWorker(session.batch.process, sqs, WorkerOptions(deployed.queue_url, concurrency=1, wait_seconds=1))
+        thread = threading.Thread(target=worker.run, name="demo-worker", daemon=True)
+        thread.start()
+        try:
+            yield deployed.names
+        finally:
+            worker.stop()
+            thread.join(timeout=30)
+
+
+def _apply_live_change(endpoint_url: str, port: PortClient, change: LiveChange, region: str) -> LiveEvent:
+    """Make the change, then wait until the catalog shows it; the latency is change to catalog."""
+    import time
+
+    from port_aws_exporter.local.aws import make_change
+
+    before = port.get_entity(change.blueprint, change.name)
+    started = time.monotonic()
+    result = make_change(endpoint_url, change.kind, change.action, change.name, region=region)
+    names = [str(event.get("detail", {}).get("eventName", event.get("detail-type"))) for event in result.events]
+    while time.monotonic() - started < LIVE_TIMEOUT_SECONDS:
+        current = port.get_entity(change.blueprint, change.name)
+        if _shows(change, before, current):
+            return LiveEvent(change, names, True, time.monotonic() - started)
+        time.sleep(0.05)
+    return LiveEvent(change, names, False, time.monotonic() - started)
+
+
+def _shows(change: LiveChange, before: dict[str, Any] | None, current: dict[str, Any] | None) -> bool:
+    if change.gone:
+        return current is None
+    if current is None:
+        return False
+    return before is None or current.get("updatedAt") != before.get("updatedAt")
