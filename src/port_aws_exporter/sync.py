@@ -208,6 +208,7 @@ class FullSync:
         finally:
             report.seconds += time.monotonic() - started
         self._state.region_done(region)
+        log.info("kind listed and read", extra=report.as_dict())
 
     def _sync_page(
         self,
@@ -248,6 +249,9 @@ class FullSync:
             return None, str(error)
 
     def _fail(self, report: KindRegionReport, mapper: ResourceMapper, identifier: str | None, error: str) -> None:
+        log.warning(
+            "sync error", extra={"kind": report.kind, "region": report.region, "identifier": identifier, "error": error}
+        )
         with self._report.lock:
             report.failed += 1
         self._report.record_error(SyncErrorRecord(report.kind, report.region, identifier, error))
@@ -273,6 +277,7 @@ class FullSync:
             blocked = self._state.deletion_blocked.get(blueprint)
             if blocked is not None:
                 self._report.deletion_skipped[blueprint] = blocked
+                log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": blocked})
                 continue
             stale, owned = self._stale_entities(blueprint)
             if not stale:
@@ -282,6 +287,10 @@ class FullSync:
                 self._report.deletion_skipped[blueprint] = (
                     f"{len(stale)} of {owned} owned entities would be deleted ({share:.0%}), "
                     f"above the deletion threshold of {self._threshold:.0%}"
+                )
+                log.warning(
+                    "stale deletion skipped",
+                    extra={"blueprint": blueprint, "reason": self._report.deletion_skipped[blueprint]},
                 )
                 continue
             if self.options.dry_run:

@@ -106,6 +106,7 @@ def print_summary(report: SyncReport) -> None:
 @click.option("--deletion-threshold", type=click.FloatRange(0, 1, min_open=True), help="Override the config's share.")
 @click.option("--region", help="Region for kinds without selector.aws.regions (default: the AWS session's).")
 @click.option("--read-concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
+@click.option("--log-json", is_flag=True, help="Also log the sync's structured JSON lines on stderr.")
 def sync_command(
     config_source: str,
     local_catalog: str | None,
@@ -114,6 +115,7 @@ def sync_command(
     deletion_threshold: float | None,
     region: str | None,
     read_concurrency: int,
+    log_json: bool,
 ) -> None:
     """Sync every configured AWS kind in every configured region to the catalog, then delete the
     stale entities this installation owns, where it is safe.
@@ -125,9 +127,12 @@ def sync_command(
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.fetchers import fetcher_for
     from port_aws_exporter.aws.identity import resolve_installation
+    from port_aws_exporter.logs import configure_logging
     from port_aws_exporter.port import PortClient
     from port_aws_exporter.sync import FullSync, SyncOptions
 
+    # Errors are in the summary already; the JSON lines are for log pipelines.
+    configure_logging("INFO" if log_json else "CRITICAL")
     clients = AwsClients()
     try:
         config = load_config(config_source, s3_client=clients.client("s3", region or clients.default_region))
