@@ -238,16 +238,21 @@ def test_the_full_sync_from_the_artifact_writes_the_local_aws_into_the_catalog(
         "CREATE_COMPLETE",
     )
 
-    # Everything the handler imported came from the artifact or the standard library.
-    imported = sync.runtime.imported_from()
-    assert imported["sys_path"][0] == str(host_artifact_code)
-    assert [path for path in imported["files"] if not path.startswith(str(host_artifact_code))] == []
-    assert any(path.endswith("port_aws_exporter/handler.py") for path in imported["files"])
+    assert_imports_only_the_artifact(sync.runtime, host_artifact_code)
     # Its logs: JSON lines with the request id, and the Port secret nowhere.
     (invocation,) = sync.runtime.invocations
     done = [record for record in sync.runtime.log_records() if record["message"] == "Done handling your resources"]
     assert [record["aws_request_id"] for record in done] == [invocation.request_id]
     assert local_catalog.client_secret not in sync.runtime.log_text()
+
+
+def assert_imports_only_the_artifact(runtime: ArtifactRuntime, code_dir: Path) -> None:
+    """Everything the handler imported came from the artifact or the standard library."""
+    imported = runtime.imported_from()
+    assert imported["sys_path"][0] == str(code_dir)
+    assert [path for path in imported["files"] if not path.startswith(str(code_dir))] == []
+    assert any(path.endswith("port_aws_exporter/handler.py") for path in imported["files"])
+    assert any(path.startswith(str(code_dir / "boto3")) for path in imported["files"])
 
 
 def rule_message(rules: list[EventRule], event: dict[str, Any], queue_arn: str) -> str:
@@ -280,6 +285,7 @@ def test_an_sqs_batch_from_the_deployed_queue_updates_the_catalog_and_fails_only
     catalog: PortClient,
     local_catalog: RunningCatalog,
     deployed_function: FunctionStarter,
+    host_artifact_code: Path,
 ) -> None:
     sqs = client("sqs")
     legacy_url = sqs.create_queue(QueueName="legacy-jobs")["QueueUrl"]
@@ -339,6 +345,7 @@ def test_an_sqs_batch_from_the_deployed_queue_updates_the_catalog_and_fails_only
     [failure] = [record for record in events.runtime.log_records() if record.get("message_id") == broken_id]
     assert failure["level"] == "ERROR" and "jq" in failure["message"].lower()
     assert local_catalog.client_secret not in events.runtime.log_text()
+    assert_imports_only_the_artifact(events.runtime, host_artifact_code)
 
     # The broken message alone comes back, until the redrive policy moves it to the dead-letter queue.
     assert queues.depth() == 1
