@@ -11,6 +11,7 @@ import pytest
 pytest_plugins: list[str] = [
     "tests.fixtures.event_queues",
     "tests.fixtures.jq_evaluator",
+    "tests.fixtures.lambda_artifact",
     "tests.fixtures.local_aws",
     "tests.fixtures.local_catalog",
 ]

@@ -1,8 +1,8 @@
 """`package`: the Lambda artifact holds the right wheels for its target, and nothing from the extras.
 
-Two real builds (pip against PyPI), run at once, shared by the module: the template's target (arm64,
-Python 3.12) through the command line as a user runs it, and this machine's target through the API,
-which a bare interpreter then imports and runs.
+Two real builds (pip against PyPI), run at once: the template's target (arm64, Python 3.12) through
+the command line as a user runs it, and this machine's target through the API (the session's
+`host_artifact_build`, shared with the deployment tests), which a bare interpreter then imports and runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 import textwrap
 import tomllib
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from port_aws_exporter.cli import main
-from port_aws_exporter.deploy.artifact import LambdaArtifact, build_lambda_artifact, zip_reproducibly
+from port_aws_exporter.deploy.artifact import LambdaArtifact, zip_reproducibly
 from port_aws_exporter.deploy.artifact_contents import (
     LAMBDA_UNPACKED_LIMIT,
     ArtifactContents,
@@ -53,25 +53,17 @@ EXTRAS_TRANSITIVE = {"werkzeug", "flask", "jsonschema", "pluggy", "networkx", "s
 
 
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def builds(tmp_path_factory: pytest.TempPathFactory, host_artifact_build: Future[LambdaArtifact]) -> dict[str, Any]:
+    # The session's host build (shared with the deployment tests) runs while the CLI builds arm64.
     out = tmp_path_factory.mktemp("artifacts")
-
-    def through_the_cli() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "port_aws_exporter", "package", "--output", str(out / "default.zip")],
-            capture_output=True,
-            text=True,
-            timeout=900,
-            check=False,
-        )
-
-    def for_this_machine() -> LambdaArtifact:
-        return build_lambda_artifact(LambdaTarget.host(), output=out / "host.zip")
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        cli = pool.submit(through_the_cli)
-        host = pool.submit(for_this_machine)
-        return {"cli": cli.result(), "default_path": out / "default.zip", "host": host.result()}
+    cli = subprocess.run(
+        [sys.executable, "-m", "port_aws_exporter", "package", "--output", str(out / "default.zip")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    return {"cli": cli, "default_path": out / "default.zip", "host": host_artifact_build.result()}
 
 
 @pytest.fixture(scope="module")
