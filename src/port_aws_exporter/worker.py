@@ -25,7 +25,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
@@ -110,7 +110,8 @@ class _Deliveries:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._in_flight: set[str] = set()
+        # In-flight message id -> its newest receipt handle (a later delivery's handle supersedes).
+        self._in_flight: dict[str, str | None] = {}
         self._acknowledged: OrderedDict[str, None] = OrderedDict()
 
     def claim(self, records: list[SqsRecord]) -> tuple[list[SqsRecord], list[SqsRecord]]:
@@ -123,15 +124,26 @@ class _Deliveries:
                     claimed.append(record)
                 elif record.message_id in self._acknowledged:
                     already_done.append(record)
-                elif record.message_id not in self._in_flight:
-                    self._in_flight.add(record.message_id)
+                elif record.message_id in self._in_flight:
+                    # SQS deletes with the newest receipt handle only: the holder will use this one.
+                    self._in_flight[record.message_id] = record.receipt_handle
+                else:
+                    self._in_flight[record.message_id] = record.receipt_handle
                     claimed.append(record)
         return claimed, already_done
+
+    def newest(self, records: Sequence[SqsRecord]) -> list[SqsRecord]:
+        """The records with the newest receipt handle SQS gave for each (to delete or release them)."""
+        with self._lock:
+            return [
+                replace(record, receipt_handle=self._in_flight.get(record.message_id) or record.receipt_handle)
+                for record in records
+            ]
 
     def finish(self, records: Sequence[SqsRecord], acknowledged: Sequence[SqsRecord]) -> None:
         with self._lock:
             for record in records:
-                self._in_flight.discard(record.message_id)
+                self._in_flight.pop(record.message_id, None)
             for record in acknowledged:
                 if record.message_id:
                     self._acknowledged[record.message_id] = None
@@ -203,7 +215,7 @@ class SqsWorker:
             if not records:
                 continue
             if self._stopping.is_set():
-                self._release(records)
+                self._release(self._deliveries.newest(records))
                 self._deliveries.finish(records, acknowledged=())
                 return
             self._handle(records)
@@ -252,13 +264,13 @@ class SqsWorker:
                 raise RuntimeError(f"{len(results)} results for {len(records)} messages")
         except Exception:
             log.exception("processing a batch failed: its messages will come back", extra={"messages": len(records)})
-            self._retry_later(records)
+            self._retry_later(self._deliveries.newest(records))
             self._deliveries.finish(records, acknowledged=())
             return
         done = [record for record, result in zip(records, results, strict=True) if result.acknowledged]
         failed = [record for record, result in zip(records, results, strict=True) if not result.acknowledged]
-        self._delete(done)
-        self._retry_later(failed)
+        self._delete(self._deliveries.newest(done))
+        self._retry_later(self._deliveries.newest(failed))
         self._deliveries.finish(records, acknowledged=done)
         self.stats.add(batches=1, acknowledged=len(done), failed=len(failed))
         log.info(

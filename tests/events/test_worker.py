@@ -160,9 +160,10 @@ def test_the_worker_command_stops_on_sigterm_without_losing_or_double_applying(
 ) -> None:
     port = catalog_with("lambda.blueprint.json")
     queues = event_queues(visibility_timeout=60, max_receive_count=5)
-    names = fresh_local_aws.bulk_create_lambda_functions(40, prefix="sigterm")
+    names = fresh_local_aws.bulk_create_lambda_functions(100, prefix="sigterm")
     ids = queues.send(*(seed_message("CreateFunction20150331", name) for name in names))
-    fresh_local_aws.faults.delay("CloudApiService.GetResource", latency_ms=400)  # batches take a while
+    # Batches take a while (ten waves of reads), so SIGTERM lands with most messages still queued.
+    fresh_local_aws.faults.delay("CloudApiService.GetResource", latency_ms=400)
     command = [
         sys.executable,
         "-m",
@@ -257,9 +258,11 @@ def test_a_duplicate_delivery_is_never_applied_twice() -> None:
     deliveries = _Deliveries()
     first, none_done = deliveries.claim([record("a", "h1"), record("b", "h2")])
     assert [r.message_id for r in first] == ["a", "b"] and none_done == []
-    # The same message handed to a second consumer while the first holds it: left to the first.
+    # The same message handed to a second consumer while the first holds it: left to the first,
+    # which then deletes it with the newest handle (SQS ignores deletes with a superseded one).
     again, none_done = deliveries.claim([record("a", "h3"), record("c", "h4")])
     assert [r.message_id for r in again] == ["c"] and none_done == []
+    assert [r.receipt_handle for r in deliveries.newest(first)] == ["h3", "h2"]
     deliveries.finish(first, acknowledged=[first[0]])  # a applied, b failed
     late, done = deliveries.claim([record("a", "h5"), record("b", "h6")])
     assert [r.message_id for r in late] == ["b"]  # a failed message is tried again
