@@ -116,7 +116,11 @@ class _Paused(Exception):
 class FullSync:
     """One full sync run (or one leg of a checkpointed run).
 
-    >>> # FullSync(config, fetcher_for_kind, port_client, installation_query).run()
+    Example::
+
+        clients = AwsClients()
+        sync = FullSync(config, lambda spec: fetcher_for(spec, clients), port_client, installation.owned_entities_query)
+        outcome = sync.run()  # outcome.report; outcome.checkpoint when it paused
     """
 
     def __init__(

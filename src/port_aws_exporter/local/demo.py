@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -189,7 +191,6 @@ def run_demo(
 ) -> DemoResult:
     """Local AWS + demo world + local catalog + example blueprints + one full sync; then, with
     `live`, the example rules in the local EventBridge, a worker on their queue, and live changes."""
-    import time
 
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.fetchers import fetcher_for
@@ -250,8 +251,6 @@ def run_demo(
 @contextmanager
 def _live_worker(endpoint_url: str, examples: Path, credentials: Any, region: str) -> Iterator[list[str]]:
     """The example rules deployed, feeding a queue that a worker consumes (in a thread)."""
-    import threading
-
     from port_aws_exporter.event_session import open_event_batch
     from port_aws_exporter.local.aws import deploy_rule_template
     from port_aws_exporter.worker import SqsWorker, WorkerOptions
@@ -271,7 +270,6 @@ def _live_worker(endpoint_url: str, examples: Path, credentials: Any, region: st
 
 def _apply_live_change(endpoint_url: str, port: PortClient, change: LiveChange, region: str) -> LiveEvent:
     """Make the change, then wait until the catalog shows it; the latency is change to catalog."""
-    import time
 
     from port_aws_exporter.local.aws import make_change
 
