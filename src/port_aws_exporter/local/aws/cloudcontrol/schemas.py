@@ -67,13 +67,6 @@ class ResourceSchema:
         )
 
     @cached_property
-    def write_only(self) -> frozenset[str]:
-        """Top-level properties a read never returns (whole property write-only)."""
-        return frozenset(
-            _pointer_name(p) for p in self.document.get("writeOnlyProperties", []) if "/" not in _pointer_name(p)
-        )
-
-    @cached_property
     def create_only(self) -> frozenset[str]:
         """Top-level properties an update may not change."""
         return self._top_level("createOnlyProperties")
