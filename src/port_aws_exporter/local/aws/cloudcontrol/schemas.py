@@ -78,13 +78,6 @@ class ResourceSchema:
             return None
         return "|".join(str(part) for part in parts)
 
-    def split_identifier(self, identifier: str) -> dict[str, str] | None:
-        """The primary identifier properties encoded in `identifier`, None when it has the wrong shape."""
-        values = identifier.split("|")
-        if len(values) != len(self.primary_identifier) or not all(values):
-            return None
-        return dict(zip(self.primary_identifier, values, strict=True))
-
     @cached_property
     def _validator(self) -> Any:
         import jsonschema
