@@ -32,7 +32,6 @@ FUNCTIONS = (
     DemoFunction("report-generator", "java21", 3008, 300, False, (("BUCKET", "reports"),)),
 )
 BUCKETS = ("assets", "logs")
-TABLES = ("orders", "sessions")
 QUEUES = ("orders", "payments", "notifications")
 # topic -> the queues subscribed to it
 TOPICS = {"order-events": ("orders", "payments"), "alerts": ("notifications",)}
