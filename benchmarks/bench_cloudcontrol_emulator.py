@@ -13,36 +13,18 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 import httpx
 from botocore.config import Config
 
+from served_process import served
+
 LAMBDA = "AWS::Lambda::Function"
 REGION = "us-east-1"
-
-
-@contextmanager
-def endpoint_process() -> Iterator[str]:
-    """`port-aws-exporter local aws` in a child process; yields its URL."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "port_aws_exporter", "local", "aws", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def timed_calls(call: Callable[[int], Any], count: int) -> float:
@@ -85,7 +67,8 @@ def main() -> None:
     if args.quick:
         args.functions, args.calls, args.runs = 500, 100, 3
 
-    with endpoint_process() as url:
+    with served(["local", "aws", "--port", "0"]) as endpoint:
+        url = endpoint.url
         seeded = httpx.post(f"{url}/_local/bulk/lambda-functions", json={"count": args.functions}, timeout=600)
         seeded.raise_for_status()
         config = Config(retries={"mode": "standard", "total_max_attempts": 1})

@@ -26,11 +26,8 @@ import json
 import os
 import random
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +38,7 @@ from pydantic import SecretStr
 from port_aws_exporter.events_invocation import EventsInvocation
 from port_aws_exporter.handler import WarmState
 from port_aws_exporter.port import PortClient, PortCredentials
+from served_process import served
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -121,24 +119,6 @@ class Context:
         return 60_000
 
 
-@contextlib.contextmanager
-def served(command: list[str], environment: dict[str, str]) -> Iterator[str]:
-    """A `port-aws-exporter` server in a subprocess: yields the URL it prints first."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "port_aws_exporter", *command],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=environment,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 @dataclass
 class RunFigures:
     messages: int
@@ -207,9 +187,10 @@ def main() -> None:
         config_path = Path(directory) / "config.json"
         config_path.write_text(json.dumps(CONFIG))
         with (
-            served(["local", "aws"], base) as aws_url,
-            served(["catalog", "serve", "--db", str(Path(directory) / "catalog.db")], base) as catalog_url,
+            served(["local", "aws"], base) as aws,
+            served(["catalog", "serve", "--db", str(Path(directory) / "catalog.db")], base) as catalog,
         ):
+            aws_url, catalog_url = aws.url, catalog.url
             os.environ.update(
                 {
                     "AWS_ENDPOINT_URL": aws_url,

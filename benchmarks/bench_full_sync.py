@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from served_process import cpu_seconds, served
 
 REGIONS = ("us-east-1", "eu-west-1")
 BLUEPRINT = {
@@ -97,31 +97,6 @@ print(json.dumps({"seconds": seconds, "listed": report.listed, "written": report
 """
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks
-
-
-@contextmanager
-def _server(args: list[str], env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "port_aws_exporter", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    url = process.stdout.readline().strip()
-    try:
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def _seed(aws_url: str, total: int) -> None:
     per_region = total // len(REGIONS)
     for region in REGIONS:
@@ -164,9 +139,10 @@ def _measure(total: int, runs: int, workdir: Path, *, list_properties: bool = Fa
     config_path.write_text(json.dumps(_config(list_properties)))
     db = workdir / f"catalog-{total}.db"
     with (
-        _server(["local", "aws", "--port", "0"], env) as (aws_url, aws_process),
-        _server(["catalog", "serve", "--db", str(db), "--port", "0"], serve_env) as (catalog_url, catalog_process),
+        served(["local", "aws", "--port", "0"], env) as aws,
+        served(["catalog", "serve", "--db", str(db), "--port", "0"], serve_env) as served_catalog,
     ):
+        aws_url, catalog_url = aws.url, served_catalog.url
         _seed(aws_url, total)
         client_env = {
             **env,
@@ -183,11 +159,11 @@ def _measure(total: int, runs: int, workdir: Path, *, list_properties: bool = Fa
         for _ in range(runs):
             httpx.delete(f"{catalog_url}/v1/blueprints/benchLambda/all-entities", headers=headers, timeout=300)
             cc_before = _cloudcontrol_requests(aws_url)
-            cpu_before = _cpu_seconds(aws_process.pid) + _cpu_seconds(catalog_process.pid)
+            cpu_before = cpu_seconds(aws.pid) + cpu_seconds(served_catalog.pid)
             started = time.monotonic()
             figures = _sync_once(config_path, catalog, client_env)
             figures["wall"] = time.monotonic() - started
-            figures["server_cpu"] = _cpu_seconds(aws_process.pid) + _cpu_seconds(catalog_process.pid) - cpu_before
+            figures["server_cpu"] = cpu_seconds(aws.pid) + cpu_seconds(served_catalog.pid) - cpu_before
             figures["cloudcontrol_calls"] = _cloudcontrol_requests(aws_url) - cc_before
             if figures["errors"] or figures["written"] != total:
                 raise RuntimeError(f"incomplete sync: {figures}")

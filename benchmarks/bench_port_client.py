@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -37,6 +35,7 @@ from pydantic import SecretStr
 from port_aws_exporter.installation import Installation
 from port_aws_exporter.port import PortClient, PortCredentials
 from port_aws_exporter.port.bulk import encode_entity, plan_chunks
+from served_process import cpu_seconds, served
 
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret"
@@ -91,33 +90,8 @@ def served_catalog() -> Iterator[tuple[str, int]]:
     """`catalog serve` in a subprocess on a temporary database: yields (url, pid)."""
     with tempfile.TemporaryDirectory(prefix="bench-catalog-") as directory:
         environment = {**os.environ, "PORT_CLIENT_ID": CLIENT_ID, "PORT_CLIENT_SECRET": CLIENT_SECRET}
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "port_aws_exporter",
-                "catalog",
-                "serve",
-                "--db",
-                str(Path(directory) / "c.db"),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=environment,
-            text=True,
-        )
-        try:
-            assert process.stdout is not None
-            yield process.stdout.readline().strip(), process.pid
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        with served(["catalog", "serve", "--db", str(Path(directory) / "c.db")], environment) as catalog:
+            yield catalog.url, catalog.pid
 
 
 @dataclass
@@ -149,11 +123,11 @@ def measure(
     with PortClient(credentials, INSTALLATION, max_concurrency=concurrency) as client:
         client.get_blueprint(BLUEPRINT["identifier"])  # token and one connection, outside the timing
         httpx.delete(f"{url}/_local/stats")
-        server_cpu, client_cpu = process_cpu_seconds(pid), time.process_time()
+        server_cpu, client_cpu = cpu_seconds(pid), time.process_time()
         started = time.perf_counter()
         requests, failed = write(client)
         wall = time.perf_counter() - started
-        client_cpu, server_cpu = time.process_time() - client_cpu, process_cpu_seconds(pid) - server_cpu
+        client_cpu, server_cpu = time.process_time() - client_cpu, cpu_seconds(pid) - server_cpu
     stats = httpx.get(f"{url}/_local/stats").json()["stats"]
     return RunFigures(count, wall, requests, failed, client_cpu, server_cpu, stats)
 

@@ -1,15 +1,20 @@
-"""Fixtures of the deployment tests: the CloudFormation handler facts and a local DescribeType server."""
+"""Fixtures of the deployment tests: the CloudFormation handler facts, a local DescribeType server, and
+clients on an emptied local AWS for the modules that deploy the stack."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.deploy.local_deployment import ClientFactory, local_client_factory
 from tests.deploy.type_registry_server import TypeRegistryServer
+
+if TYPE_CHECKING:
+    from port_aws_exporter.local.aws import RunningLocalAws
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +47,11 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+
+
+@pytest.fixture(scope="module")
+def client(local_aws: RunningLocalAws) -> Iterator[ClientFactory]:
+    """boto3 clients on an emptied local endpoint, for the module's deployments; emptied again after."""
+    local_aws.reset()
+    yield local_client_factory(local_aws.url)
+    local_aws.reset()

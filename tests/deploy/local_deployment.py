@@ -24,6 +24,7 @@ from port_aws_exporter.deploy.artifact import LambdaArtifact
 from port_aws_exporter.deploy.iam_policy import DEFAULT_POLICY_NAME, read_policy_for_config
 from port_aws_exporter.deploy.lambda_target import LambdaTarget
 from port_aws_exporter.deploy.sam_transform import default_template_path, transform_sam_template
+from port_aws_exporter.local.aws.service_clients import local_client
 
 PROJECT = Path(__file__).resolve().parents[2]
 TEMPLATE = default_template_path(PROJECT)
@@ -37,12 +38,9 @@ ClientFactory = Callable[..., Any]
 
 def local_client_factory(endpoint_url: str) -> ClientFactory:
     """`factory(service, region=REGION)`: boto3 clients on the local endpoint (usable in module fixtures)."""
-    import boto3
-
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def make(service: str, region: str = REGION) -> Any:
-        return session.client(service, region_name=region, endpoint_url=endpoint_url)
+        return local_client(endpoint_url, service, region)
 
     return make
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,7 +18,6 @@ from botocore.exceptions import ClientError
 
 from port_aws_exporter.deploy.artifact import LambdaArtifact
 from port_aws_exporter.deploy.lambda_target import DEFAULT_LAMBDA_TARGET
-from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.rules.template import load_rule_template
 from tests.deploy.local_deployment import (
     ACCOUNT_ID,
@@ -31,7 +29,6 @@ from tests.deploy.local_deployment import (
     DeployedStack,
     deploy_example_stack,
     deploy_exporter_stack,
-    local_client_factory,
     policy_document,
 )
 
@@ -40,14 +37,6 @@ PARTITION_PREFIX = f"arn:aws:{{service}}:{REGION}:{ACCOUNT_ID}"
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Tried to parse .* but it's not supported by moto's CloudFormation:UserWarning"
 )
-
-
-@pytest.fixture(scope="module")
-def client(local_aws: RunningLocalAws) -> Iterator[ClientFactory]:
-    """boto3 clients on an emptied local endpoint, for this module's deployments; emptied again after."""
-    local_aws.reset()
-    yield local_client_factory(local_aws.url)
-    local_aws.reset()
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,6 @@ from tests.deploy.local_deployment import (
     ClientFactory,
     DeployedStack,
     deploy_example_stack,
-    local_client_factory,
 )
 from tests.fixtures.event_queues import EventQueues, LambdaEventSource
 
@@ -67,14 +66,6 @@ BLUEPRINTS = (
     "awsCloudFormationStack",
     "awsIamRole",
 )
-
-
-@pytest.fixture(scope="module")
-def client(local_aws: RunningLocalAws) -> Iterator[ClientFactory]:
-    """boto3 clients on an emptied local endpoint, for this module's deployment; emptied again after."""
-    local_aws.reset()
-    yield local_client_factory(local_aws.url)
-    local_aws.reset()
 
 
 @pytest.fixture(scope="module")

@@ -54,14 +54,16 @@ def test_routes_need_a_valid_bearer_token(local_catalog: RunningCatalog) -> None
 
 
 def test_tokens_expire() -> None:
-    with start_catalog(token_ttl_seconds=0.3) as catalog:
+    ttl = 1.0  # long enough for the first call to land before expiry even on a busy machine
+    with start_catalog(token_ttl_seconds=ttl) as catalog:
         token = httpx.post(
             f"{catalog.url}/v1/auth/access_token",
             json={"clientId": catalog.client_id, "clientSecret": catalog.client_secret},
         ).json()["accessToken"]
+        issued_by = time.monotonic()  # the catalog issued the token before its answer came back
         headers = {"Authorization": f"Bearer {token}"}
         assert httpx.get(f"{catalog.url}/v1/blueprints", headers=headers).status_code == 200
-        time.sleep(0.35)
+        time.sleep(max(0.0, issued_by + ttl + 0.05 - time.monotonic()))
         expired = httpx.get(f"{catalog.url}/v1/blueprints", headers=headers)
         assert expired.status_code == 401
         assert "expired" in expired.json()["message"]

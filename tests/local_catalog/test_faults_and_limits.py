@@ -47,12 +47,17 @@ def test_faults_are_set_over_http_at_run_time(local_catalog: RunningCatalog, api
 
 
 def test_an_outage_window_answers_503_then_ends(local_catalog: RunningCatalog, api: httpx.Client) -> None:
-    httpx.put(f"{local_catalog.url}/_local/faults", json={"outage_seconds": 0.4})
-    assert httpx.get(f"{local_catalog.url}/_local/faults").json()["faults"]["outage_remaining_seconds"] > 0
+    control = f"{local_catalog.url}/_local/faults"
+    # A window long enough that the two requests below land in it even on a busy machine.
+    httpx.put(control, json={"outage_seconds": 1.0})
+    assert httpx.get(control).json()["faults"]["outage_remaining_seconds"] > 0
     down = api.get("/v1/blueprints")
     assert down.status_code == 503
     assert down.json()["error"] == "service_unavailable"
-    time.sleep(0.45)
+    deadline = time.monotonic() + 30
+    while httpx.get(control).json()["faults"]["outage_remaining_seconds"] > 0:
+        assert time.monotonic() < deadline, "the outage did not end"
+        time.sleep(0.05)
     assert api.get("/v1/blueprints").status_code == 200
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from port_aws_exporter.cli.output import fail, print_json, stdout_console
+
+if TYPE_CHECKING:  # the demo module needs the local extra: imported when the command runs
+    from port_aws_exporter.local.demo import DemoStep, LiveEvent
 
 
 @click.command("demo")
@@ -38,11 +41,11 @@ def demo_command(catalog_db: Path, resources: int | None, examples: Path | None,
     except ExamplesNotFoundError as error:
         fail(str(error))
 
-    def show(step: object) -> None:
+    def show(step: DemoStep) -> None:
         if not as_json:
-            stdout_console.print(f"[green]✓[/] {step.title} [dim]({step.seconds:.1f} s)[/]", soft_wrap=True)  # type: ignore[attr-defined]
+            stdout_console.print(f"[green]✓[/] {step.title} [dim]({step.seconds:.1f} s)[/]", soft_wrap=True)
 
-    def show_live(event: Any) -> None:
+    def show_live(event: LiveEvent) -> None:
         if not as_json:
             mark = "[green]✓[/]" if event.applied else "[red]✗[/]"
             stdout_console.print(

@@ -3,7 +3,6 @@ deployed into its EventBridge, changes that emit CloudTrail events)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -93,7 +92,7 @@ def aws_command(host: str, port: int, seed: bool, resources: int | None, regions
 @local_group.command("seed")
 @click.option("--resources", type=click.IntRange(min=0), default=None, help="At least N resources in total.")
 @click.option("--regions", default=DEFAULT_REGIONS, show_default=True, help="Comma-separated regions.")
-@click.option("--endpoint-url", default=None, help="The local endpoint (default: $AWS_ENDPOINT_URL).")
+@click.option("--endpoint-url", default=None, help=_ENDPOINT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the full summary as JSON.")
 def seed_command(resources: int | None, regions: str, endpoint_url: str | None, as_json: bool) -> None:
     """Create the demo world in a running local AWS endpoint."""
@@ -106,13 +105,12 @@ def seed_command(resources: int | None, regions: str, endpoint_url: str | None, 
     except SeedError as error:
         raise click.ClickException(str(error)) from error
     if as_json:
-        click.echo(json.dumps(summary.to_dict(), indent=2))
+        print_json(summary.to_dict())
         return
     _print_summary(summary.to_dict())
 
 
 def _print_summary(summary: dict[str, object]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     counts = summary["counts"]
@@ -123,7 +121,7 @@ def _print_summary(summary: dict[str, object]) -> None:
     for kind, count in counts.items():
         table.add_row(kind, str(count))
     table.add_row("total", str(summary["total"]), style="bold")
-    Console().print(table)
+    stdout_console.print(table)
 
 
 def _parameters(values: tuple[str, ...]) -> dict[str, str]:

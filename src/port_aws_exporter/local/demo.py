@@ -18,12 +18,21 @@ from pathlib import Path
 from typing import Any
 
 import port_aws_exporter
-from port_aws_exporter.port import PortClient
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.config import load_config
+from port_aws_exporter.event_session import open_event_batch
+from port_aws_exporter.local.aws import deploy_rule_template, make_change, seed_demo_world, start_local_aws
+from port_aws_exporter.local.catalog import start_catalog
+from port_aws_exporter.port import PortClient, PortCredentials
 from port_aws_exporter.port.blueprint_order import order_by_relations
+from port_aws_exporter.sync import FullSync, SyncOptions
+from port_aws_exporter.sync_report import SyncReport
+from port_aws_exporter.worker import SqsWorker, WorkerOptions
 
 REGION_BLUEPRINT = "awsRegion"
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
-DEMO_CATALOG = "./demo-catalog.db"
 # Dummy credentials for the local endpoint; the local AWS accepts any.
 LOCAL_AWS_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-demo", "AWS_SECRET_ACCESS_KEY": "local-demo"}
 
@@ -170,7 +179,7 @@ LiveReporter = Callable[[LiveEvent], None]
 class DemoResult:
     """What the demo did."""
 
-    report: Any  # SyncReport
+    report: SyncReport
     seeded: dict[str, Any]
     catalog_db: Path
     blueprints: list[str]
@@ -187,19 +196,10 @@ def run_demo(
     on_step: StepReporter = lambda step: None,
     live: bool = True,
     on_live_event: LiveReporter = lambda event: None,
-    on_synced: Callable[[Any], None] | None = None,
+    on_synced: Callable[[SyncReport], None] | None = None,
 ) -> DemoResult:
     """Local AWS + demo world + local catalog + example blueprints + one full sync; then, with
     `live`, the example rules in the local EventBridge, a worker on their queue, and live changes."""
-
-    from port_aws_exporter.aws.clients import AwsClients
-    from port_aws_exporter.aws.fetchers import fetcher_for
-    from port_aws_exporter.aws.identity import resolve_installation
-    from port_aws_exporter.config import load_config
-    from port_aws_exporter.local.aws import seed_demo_world, start_local_aws
-    from port_aws_exporter.local.catalog import start_catalog
-    from port_aws_exporter.sync import FullSync, SyncOptions
-
     steps: list[DemoStep] = []
 
     def done(title: str, started: float) -> None:
@@ -249,12 +249,8 @@ def run_demo(
 
 
 @contextmanager
-def _live_worker(endpoint_url: str, examples: Path, credentials: Any, region: str) -> Iterator[list[str]]:
+def _live_worker(endpoint_url: str, examples: Path, credentials: PortCredentials, region: str) -> Iterator[list[str]]:
     """The example rules deployed, feeding a queue that a worker consumes (in a thread)."""
-    from port_aws_exporter.event_session import open_event_batch
-    from port_aws_exporter.local.aws import deploy_rule_template
-    from port_aws_exporter.worker import SqsWorker, WorkerOptions
-
     deployed = deploy_rule_template(endpoint_url, examples / "rules.yaml", EVENTS_QUEUE, region=region)
     with open_event_batch(examples / "config.json", credentials) as session:
         sqs = session.clients.client("sqs", region)
@@ -270,9 +266,6 @@ def _live_worker(endpoint_url: str, examples: Path, credentials: Any, region: st
 
 def _apply_live_change(endpoint_url: str, port: PortClient, change: LiveChange, region: str) -> LiveEvent:
     """Make the change, then wait until the catalog shows it; the latency is change to catalog."""
-
-    from port_aws_exporter.local.aws import make_change
-
     before = port.get_entity(change.blueprint, change.name)
     started = time.monotonic()
     result = make_change(endpoint_url, change.kind, change.action, change.name, region=region)

@@ -48,7 +48,6 @@ from port_aws_exporter.rules.transformer import InputTransformerError, compile_i
 __all__ = ["LintFinding", "LintReport", "lint_rules", "lint_template"]
 
 Severity = Literal["error", "warning", "info"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
 _JQ_FIELDS = ("region", "identifier", "action")
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
 _PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")

@@ -8,18 +8,13 @@ would have created, so every API (and Cloud Control) sees them.
 from __future__ import annotations
 
 import base64
-import io
-import json
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+from port_aws_exporter.local.aws.resource_defaults import assume_role_policy, zipped_source
+
 BULK_ROLE_NAME = "local-bulk-lambda-role"
-_ASSUME_LAMBDA = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
 
 
 @dataclass(frozen=True)
@@ -47,10 +42,7 @@ class BulkLambdaSpec:
 
 @cache
 def _tiny_code_zip() -> str:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
-    return base64.b64encode(buffer.getvalue()).decode()
+    return base64.b64encode(zipped_source("def handler(event, context):\n    return event\n")).decode()
 
 
 def _bulk_role_arn(account_id: str) -> str:
@@ -61,7 +53,7 @@ def _bulk_role_arn(account_id: str) -> str:
         if role.name == BULK_ROLE_NAME:
             return str(role.arn)
     role = iam.create_role(
-        BULK_ROLE_NAME, json.dumps(_ASSUME_LAMBDA), "/", None, "Role of bulk-seeded functions", [], None
+        BULK_ROLE_NAME, assume_role_policy("lambda.amazonaws.com"), "/", None, "Role of bulk-seeded functions", [], None
     )
     return str(role.arn)
 

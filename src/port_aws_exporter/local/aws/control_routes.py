@@ -37,7 +37,7 @@ class ControlRoutes:
     """The `/_local/` routes, wired to the running endpoint's parts."""
 
     faults: FaultInjector
-    stats: Callable[[], ServerStats]
+    stats: ServerStats
     reset: Callable[[], None]
     bulk_lambda: Callable[[str, BulkLambdaSpec], list[str]]
     eventbridge: EventBridgeMetrics
@@ -97,9 +97,9 @@ class ControlRoutes:
 
     def _stats(self, method: str) -> HttpResponse:
         if method == "GET":
-            return json_response(self.stats().snapshot())
+            return json_response(self.stats.snapshot())
         if method == "DELETE":
-            self.stats().clear()
+            self.stats.clear()
             return json_response({"status": "ok"})
         return json_response({"error": f"{method} is not allowed on {CONTROL_PREFIX}stats"}, status=405)
 

@@ -68,13 +68,19 @@ class LocalAwsMiddleware:
     """The WSGI application the local endpoint serves (see the module docstring for the order)."""
 
     def __init__(
-        self, moto_app: WsgiApp, faults: FaultInjector, control: ControlHandler, *, log_requests: bool = False
+        self,
+        moto_app: WsgiApp,
+        faults: FaultInjector,
+        control: ControlHandler,
+        stats: ServerStats,
+        *,
+        log_requests: bool = False,
     ) -> None:
         self.moto_app = moto_app
         self.faults = faults
         self.control = control
+        self.stats = stats
         self.log_requests = log_requests
-        self.stats = ServerStats()
         self._target_handlers: list[tuple[str, str, TargetHandler]] = []
 
     def add_target_handler(self, prefix: str, handler: TargetHandler, *, name: str | None = None) -> None:

@@ -2,7 +2,8 @@
 
 REST calls carry no operation name on the wire, so fault rules could not say `lambda:GetFunction`
 without this. The operation table comes from botocore's own service model (`requestUri` templates),
-is built on first use per service, and is only consulted while a fault rule is active.
+is built on first use per service (from the models `rules.event_names` loads for CloudTrail's
+records too), and is only consulted while a fault rule is active.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs
+
+from port_aws_exporter.rules.event_names import service_model
 
 # SigV4 signing names whose botocore service name differs.
 _SIGNING_ALIASES = {
@@ -86,13 +89,8 @@ def _compile(operation: str, method: str, request_uri: str, headers: tuple[str, 
 
 @cache
 def _routes(service: str) -> tuple[_RestRoute, ...]:
-    import botocore.session
-    from botocore.exceptions import UnknownServiceError
-
-    session = botocore.session.get_session()
-    try:
-        model = session.get_service_model(botocore_service_name(service))
-    except UnknownServiceError:
+    model = service_model(botocore_service_name(service))
+    if model is None:
         return ()
     routes = []
     for name in model.operation_names:

@@ -175,25 +175,24 @@ def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: boo
     faults = FaultInjector()
     cloudcontrol = CloudControlEmulator()
     eventbridge = install_local_eventbridge()
-    holder: dict[str, RunningLocalAws] = {}
+    stats = ServerStats()
 
-    def reset() -> None:
-        holder["aws"].reset()
+    def reset() -> None:  # `running` is bound below, before the endpoint serves its first request
+        running.reset()
 
     control = ControlRoutes(
         faults=faults,
-        stats=lambda: middleware.stats,
+        stats=stats,
         reset=reset,
         bulk_lambda=bulk_create_lambda_functions,
         eventbridge=eventbridge,
     )
     middleware = LocalAwsMiddleware(
-        DomainDispatcherApplication(create_backend_app), faults, control, log_requests=log_requests
+        DomainDispatcherApplication(create_backend_app), faults, control, stats, log_requests=log_requests
     )
     middleware.add_target_handler(TARGET_PREFIX, cloudcontrol.handle, name="CloudApiService")
     middleware.add_target_handler(TEST_EVENT_PATTERN_TARGET, answer_test_event_pattern, name="EventBridge")
     running = RunningLocalAws(_http_server(host, port, middleware), middleware, cloudcontrol, eventbridge)
-    holder["aws"] = running
     running._start()
     _log.info("local AWS endpoint at %s", running.url)
     return running

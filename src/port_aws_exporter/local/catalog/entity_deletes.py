@@ -51,9 +51,5 @@ def _unlink(connection: sqlite3.Connection, blueprint: str, identifier: str, rel
     value = entity["relations"].get(relation)
     entity["relations"][relation] = [item for item in value if item != target] if isinstance(value, list) else None
     definition = store.load_blueprint(connection, blueprint) or {"relations": {}}
-    links = [
-        (name, definition["relations"][name]["target"], item)
-        for name, linked in entity["relations"].items()
-        for item in (linked if isinstance(linked, list) else [] if linked is None else [linked])
-    ]
+    links = store.relation_links(definition, entity["relations"])
     store.save_entity(connection, entity, entity["$datasource"], links)

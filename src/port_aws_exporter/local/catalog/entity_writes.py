@@ -106,33 +106,25 @@ class EntityWriter:
         writer: Writer,
     ) -> list[tuple[str, str, str]]:
         """`(relation, target blueprint, target)` links; targets must exist or be created."""
-        links: list[tuple[str, str, str]] = []
-        for relation_id, value in relations.items():
-            target_blueprint = definition["relations"][relation_id]["target"]
-            targets = value if isinstance(value, list) else [] if value is None else [value]
-            for target in targets:
-                links.append((relation_id, target_blueprint, target))
-                is_self = (target_blueprint, target) == (definition["identifier"], identifier)
-                if is_self or store.entity_exists(connection, target_blueprint, target):
-                    continue
-                if not options.create_missing_related_entities:
-                    raise not_found(
-                        f"related entity {target!r} of blueprint {target_blueprint!r} "
-                        f"(relation {relation_id!r} of {identifier!r})"
-                    )
-                self._create_placeholder(connection, target_blueprint, target, writer)
+        links = store.relation_links(definition, relations)
+        for relation_id, target_blueprint, target in links:
+            is_self = (target_blueprint, target) == (definition["identifier"], identifier)
+            if is_self or store.entity_exists(connection, target_blueprint, target):
+                continue
+            if not options.create_missing_related_entities:
+                raise not_found(
+                    f"related entity {target!r} of blueprint {target_blueprint!r} "
+                    f"(relation {relation_id!r} of {identifier!r})"
+                )
+            self._create_placeholder(connection, target_blueprint, target, writer)
         return links
 
     def _create_placeholder(
         self, connection: sqlite3.Connection, blueprint: str, identifier: str, writer: Writer
     ) -> None:
-        definition = store.load_blueprint(connection, blueprint)
-        if definition is None:
-            raise not_found(f"blueprint {blueprint!r}")
+        definition = store.required_blueprint(connection, blueprint)
         placeholder = {"identifier": identifier, "properties": {}, "relations": {}}
         self.write(connection, definition, placeholder, WriteOptions(WriteMode.CREATE), writer)
-
-    # -- entity reads ------------------------------------------------------------------------
 
 
 def _sent_fields(entity: Mapping[str, Any]) -> dict[str, Any]:

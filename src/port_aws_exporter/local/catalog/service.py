@@ -87,9 +87,7 @@ class CatalogService:
 
     def _store_update(self, identifier: str, blueprint: dict[str, Any], writer: Writer) -> dict[str, Any]:
         with self.database.transaction() as connection:
-            current = store.load_blueprint(connection, identifier)
-            if current is None:
-                raise not_found(f"blueprint {identifier!r}")
+            current = store.required_blueprint(connection, identifier)
             self._check_relation_targets(connection, blueprint)
             stored = {
                 **blueprint,
@@ -103,10 +101,7 @@ class CatalogService:
 
     def get_blueprint(self, identifier: str) -> dict[str, Any]:
         """The blueprint, or 404."""
-        blueprint = store.load_blueprint(self.database.connection(), identifier)
-        if blueprint is None:
-            raise not_found(f"blueprint {identifier!r}")
-        return blueprint
+        return store.required_blueprint(self.database.connection(), identifier)
 
     def list_blueprints(self) -> list[dict[str, Any]]:
         """Every blueprint."""
@@ -115,8 +110,7 @@ class CatalogService:
     def delete_blueprint(self, identifier: str) -> None:
         """Delete a blueprint that has no entities and that no other blueprint relates to."""
         with self.database.transaction() as connection:
-            if store.load_blueprint(connection, identifier) is None:
-                raise not_found(f"blueprint {identifier!r}")
+            store.required_blueprint(connection, identifier)
             count = store.count_entities(connection, identifier)
             if count:
                 raise CatalogError(409, "blueprint_in_use", f"blueprint {identifier!r} still has {count} entities")
@@ -146,7 +140,7 @@ class CatalogService:
     ) -> tuple[bool, dict[str, Any]]:
         """Create, override or merge one entity; returns `(created, entity as stored)`."""
         with self.database.transaction() as connection:
-            definition = self._blueprint_for_write(connection, blueprint)
+            definition = store.required_blueprint(connection, blueprint)
             return self._writer.write(connection, definition, entity, options, writer)
 
     def bulk_write(
@@ -161,7 +155,7 @@ class CatalogService:
         written: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         with self.database.transaction() as connection:
-            definition = self._blueprint_for_write(connection, blueprint)
+            definition = store.required_blueprint(connection, blueprint)
             for index, entity in enumerate(entities):
                 connection.execute("SAVEPOINT bulk_entity")
                 try:
@@ -183,19 +177,12 @@ class CatalogService:
         status = 207 if errors else 200
         return status, {"ok": not errors, "entities": written, "errors": errors}
 
-    def _blueprint_for_write(self, connection: sqlite3.Connection, blueprint: str) -> dict[str, Any]:
-        definition = store.load_blueprint(connection, blueprint)
-        if definition is None:
-            raise not_found(f"blueprint {blueprint!r}")
-        return definition
-
     def get_entity(self, blueprint: str, identifier: str) -> dict[str, Any]:
         """The entity as Port returns it, or 404."""
         connection = self.database.connection()
         entity = store.load_entity(connection, blueprint, identifier)
         if entity is None:
-            if store.load_blueprint(connection, blueprint) is None:
-                raise not_found(f"blueprint {blueprint!r}")
+            store.required_blueprint(connection, blueprint)
             raise not_found(f"entity {identifier!r} of blueprint {blueprint!r}")
         return _public(entity)
 
@@ -204,8 +191,7 @@ class CatalogService:
     ) -> list[dict[str, Any]]:
         """Every entity of a blueprint."""
         with self.database.snapshot() as connection:
-            if store.load_blueprint(connection, blueprint) is None:
-                raise not_found(f"blueprint {blueprint!r}")
+            store.required_blueprint(connection, blueprint)
             rows = store.scan_entities(connection, sql_prefilter(MATCH_ALL), blueprint=blueprint)
             return [project(_public(entity), include, exclude) for entity in rows]
 
@@ -235,8 +221,7 @@ class CatalogService:
         page: list[dict[str, Any]] = []
         more = False
         with self.database.snapshot() as connection:
-            if store.load_blueprint(connection, blueprint) is None:
-                raise not_found(f"blueprint {blueprint!r}")
+            store.required_blueprint(connection, blueprint)
             rows = store.scan_entities(connection, sql_prefilter(query), blueprint=blueprint, after=after)
             for entity in rows:
                 if not predicate(entity):
@@ -255,8 +240,7 @@ class CatalogService:
         """Delete one entity (and, with `delete_dependents`, every entity relating to it)."""
         with self.database.transaction() as connection:
             if not store.entity_exists(connection, blueprint, identifier):
-                if store.load_blueprint(connection, blueprint) is None:
-                    raise not_found(f"blueprint {blueprint!r}")
+                store.required_blueprint(connection, blueprint)
                 raise not_found(f"entity {identifier!r} of blueprint {blueprint!r}")
             delete_entities(connection, [(blueprint, identifier)], delete_dependents)
 
@@ -268,8 +252,7 @@ class CatalogService:
         if not 1 <= len(identifiers) <= MAX_BULK_DELETE:
             raise invalid(f"'entities' must hold 1 to {MAX_BULK_DELETE} identifiers, got {len(identifiers)}")
         with self.database.transaction() as connection:
-            if store.load_blueprint(connection, blueprint) is None:
-                raise not_found(f"blueprint {blueprint!r}")
+            store.required_blueprint(connection, blueprint)
             present = [
                 identifier
                 for identifier in dict.fromkeys(identifiers)
@@ -281,9 +264,7 @@ class CatalogService:
     def delete_all_entities(self, blueprint: str, delete_blueprint: bool = False) -> None:
         """Delete every entity of a blueprint (refused if the blueprint has required relations)."""
         with self.database.transaction() as connection:
-            definition = store.load_blueprint(connection, blueprint)
-            if definition is None:
-                raise not_found(f"blueprint {blueprint!r}")
+            definition = store.required_blueprint(connection, blueprint)
             if any(relation.get("required") for relation in definition.get("relations", {}).values()):
                 raise invalid(f"blueprint {blueprint!r} has required relations; delete its entities one by one")
             rows = store.scan_entities(connection, sql_prefilter(MATCH_ALL), blueprint=blueprint)

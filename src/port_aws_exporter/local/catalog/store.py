@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from port_aws_exporter.local.catalog.errors import not_found
 from port_aws_exporter.local.catalog.search import SqlPrefilter
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -108,6 +109,14 @@ def load_blueprint(connection: sqlite3.Connection, identifier: str) -> dict[str,
     return None if row is None else _decode(row[0])
 
 
+def required_blueprint(connection: sqlite3.Connection, identifier: str) -> dict[str, Any]:
+    """The stored blueprint; a 404 `CatalogError` when there is none."""
+    blueprint = load_blueprint(connection, identifier)
+    if blueprint is None:
+        raise not_found(f"blueprint {identifier!r}")
+    return blueprint
+
+
 def load_blueprints(connection: sqlite3.Connection) -> list[dict[str, Any]]:
     """Every blueprint, by identifier."""
     rows = connection.execute("SELECT body FROM blueprints ORDER BY identifier").fetchall()
@@ -139,6 +148,15 @@ def blueprints_relating_to(connection: sqlite3.Connection, target: str) -> list[
 
 
 # -- entities --------------------------------------------------------------------------------
+
+
+def relation_links(definition: Mapping[str, Any], relations: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """`(relation, target blueprint, target)` for every target an entity's `relations` name."""
+    return [
+        (name, definition["relations"][name]["target"], target)
+        for name, value in relations.items()
+        for target in (value if isinstance(value, list) else [] if value is None else [value])
+    ]
 
 
 def load_entity(connection: sqlite3.Connection, blueprint: str, identifier: str) -> dict[str, Any] | None:

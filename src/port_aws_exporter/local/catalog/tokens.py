@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from port_aws_exporter.local.catalog.errors import CatalogError
+from port_aws_exporter.local.catalog.errors import CatalogError, invalid
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,10 @@ class TokenIssuer:
     def issue(self, body: object) -> tuple[str, float]:
         """`(accessToken, expiresIn)` for `{"clientId", "clientSecret"}`; 401 for wrong credentials."""
         if not isinstance(body, dict) or set(body) != {"clientId", "clientSecret"}:
-            raise CatalogError(422, "invalid_request", "the body must be exactly {clientId, clientSecret}")
+            raise invalid("the body must be exactly {clientId, clientSecret}")
         client_id, client_secret = body["clientId"], body["clientSecret"]
         if not (isinstance(client_id, str) and isinstance(client_secret, str)):
-            raise CatalogError(422, "invalid_request", "clientId and clientSecret must be strings")
+            raise invalid("clientId and clientSecret must be strings")
         same_id = hmac.compare_digest(client_id.encode(), self.client_id.encode())
         same_secret = hmac.compare_digest(client_secret.encode(), self._client_secret.encode())
         if not (same_id and same_secret):

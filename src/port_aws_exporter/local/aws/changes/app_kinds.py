@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-from functools import cache
 from typing import Any
 
 from port_aws_exporter.local.aws.changes.context import ChangeContext, ChangeError
@@ -15,22 +12,11 @@ from port_aws_exporter.local.aws.changes.kind_changes import (
     ResourceChanges,
     registered,
 )
+from port_aws_exporter.local.aws.resource_defaults import handler_zip, tag_pairs
 
 LAMBDA_ROLE = "local-change-lambda-role"
 _MAX_LAMBDA_MEMORY = 10240
 _MAX_VISIBILITY_TIMEOUT = 43200
-
-
-def _tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
-    return [{key: k, value: v} for k, v in tags.items()]
-
-
-@cache
-def _handler_zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return {'ok': True}\n")
-    return buffer.getvalue()
 
 
 def _lambda_role_arn(ctx: ChangeContext) -> str:
@@ -57,7 +43,7 @@ class LambdaFunctionChanges(ResourceChanges):
             "Runtime": "python3.12",
             "Role": _lambda_role_arn(ctx),
             "Handler": "index.handler",
-            "Code": {"ZipFile": _handler_zip()},
+            "Code": {"ZipFile": handler_zip()},
             "Description": "Created by port-aws-exporter local change",
             "Timeout": 30,
             "MemorySize": 128,
@@ -128,7 +114,7 @@ class SnsTopicChanges(ResourceChanges):
     aliases = ("sns", "topic")
 
     def create(self, ctx: ChangeContext, name: str) -> str:
-        answer = ctx.call("sns", "create_topic", {"Name": name, "Tags": _tag_list(CREATED_TAGS)})
+        answer = ctx.call("sns", "create_topic", {"Name": name, "Tags": tag_pairs(CREATED_TAGS)})
         return str(answer["TopicArn"])
 
     def update(self, ctx: ChangeContext, name: str) -> str:
@@ -141,7 +127,7 @@ class SnsTopicChanges(ResourceChanges):
 
     def tag(self, ctx: ChangeContext, name: str) -> str:
         arn = self._arn(ctx, name)
-        ctx.call("sns", "tag_resource", {"ResourceArn": arn, "Tags": _tag_list({CHANGE_TAG: ctx.stamp})})
+        ctx.call("sns", "tag_resource", {"ResourceArn": arn, "Tags": tag_pairs({CHANGE_TAG: ctx.stamp})})
         return arn
 
     def delete(self, ctx: ChangeContext, name: str) -> str:
@@ -190,7 +176,7 @@ class S3BucketChanges(ResourceChanges):
     def tag(self, ctx: ChangeContext, name: str) -> str:
         tags = {tag["Key"]: tag["Value"] for tag in self._tags(ctx, name)}
         tags[CHANGE_TAG] = ctx.stamp
-        tag_set = _tag_list(tags)
+        tag_set = tag_pairs(tags)
         record = {**self._record(ctx, name), "tagging": "", "Tagging": {"TagSet": {"Tag": tag_set}}}
         ctx.call(
             "s3",
@@ -238,7 +224,7 @@ class DynamoDbTableChanges(ResourceChanges):
             "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
             "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
             "BillingMode": "PAY_PER_REQUEST",
-            "Tags": _tag_list(CREATED_TAGS),
+            "Tags": tag_pairs(CREATED_TAGS),
         }
         return str(ctx.call("dynamodb", "create_table", params)["TableDescription"]["TableName"])
 
@@ -253,7 +239,7 @@ class DynamoDbTableChanges(ResourceChanges):
 
     def tag(self, ctx: ChangeContext, name: str) -> str:
         table = self._table(ctx, name)
-        tags = _tag_list({CHANGE_TAG: ctx.stamp})
+        tags = tag_pairs({CHANGE_TAG: ctx.stamp})
         ctx.call("dynamodb", "tag_resource", {"ResourceArn": table["TableArn"], "Tags": tags})
         return name
 

@@ -15,12 +15,11 @@ from typing import Any
 
 from port_aws_exporter.local.aws.changes.context import ChangeContext, ChangeError
 from port_aws_exporter.local.aws.changes.kind_changes import CHANGE_TAG, ResourceChanges, registered
+from port_aws_exporter.local.aws.resource_defaults import AMI_QUERY, image_id
 
 __all__ = ["STATE_CHANGE_DETAIL_TYPE", "Ec2InstanceChanges", "instance_state_change_event"]
 
 STATE_CHANGE_DETAIL_TYPE = "EC2 Instance State-change Notification"
-AMI_NAME = "amzn2-ami-hvm-*-x86_64-gp2"
-FALLBACK_AMI = "ami-12c6146b"  # when moto was told not to load its default AMIs
 INSTANCE_TYPES = ("t3.micro", "t3.small")
 
 
@@ -122,10 +121,7 @@ class Ec2InstanceChanges(ResourceChanges):
 
     @staticmethod
     def _image(ctx: ChangeContext) -> str:
-        images = ctx.read(
-            "ec2", "describe_images", {"Owners": ["amazon"], "Filters": [{"Name": "name", "Values": [AMI_NAME]}]}
-        )["Images"]
-        return str(sorted(image["ImageId"] for image in images)[0]) if images else FALLBACK_AMI
+        return image_id(ctx.read("ec2", "describe_images", AMI_QUERY)["Images"])
 
     @staticmethod
     def _instance(ctx: ChangeContext, name: str) -> dict[str, Any]:

@@ -8,11 +8,11 @@ desired count...), tag sets the tag `local-change` to the time of the change, de
 
 from __future__ import annotations
 
-import json
 from abc import ABC, abstractmethod
 from typing import ClassVar, Literal, TypeVar
 
 from port_aws_exporter.local.aws.changes.context import ChangeContext
+from port_aws_exporter.local.aws.resource_defaults import assume_role_policy
 
 __all__ = [
     "ACTIONS",
@@ -29,14 +29,7 @@ Action = Literal["create", "update", "tag", "delete"]
 ACTIONS: tuple[Action, ...] = ("create", "update", "tag", "delete")
 CHANGE_TAG = "local-change"
 CREATED_TAGS = {"managed-by": "port-aws-exporter", "created-by": "local-change"}
-LAMBDA_TRUST_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
+LAMBDA_TRUST_POLICY = assume_role_policy("lambda.amazonaws.com")
 
 
 class ResourceChanges(ABC):

@@ -12,13 +12,10 @@ from port_aws_exporter.local.aws.changes.kind_changes import (
     ResourceChanges,
     registered,
 )
+from port_aws_exporter.local.aws.resource_defaults import tag_pairs
 
 DEFAULT_ECS_CLUSTER = "default"  # where ECS puts a service created without a cluster
 _SERVICE_IMAGE = "public.ecr.aws/nginx/nginx:latest"
-
-
-def _tags(tags: dict[str, str], key: str = "key", value: str = "value") -> list[dict[str, str]]:
-    return [{key: k, value: v} for k, v in tags.items()]
 
 
 @registered
@@ -29,7 +26,9 @@ class EcsClusterChanges(ResourceChanges):
     aliases = ("ecs-cluster", "cluster")
 
     def create(self, ctx: ChangeContext, name: str) -> str:
-        answer = ctx.call("ecs", "create_cluster", {"clusterName": name, "tags": _tags(CREATED_TAGS)})
+        answer = ctx.call(
+            "ecs", "create_cluster", {"clusterName": name, "tags": tag_pairs(CREATED_TAGS, "key", "value")}
+        )
         return str(answer["cluster"]["clusterName"])
 
     def update(self, ctx: ChangeContext, name: str) -> str:
@@ -41,7 +40,11 @@ class EcsClusterChanges(ResourceChanges):
 
     def tag(self, ctx: ChangeContext, name: str) -> str:
         cluster = self._cluster(ctx, name)
-        ctx.call("ecs", "tag_resource", {"resourceArn": cluster["clusterArn"], "tags": _tags({CHANGE_TAG: ctx.stamp})})
+        ctx.call(
+            "ecs",
+            "tag_resource",
+            {"resourceArn": cluster["clusterArn"], "tags": tag_pairs({CHANGE_TAG: ctx.stamp}, "key", "value")},
+        )
         return name
 
     def delete(self, ctx: ChangeContext, name: str) -> str:
@@ -84,7 +87,7 @@ class EcsServiceChanges(ResourceChanges):
                 "serviceName": service,
                 "taskDefinition": task["taskDefinitionArn"],
                 "desiredCount": 1,
-                "tags": _tags(CREATED_TAGS),
+                "tags": tag_pairs(CREATED_TAGS, "key", "value"),
             },
         )
         return _identifier(answer["service"])
@@ -97,7 +100,11 @@ class EcsServiceChanges(ResourceChanges):
 
     def tag(self, ctx: ChangeContext, name: str) -> str:
         found = self._service(ctx, name)
-        ctx.call("ecs", "tag_resource", {"resourceArn": found["serviceArn"], "tags": _tags({CHANGE_TAG: ctx.stamp})})
+        ctx.call(
+            "ecs",
+            "tag_resource",
+            {"resourceArn": found["serviceArn"], "tags": tag_pairs({CHANGE_TAG: ctx.stamp}, "key", "value")},
+        )
         return _identifier(found)
 
     def delete(self, ctx: ChangeContext, name: str) -> str:
@@ -138,7 +145,7 @@ class EcrRepositoryChanges(ResourceChanges):
     aliases = ("ecr", "repository")
 
     def create(self, ctx: ChangeContext, name: str) -> str:
-        params = {"repositoryName": name, "tags": _tags(CREATED_TAGS, "Key", "Value")}
+        params = {"repositoryName": name, "tags": tag_pairs(CREATED_TAGS)}
         return str(ctx.call("ecr", "create_repository", params)["repository"]["repositoryName"])
 
     def update(self, ctx: ChangeContext, name: str) -> str:
@@ -149,7 +156,7 @@ class EcrRepositoryChanges(ResourceChanges):
 
     def tag(self, ctx: ChangeContext, name: str) -> str:
         repository = self._repository(ctx, name)
-        tags = _tags({CHANGE_TAG: ctx.stamp}, "Key", "Value")
+        tags = tag_pairs({CHANGE_TAG: ctx.stamp})
         ctx.call("ecr", "tag_resource", {"resourceArn": repository["repositoryArn"], "tags": tags})
         return name
 
@@ -177,7 +184,7 @@ class IamRoleChanges(ResourceChanges):
             "RoleName": name,
             "AssumeRolePolicyDocument": LAMBDA_TRUST_POLICY,
             "Description": "Created by port-aws-exporter local change",
-            "Tags": _tags(CREATED_TAGS, "Key", "Value"),
+            "Tags": tag_pairs(CREATED_TAGS),
         }
         return str(ctx.call("iam", "create_role", params)["Role"]["RoleName"])
 
@@ -186,7 +193,7 @@ class IamRoleChanges(ResourceChanges):
         return name
 
     def tag(self, ctx: ChangeContext, name: str) -> str:
-        ctx.call("iam", "tag_role", {"RoleName": name, "Tags": _tags({CHANGE_TAG: ctx.stamp}, "Key", "Value")})
+        ctx.call("iam", "tag_role", {"RoleName": name, "Tags": tag_pairs({CHANGE_TAG: ctx.stamp})})
         return name
 
     def delete(self, ctx: ChangeContext, name: str) -> str:

@@ -221,7 +221,7 @@ class CloudControlEmulator:
         def update(schema: ResourceSchema) -> str:
             current = self.resources.read(ctx, schema.type_name, identifier)
             if current is None:
-                raise ChangeFailed("NotFound", str(resource_not_found(schema.type_name, identifier).message))
+                raise ChangeFailed("NotFound", resource_not_found(schema.type_name, identifier).message)
             if (
                 self.resources.is_moto_backed(schema.type_name)
                 and self.resources.store.get(ctx.account_id, ctx.region, schema.type_name, identifier) is None

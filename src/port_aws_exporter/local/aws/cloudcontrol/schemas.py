@@ -67,13 +67,6 @@ class ResourceSchema:
         )
 
     @cached_property
-    def write_only(self) -> frozenset[str]:
-        """Top-level properties a read never returns (whole property write-only)."""
-        return frozenset(
-            _pointer_name(p) for p in self.document.get("writeOnlyProperties", []) if "/" not in _pointer_name(p)
-        )
-
-    @cached_property
     def create_only(self) -> frozenset[str]:
         """Top-level properties an update may not change."""
         return self._top_level("createOnlyProperties")
@@ -84,13 +77,6 @@ class ResourceSchema:
         if not parts or any(part in (None, "") for part in parts):
             return None
         return "|".join(str(part) for part in parts)
-
-    def split_identifier(self, identifier: str) -> dict[str, str] | None:
-        """The primary identifier properties encoded in `identifier`, None when it has the wrong shape."""
-        values = identifier.split("|")
-        if len(values) != len(self.primary_identifier) or not all(values):
-            return None
-        return dict(zip(self.primary_identifier, values, strict=True))
 
     @cached_property
     def _validator(self) -> Any:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from port_aws_exporter.local.aws.demo_world.context import RegionSeeder, handler_zip
+from port_aws_exporter.local.aws.demo_world.context import RegionSeeder
 from port_aws_exporter.local.aws.demo_world.summary import GLOBAL, SeedSummary
+from port_aws_exporter.local.aws.resource_defaults import assume_role_policy, handler_zip, tag_pairs
 
 LAMBDA_ROLE = "demo-lambda-role"
 ECS_TASK_ROLE = "demo-ecs-task-role"
@@ -31,19 +32,9 @@ FUNCTIONS = (
     DemoFunction("report-generator", "java21", 3008, 300, False, (("BUCKET", "reports"),)),
 )
 BUCKETS = ("assets", "logs")
-TABLES = ("orders", "sessions")
 QUEUES = ("orders", "payments", "notifications")
 # topic -> the queues subscribed to it
 TOPICS = {"order-events": ("orders", "payments"), "alerts": ("notifications",)}
-
-
-def _assume_role(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        }
-    )
 
 
 def seed_iam(seeder: RegionSeeder, summary: SeedSummary) -> dict[str, str]:
@@ -53,9 +44,9 @@ def seed_iam(seeder: RegionSeeder, summary: SeedSummary) -> dict[str, str]:
     for name, service in ((LAMBDA_ROLE, "lambda.amazonaws.com"), (ECS_TASK_ROLE, "ecs-tasks.amazonaws.com")):
         role = iam.create_role(
             RoleName=name,
-            AssumeRolePolicyDocument=_assume_role(service),
+            AssumeRolePolicyDocument=assume_role_policy(service),
             Description=f"Demo role assumed by {service}",
-            Tags=seeder.tag_list(seeder.tags("platform")),
+            Tags=tag_pairs(seeder.tags("platform")),
         )["Role"]
         arns[name] = role["Arn"]
         summary.add("AWS::IAM::Role", GLOBAL, name)
@@ -99,7 +90,7 @@ def seed_s3(seeder: RegionSeeder) -> None:
             {} if seeder.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": seeder.region}}
         )
         s3.create_bucket(Bucket=name, **location)
-        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": seeder.tag_list(seeder.tags(base))})
+        s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_pairs(seeder.tags(base))})
         s3.put_public_access_block(
             Bucket=name,
             PublicAccessBlockConfiguration={
@@ -143,7 +134,7 @@ def seed_dynamodb(seeder: RegionSeeder) -> None:
             {"AttributeName": "orderId", "KeyType": "RANGE"},
         ],
         ProvisionedThroughput={"ReadCapacityUnits": 5, "WriteCapacityUnits": 5},
-        Tags=seeder.tag_list(seeder.tags("orders")),
+        Tags=tag_pairs(seeder.tags("orders")),
     )
     sessions = seeder.name("sessions")
     dynamodb.create_table(
@@ -151,7 +142,7 @@ def seed_dynamodb(seeder: RegionSeeder) -> None:
         AttributeDefinitions=[{"AttributeName": "sessionId", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "sessionId", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
-        Tags=seeder.tag_list(seeder.tags("sessions")),
+        Tags=tag_pairs(seeder.tags("sessions")),
     )
     dynamodb.update_time_to_live(
         TableName=sessions, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"}
@@ -178,7 +169,7 @@ def seed_messaging(seeder: RegionSeeder) -> None:
         seeder.summary.add("AWS::SQS::Queue", seeder.region, name)
     for base, queues in TOPICS.items():
         name = seeder.name(base)
-        topic_arn = sns.create_topic(Name=name, Tags=seeder.tag_list(seeder.tags(base)))["TopicArn"]
+        topic_arn = sns.create_topic(Name=name, Tags=tag_pairs(seeder.tags(base)))["TopicArn"]
         for queue in queues:
             sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arns[queue])
         seeder.summary.add("AWS::SNS::Topic", seeder.region, name)

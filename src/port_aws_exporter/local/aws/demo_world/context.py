@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from port_aws_exporter.local.aws.demo_world.summary import SeedSummary
+from port_aws_exporter.local.aws.service_clients import LOCAL_CREDENTIALS
 
-# The demo world is seeded with fixed dummy credentials: moto serves them from its default account.
-DUMMY_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 COMMON_TAGS = {"env": "demo", "managed-by": "port-aws-exporter"}
-
-
-@cache
-def handler_zip() -> bytes:
-    """A tiny deployment package for every demo function."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return {'ok': True}\n")
-    return buffer.getvalue()
 
 
 @dataclass
@@ -44,7 +31,7 @@ class RegionSeeder:
                 region_name=self.region,
                 endpoint_url=self.endpoint_url,
                 config=Config(retries={"mode": "standard", "total_max_attempts": 5}),
-                **DUMMY_CREDENTIALS,
+                **LOCAL_CREDENTIALS,
             )
         return self._clients[service]
 
@@ -56,8 +43,3 @@ class RegionSeeder:
     def tags(app: str, **extra: str) -> dict[str, str]:
         """The demo tags of one application, as a dict."""
         return {**COMMON_TAGS, "app": app, **extra}
-
-    @staticmethod
-    def tag_list(tags: dict[str, str], key: str = "Key", value: str = "Value") -> list[dict[str, str]]:
-        """Tags as a list of pairs, with the key names the service wants."""
-        return [{key: k, value: v} for k, v in tags.items()]

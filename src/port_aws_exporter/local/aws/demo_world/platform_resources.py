@@ -7,10 +7,9 @@ import json
 from dataclasses import dataclass
 
 from port_aws_exporter.local.aws.demo_world.context import RegionSeeder
+from port_aws_exporter.local.aws.resource_defaults import AMI_QUERY, image_id, tag_pairs
 
 INSTANCES = ("web-1", "web-2")
-AMI_NAME = "amzn2-ami-hvm-*-x86_64-gp2"
-FALLBACK_AMI = "ami-12c6146b"  # when moto was told not to load its default AMIs
 SERVICES = (("web", 2), ("worker", 1))  # (name, desired count)
 
 
@@ -38,14 +37,12 @@ def find_network(seeder: RegionSeeder) -> Network:
 def seed_instances(seeder: RegionSeeder, network: Network) -> None:
     """Two tagged web instances."""
     ec2 = seeder.client("ec2")
-    # Filtered: serializing all of moto's ~1,300 default AMIs costs seconds per region.
-    images = ec2.describe_images(Owners=["amazon"], Filters=[{"Name": "name", "Values": [AMI_NAME]}])["Images"]
-    image_id = sorted(image["ImageId"] for image in images)[0] if images else FALLBACK_AMI
+    image = image_id(ec2.describe_images(**AMI_QUERY)["Images"])
     for base in INSTANCES:
         name = seeder.name(base)
-        tags = seeder.tag_list({"Name": name, **seeder.tags("web")})
+        tags = tag_pairs({"Name": name, **seeder.tags("web")})
         instance = ec2.run_instances(
-            ImageId=image_id,
+            ImageId=image,
             InstanceType="t3.micro",
             MinCount=1,
             MaxCount=1,
@@ -63,7 +60,7 @@ def seed_certificate(seeder: RegionSeeder) -> str:
         DomainName=domain,
         ValidationMethod="DNS",
         SubjectAlternativeNames=[domain, f"www.{domain}"],
-        Tags=seeder.tag_list(seeder.tags("web")),
+        Tags=tag_pairs(seeder.tags("web")),
     )["CertificateArn"]
     seeder.summary.add("AWS::ACM::Certificate", seeder.region, arn)
     return arn
@@ -79,7 +76,7 @@ def seed_load_balancer(seeder: RegionSeeder, network: Network, certificate_arn: 
         SecurityGroups=[network.security_group_id],
         Scheme="internet-facing",
         Type="application",
-        Tags=seeder.tag_list(seeder.tags("web")),
+        Tags=tag_pairs(seeder.tags("web")),
     )["LoadBalancers"][0]
     group_arn: str = elbv2.create_target_group(
         Name=f"demo-web-{seeder.region}"[:32], Protocol="HTTP", Port=80, VpcId=network.vpc_id, TargetType="ip"
@@ -103,14 +100,14 @@ def seed_containers(seeder: RegionSeeder, network: Network, target_group_arn: st
     repository = ecr.create_repository(
         repositoryName=seeder.name("web"),
         imageScanningConfiguration={"scanOnPush": True},
-        tags=seeder.tag_list(seeder.tags("web")),
+        tags=tag_pairs(seeder.tags("web")),
     )["repository"]
     seeder.summary.add("AWS::ECR::Repository", seeder.region, repository["repositoryName"])
     cluster = seeder.name("cluster")
     ecs.create_cluster(
         clusterName=cluster,
         settings=[{"name": "containerInsights", "value": "enabled"}],
-        tags=seeder.tag_list(seeder.tags("platform"), "key", "value"),
+        tags=tag_pairs(seeder.tags("platform"), "key", "value"),
     )
     seeder.summary.add("AWS::ECS::Cluster", seeder.region, cluster)
     for base, desired in SERVICES:
@@ -147,7 +144,7 @@ def seed_containers(seeder: RegionSeeder, network: Network, target_group_arn: st
             loadBalancers=[{"targetGroupArn": target_group_arn, "containerName": base, "containerPort": 80}]
             if base == "web"
             else [],
-            tags=seeder.tag_list(seeder.tags(base), "key", "value"),
+            tags=tag_pairs(seeder.tags(base), "key", "value"),
         )
         seeder.summary.add("AWS::ECS::Service", seeder.region, name)
 
@@ -160,7 +157,7 @@ def seed_cache(seeder: RegionSeeder) -> None:
         Engine="redis",
         CacheNodeType="cache.t3.micro",
         NumCacheNodes=1,
-        Tags=seeder.tag_list(seeder.tags("sessions")),
+        Tags=tag_pairs(seeder.tags("sessions")),
     )
     seeder.summary.add("AWS::ElastiCache::CacheCluster", seeder.region, cluster_id)
 
@@ -180,6 +177,6 @@ def seed_stack(seeder: RegionSeeder) -> None:
         "Outputs": {"LogGroup": {"Value": {"Ref": "AppLogs"}}},
     }
     seeder.client("cloudformation").create_stack(
-        StackName=name, TemplateBody=json.dumps(template), Tags=seeder.tag_list(seeder.tags("platform"))
+        StackName=name, TemplateBody=json.dumps(template), Tags=tag_pairs(seeder.tags("platform"))
     )
     seeder.summary.add("AWS::CloudFormation::Stack", seeder.region, name)

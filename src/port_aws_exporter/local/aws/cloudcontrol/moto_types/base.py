@@ -19,6 +19,7 @@ from moto.core.exceptions import ServiceException
 from werkzeug.exceptions import HTTPException
 
 from port_aws_exporter.local.aws.cloudcontrol.errors import CloudControlError
+from port_aws_exporter.local.aws.resource_defaults import tag_pairs
 
 PARTITION = "aws"
 # moto raises service errors from two roots: the newer ServiceException, and older werkzeug HTTP errors.
@@ -70,7 +71,7 @@ def moto_resource_type(cls: _T) -> _T:
 
 def tag_list(tags: Mapping[str, str] | None) -> list[dict[str, str]]:
     """`{"k": "v"}` -> `[{"Key": "k", "Value": "v"}]`, the CloudFormation tag shape."""
-    return [{"Key": key, "Value": value} for key, value in (tags or {}).items()]
+    return tag_pairs(tags or {})
 
 
 def tag_dict(tags: Iterable[Mapping[str, str]] | None) -> dict[str, str]:

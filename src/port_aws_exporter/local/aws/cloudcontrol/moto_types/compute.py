@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
-import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +18,7 @@ from port_aws_exporter.local.aws.cloudcontrol.moto_types.base import (
     tag_list,
     without_empty,
 )
+from port_aws_exporter.local.aws.resource_defaults import zipped_source
 
 _ACTIVE = "ACTIVE"
 
@@ -32,10 +31,7 @@ def _lambda(ctx: SourceContext) -> Any:
 
 def inline_code_zip(source: str, filename: str = "index.py") -> str:
     """CloudFormation's inline `Code.ZipFile` (source text) as the base64 zip the Lambda API takes."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(filename, source)
-    return base64.b64encode(buffer.getvalue()).decode()
+    return base64.b64encode(zipped_source(source, filename)).decode()
 
 
 @moto_resource_type
@@ -117,10 +113,6 @@ def _ecs(ctx: SourceContext) -> Any:
     return ecs_backends[ctx.account_id][ctx.region]
 
 
-def _ecs_tags(tags: list[Mapping[str, str]] | None) -> list[dict[str, str]]:
-    return tag_list(tag_dict(tags))
-
-
 @moto_resource_type
 class EcsCluster(MotoResourceType):
     """`AWS::ECS::Cluster`, identified by its name."""
@@ -142,7 +134,7 @@ class EcsCluster(MotoResourceType):
                 "CapacityProviders": list(cluster.capacity_providers or []),
                 "DefaultCapacityProviderStrategy": pascal_keys(cluster.default_capacity_provider_strategy or []),
                 "Configuration": pascal_keys(cluster.configuration),
-                "Tags": _ecs_tags(cluster.tags),
+                "Tags": tag_list(tag_dict(cluster.tags)),
             }
         )
 
@@ -213,7 +205,7 @@ class EcsService(MotoResourceType):
                 "Role": service.role_arn,
                 "EnableECSManagedTags": False,
                 "EnableExecuteCommand": False,
-                "Tags": _ecs_tags(service.tags),
+                "Tags": tag_list(tag_dict(service.tags)),
             }
         )
 

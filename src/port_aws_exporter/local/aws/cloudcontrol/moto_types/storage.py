@@ -298,7 +298,7 @@ class EcrRepository(MotoResourceType):
                 encryption_config={"encryptionType": "AES256"},
                 image_scan_config={"scanOnPush": bool(scanning.get("ScanOnPush", False))},
                 image_tag_mutability=desired.get("ImageTagMutability", "MUTABLE"),
-                tags=[{"Key": key, "Value": value} for key, value in tag_dict(desired.get("Tags")).items()],
+                tags=tag_list(tag_dict(desired.get("Tags"))),
             )
         except MOTO_ERRORS as error:
             raise moto_failure(self.type_name, name, error) from error
