@@ -26,7 +26,7 @@ from tests.events.conftest import MessageFactory, examples
 from tests.fixtures.event_queues import EventQueues
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -73,11 +73,16 @@ def test_the_worker_applies_deletes_what_it_applied_and_dead_letters_poison(
     worker = SqsWorker(session.batch.process, queues.sqs, options)
     thread = run_in_thread(worker)
 
-    wait_for(lambda: queues.depth() == 0, what="the queue to empty")
+    # Waits for the outcome: while the worker receives, moto's queue counts may miss a message.
+    wait_for(
+        lambda: worker.stats.as_dict()["acknowledged"] >= 6 and queues.depth(queues.dlq_url) == 1,
+        what="the six messages applied and the poison dead-lettered",
+    )
     worker.stop()
-    thread.join(timeout=10)
+    thread.join(timeout=30)
 
     assert not thread.is_alive()
+    assert queues.depth() == 0
     assert sorted(entity["identifier"] for entity in port.iter_blueprint_entities("lambda")) == names
     assert [message["Body"] for message in queues.peek(queues.dlq_url)] == ["poison"]
     stats = worker.stats.as_dict()
@@ -105,7 +110,7 @@ def test_a_failed_message_comes_back_after_a_backoff_that_grows_with_its_receive
     thread = run_in_thread(worker)
     wait_for(lambda: len(seen) >= 3, what="three deliveries")
     worker.stop()
-    thread.join(timeout=10)
+    thread.join(timeout=30)
 
     assert [count for _, count in seen[:3]] == [1, 2, 3]
     first_gap, second_gap = seen[1][0] - seen[0][0], seen[2][0] - seen[1][0]
@@ -133,10 +138,10 @@ def test_stopping_mid_batch_finishes_it_and_releases_what_arrives_after(
 
     worker = SqsWorker(process, queues.sqs, WorkerOptions(queues.queue_url, concurrency=2, wait_seconds=1))
     thread = run_in_thread(worker)
-    entered.wait(10)
+    assert entered.wait(60), "no batch reached the processor"
     worker.stop()
     proceed.set()
-    thread.join(timeout=15)
+    thread.join(timeout=30)
 
     assert not thread.is_alive()
     # What was processed is deleted; everything else is visible again at once (not after 60 s).
@@ -239,7 +244,7 @@ def test_receive_errors_do_not_stop_the_worker(
     thread = run_in_thread(worker)
     wait_for(lambda: received == ["hello"], what="the message after the errors")
     worker.stop()
-    thread.join(timeout=10)
+    thread.join(timeout=30)
     assert worker.stats.as_dict()["receive_errors"] == 2
     assert queues.depth() == 0
 
