@@ -114,8 +114,20 @@ def test_an_outage_longer_than_the_budget_fails_clearly_and_claims_nothing(
     assert stored_identifiers(local_catalog, service_blueprint) == {"svc-00000"}
 
 
+def test_a_token_outage_is_retried_within_the_attempts_of_the_call(local_catalog: RunningCatalog) -> None:
+    local_catalog.faults.start_outage(60.0)  # the token route too
+    with make_port_client(local_catalog, max_attempts=3) as client, pytest.raises(PortApiError) as raised:
+        client.get_blueprint("service")
+    error = raised.value
+    assert (error.status, error.path, error.transient, error.attempts) == (503, "/v1/auth/access_token", True, 3)
+    assert client.counters.auth_calls == 3  # not 3 token attempts in each of 3 attempts
+    assert client.counters.retries == 2
+
+
 def test_a_short_outage_is_ridden_out(local_catalog: RunningCatalog, service_blueprint: str) -> None:
-    with make_port_client(local_catalog, retry_budget_seconds=5.0, backoff_max_seconds=0.3) as client:
+    # The budget, not the count of attempts, bounds the retries: full jitter may draw ten delays that
+    # add up to less than the outage, never fifty.
+    with make_port_client(local_catalog, retry_budget_seconds=5.0, backoff_max_seconds=0.3, max_attempts=50) as client:
         local_catalog.faults.start_outage(0.5)
         results = client.bulk_upsert(service_blueprint, [service(index) for index in range(30)])
     assert all(result.ok for result in results)
