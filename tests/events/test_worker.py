@@ -69,7 +69,10 @@ def test_the_worker_applies_deletes_what_it_applied_and_dead_letters_poison(
     queues = event_queues(visibility_timeout=5, max_receive_count=2)
     names = fresh_local_aws.bulk_create_lambda_functions(6, prefix="worker")
     queues.send(*(seed_message("CreateFunction20150331", name) for name in names), "poison")
-    options = WorkerOptions(queues.queue_url, concurrency=2, wait_seconds=1, retry_delay_seconds=0)
+    # One consumer: moto may hand a message to two receives running at once, each counting a delivery,
+    # and the poison would then reach the dead-letter queue after one failure. Concurrent consumers
+    # are the subject of the tests below.
+    options = WorkerOptions(queues.queue_url, concurrency=1, wait_seconds=1, retry_delay_seconds=0)
     worker = SqsWorker(session.batch.process, queues.sqs, options)
     thread = run_in_thread(worker)
 
@@ -164,7 +167,9 @@ def test_the_worker_command_stops_on_sigterm_without_losing_or_double_applying(
     shared_data: Path,
 ) -> None:
     port = catalog_with("lambda.blueprint.json")
-    queues = event_queues(visibility_timeout=60, max_receive_count=5)
+    # Nothing here fails; a high count keeps moto's duplicate deliveries to concurrent receives from
+    # dead-lettering a message that was never tried.
+    queues = event_queues(visibility_timeout=60, max_receive_count=100)
     names = fresh_local_aws.bulk_create_lambda_functions(100, prefix="sigterm")
     ids = queues.send(*(seed_message("CreateFunction20150331", name) for name in names))
     # Batches take a while (ten waves of reads), so SIGTERM lands with most messages still queued.
