@@ -280,21 +280,17 @@ class FullSync:
         for blueprint in self._config_blueprints():
             blocked = self._state.deletion_blocked.get(blueprint)
             if blocked is not None:
-                self._report.deletion_skipped[blueprint] = blocked
-                log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": blocked})
+                self._skip_deletion(blueprint, blocked)
                 continue
             stale, owned = self._stale_entities(blueprint)
             if not stale:
                 continue
             share = len(stale) / owned
             if share > self._threshold:
-                self._report.deletion_skipped[blueprint] = (
+                self._skip_deletion(
+                    blueprint,
                     f"{len(stale)} of {owned} owned entities would be deleted ({share:.0%}), "
-                    f"above the deletion threshold of {self._threshold:.0%}"
-                )
-                log.warning(
-                    "stale deletion skipped",
-                    extra={"blueprint": blueprint, "reason": self._report.deletion_skipped[blueprint]},
+                    f"above the deletion threshold of {self._threshold:.0%}",
                 )
                 continue
             if self.options.dry_run:
@@ -303,6 +299,10 @@ class FullSync:
             deleted = self._catalog.bulk_delete(blueprint, sorted(stale))
             self._report.deleted += len(deleted)
             log.info("deleted stale entities", extra={"blueprint": blueprint, "deleted": len(deleted)})
+
+    def _skip_deletion(self, blueprint: str, reason: str) -> None:
+        self._report.deletion_skipped[blueprint] = reason
+        log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": reason})
 
     def _stale_entities(self, blueprint: str) -> tuple[list[str], int]:
         """Owned entities not written by this run and last updated before it began; and how many
