@@ -15,19 +15,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from port_aws_exporter.aws.fetchers import ResourceDocument
 from port_aws_exporter.kinds import spec_for
-from port_aws_exporter.mapping import MappingResult, ResourceMapper
 
 # CloudTrail versions some event names: DeleteFunction20150331, UpdateFunctionConfiguration20150331v2.
 _VERSION_SUFFIX = re.compile(r"\d{8}(v\d+)?$")
-
-
-def map_document(mapper: ResourceMapper, document: ResourceDocument) -> MappingResult:
-    """Map a fetched document with one config entry's mappings."""
-    if document.properties is not None:
-        return mapper.map(document.properties)
-    return mapper.map_text(document.properties_text or "{}")
 
 
 def overmatch_hint(kind: str, body: Mapping[str, Any]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from port_aws_exporter.aws.fetch_errors import FetchError
 from port_aws_exporter.aws.fetchers import ResourceDocument
-from port_aws_exporter.delete_guard import map_document, overmatch_hint
+from port_aws_exporter.delete_guard import overmatch_hint
 from port_aws_exporter.event_records import EntityRef, MessageResult, SqsRecord
 from port_aws_exporter.mapping import MappedEntity, ResourceMapper
 
@@ -134,7 +134,7 @@ def _decide_upsert(work: ResourceWork, limits: RetryLimits) -> None:
     failures: list[str] = []
     filtered: list[str] = []
     for mapper in work.mappers:
-        result = map_document(mapper, work.document)
+        result = mapper.map_document(work.document)
         work.entities.extend(result.entities)
         failures.extend(str(failure) for failure in result.failures)
         if result.filtered:
@@ -195,7 +195,7 @@ def _decide_delete(work: ResourceWork, limits: RetryLimits) -> None:
 
 def map_all(mappers: Iterable[ResourceMapper], document: ResourceDocument) -> list[MappedEntity]:
     """Every entity the kind's config entries make of a document (mapping failures left out)."""
-    return [entity for mapper in mappers for entity in map_document(mapper, document).entities]
+    return [entity for mapper in mappers for entity in mapper.map_document(document).entities]
 
 
 def _plan_delete(work: ResourceWork) -> None:

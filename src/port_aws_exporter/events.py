@@ -27,7 +27,6 @@ deleted since); a delete held back by the guard `overmatch_attempts` times (the 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +37,7 @@ from port_aws_exporter.aws.fetchers import ResourceFetcher
 from port_aws_exporter.config import ExporterConfig
 from port_aws_exporter.event_decisions import PendingMessage, ResourceWork, RetryLimits, decide, refs_text
 from port_aws_exporter.event_records import BatchOutcome, EntityRef, MessageResult, SqsRecord
+from port_aws_exporter.installation import is_region_name
 from port_aws_exporter.jq_worker import TimeLimitedJq
 from port_aws_exporter.kinds import KindSpec, spec_for
 from port_aws_exporter.mapping import MappedEntity, build_mappers, mappers_for_kind
@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 DEFAULT_NOT_FOUND_ATTEMPTS = 3
 DEFAULT_OVERMATCH_ATTEMPTS = 3
 DEFAULT_READ_CONCURRENCY = 8
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 FetcherFactory = Callable[[KindSpec], ResourceFetcher]
 
@@ -207,7 +206,7 @@ class EventBatch:
                 f"resource_type {evaluated.resource_type!r} is not a kind of the config (its kinds: {kinds})",
                 transient=False,
             )
-        elif not _REGION.match(evaluated.region):
+        elif not is_region_name(evaluated.region):
             result.fail(f"region: {evaluated.region!r} is not an AWS region name", transient=False)
         return message
 

@@ -28,7 +28,7 @@ from port_aws_exporter.config import ExporterConfig, load_config
 from port_aws_exporter.event_records import SqsRecord
 from port_aws_exporter.events import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS, EventBatch, EventOptions
 from port_aws_exporter.lambda_environment import LambdaEnvironment
-from port_aws_exporter.logs import configure_logging, request_id
+from port_aws_exporter.logs import lambda_invocation_logs
 from port_aws_exporter.port import PortClient, PortCredentials
 
 if TYPE_CHECKING:
@@ -68,13 +68,9 @@ class EventsInvocation:
         self._batch: _Cached | None = None
 
     def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
-        configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-        token = request_id.set(getattr(context, "aws_request_id", None))
-        try:
+        with lambda_invocation_logs(context):
             records = event.get("Records") if isinstance(event, Mapping) else None
             return self._run([SqsRecord.from_lambda(record) for record in records or []], context)
-        finally:
-            request_id.reset(token)
 
     def _run(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
         if not records:

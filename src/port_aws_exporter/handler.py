@@ -33,7 +33,7 @@ from port_aws_exporter.events_invocation import EventsInvocation
 from port_aws_exporter.installation import Installation
 from port_aws_exporter.jq_worker import TimeLimitedJq
 from port_aws_exporter.lambda_environment import EVENT_CREDENTIAL_KEYS, LambdaEnvironment, S3Location
-from port_aws_exporter.logs import configure_logging, request_id
+from port_aws_exporter.logs import lambda_invocation_logs
 from port_aws_exporter.port import PortClient, PortCredentials
 from port_aws_exporter.sync import FullSync, SyncOptions
 
@@ -108,13 +108,8 @@ class SyncInvocation:
         self._warm = warm or _warm
 
     def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
-        event = event or {}
-        configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-        token = request_id.set(getattr(context, "aws_request_id", None))
-        try:
-            return self._run(event, context)
-        finally:
-            request_id.reset(token)
+        with lambda_invocation_logs(context):
+            return self._run(event or {}, context)
 
     def _run(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         environment = LambdaEnvironment.from_environ(os.environ)
@@ -198,9 +193,9 @@ def lambda_handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, A
         return events_handler(event, context)
     if _is_full_sync_request(event):
         return sync_handler(event, context)
-    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
-    log.error(
-        "unrecognised invocation event: expected an SQS batch, {}, a scheduled event or a continuation",
-        extra={"event_keys": sorted(event)[:20]},
-    )
+    with lambda_invocation_logs(context):
+        log.error(
+            "unrecognised invocation event: expected an SQS batch, {}, a scheduled event or a continuation",
+            extra={"event_keys": sorted(event)[:20]},
+        )
     return {"status": "ignored", "error": "unrecognised invocation event"}

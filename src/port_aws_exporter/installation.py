@@ -33,7 +33,7 @@ class Installation:
     def __post_init__(self) -> None:
         if not _ACCOUNT_ID.match(self.account_id):
             raise ValueError(f"AWS account id must be 12 digits, got {self.account_id!r}")
-        if not _REGION.match(self.region):
+        if not is_region_name(self.region):
             raise ValueError(f"not an AWS region name: {self.region!r}")
 
     @property
@@ -62,6 +62,11 @@ class Installation:
     def owned_entities_query(self) -> dict[str, Any]:
         """A complete search query (`combinator` + `rules`) for this installation's entities."""
         return {"combinator": "and", "rules": self.datasource_rules}
+
+
+def is_region_name(text: str) -> bool:
+    """Whether `text` has the shape of an AWS region name (`eu-west-1`, `us-gov-east-1`)."""
+    return _REGION.match(text) is not None
 
 
 def anonymous_user_agent() -> str:

@@ -9,7 +9,9 @@ only that evaluation fails and the caller keeps serving.
 
 Pipes and subprocesses work inside AWS Lambda, which has no `/dev/shm` (so no
 `multiprocessing.Pool`/`Queue`). The worker gets an empty environment and a memory limit: even a
-program that escaped the jq sandbox would find no secret to read.
+program that escaped the jq sandbox would find no secret to read. A new worker says when it is
+ready: starting it (a Python process importing jq, slow on a busy machine) is not counted against
+the time limit of the request that waits for it.
 
 Run as `python -m port_aws_exporter.jq_worker` it is the worker itself.
 """
@@ -34,6 +36,9 @@ _MIN_MEMORY_LIMIT_BYTES = 256 << 20
 # A result bigger than this is an error: the fields evaluated in messages are short strings.
 MAX_RESULT_BYTES = 1 << 20
 _READ_CHUNK = 1 << 16
+# A worker that has not said it is ready by then is given up on (a fault of ours, not of a program).
+STARTUP_TIMEOUT_SECONDS = 30.0
+_READY = b"ready"
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class JqTimeoutError(Exception):
 
 class _WorkerCrashedError(Exception):
     """The worker process exited while evaluating a request."""
+
+
+class JqWorkerStartError(RuntimeError):
+    """A worker process did not start (it exited, or was not ready in `STARTUP_TIMEOUT_SECONDS`)."""
 
 
 class _WorkerProcess:
@@ -72,10 +81,22 @@ class _WorkerProcess:
         self._stdin = self._process.stdin
         self._stdout_fd = self._process.stdout.fileno()
         self._buffer = bytearray()
+        try:
+            ready = self._read_line(time.monotonic() + STARTUP_TIMEOUT_SECONDS)
+        except (JqTimeoutError, _WorkerCrashedError):
+            ready = None
+        if ready != _READY:
+            self.kill()
+            raise JqWorkerStartError(
+                f"the jq worker process did not start (it exited, or was not ready in {STARTUP_TIMEOUT_SECONDS:g} s)"
+            )
 
     def request(self, payload: bytes, deadline: float) -> bytes:
         self._stdin.write(payload)
         self._stdin.flush()
+        return self._read_line(deadline)
+
+    def _read_line(self, deadline: float) -> bytes:
         while True:
             newline = self._buffer.find(b"\n")
             if newline >= 0:
@@ -242,7 +263,12 @@ def _serve(memory_limit_bytes: int) -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+    from port_aws_exporter.jq_engine import compile_program
+
+    compile_program(".")  # imports and jq's first compile belong to starting, not to a request
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(_READY + b"\n")
+    stdout.flush()
     for line in stdin:
         stdout.write(_evaluate_request(line))
         stdout.flush()

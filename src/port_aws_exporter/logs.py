@@ -7,9 +7,12 @@ output on the console and logs JSON to stderr only when asked (`--log-json`) or 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
+import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -46,3 +49,15 @@ def configure_logging(level: str | int = "INFO", *, stream: Any = None) -> None:
     )
     handler.addFilter(_RequestIdFilter())
     logger.addHandler(handler)
+
+
+@contextlib.contextmanager
+def lambda_invocation_logs(context: Any) -> Iterator[None]:
+    """The logs of one Lambda invocation: JSON lines at `$LOG_LEVEL` (default INFO), each carrying
+    the invocation's request id (`context.aws_request_id`)."""
+    configure_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    token = request_id.set(getattr(context, "aws_request_id", None))
+    try:
+        yield
+    finally:
+        request_id.reset(token)

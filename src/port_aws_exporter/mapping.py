@@ -23,13 +23,23 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from port_aws_exporter.config import EntityMapping, ExporterConfig, ResourceConfig
 from port_aws_exporter.jq_engine import JqError, JqProgram, as_field, compile_program
 from port_aws_exporter.jq_subset import Evaluator, NotCertain, compile_subset
 
 OPTIONAL_ENTITY_FIELDS = ("title", "icon", "team")
+
+
+class FetchedDocument(Protocol):
+    """A resource as a fetcher gives it (`aws.fetchers.ResourceDocument`): a dict, or its JSON text."""
+
+    @property
+    def properties(self) -> dict[str, Any] | None: ...
+
+    @property
+    def properties_text(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -234,6 +244,12 @@ class ResourceMapper:
         except JqError:
             return self._map_slowly(json.loads(text))
         return self._collect(output)
+
+    def map_document(self, document: FetchedDocument) -> MappingResult:
+        """Map a fetched resource: its dict, or its JSON text as the list or the read returned it."""
+        if document.properties is not None:
+            return self.map(document.properties)
+        return self.map_text(document.properties_text or "{}")
 
     def delete_targets(self, identifier: str) -> list[tuple[str, str]]:
         """(blueprint, identifier) of the entities a delete event for `identifier` removes.

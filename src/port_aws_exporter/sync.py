@@ -28,7 +28,7 @@ from port_aws_exporter.aws.fetch_errors import FetchError
 from port_aws_exporter.aws.fetchers import ListedResource, ResourceDocument, ResourceFetcher, complete
 from port_aws_exporter.config import ExporterConfig, ResourceConfig
 from port_aws_exporter.kinds import KindSpec, spec_for
-from port_aws_exporter.mapping import MappedEntity, MappingResult, ResourceMapper, build_mappers
+from port_aws_exporter.mapping import OPTIONAL_ENTITY_FIELDS, MappedEntity, ResourceMapper, build_mappers
 from port_aws_exporter.sync_checkpoint import SyncCheckpoint
 from port_aws_exporter.sync_report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport
 from port_aws_exporter.write_order import by_blueprint, write_rounds
@@ -233,7 +233,7 @@ class FullSync:
                 report.listed += 1
             if document is None:  # deleted between the list and the read
                 continue
-            result = _map(mapper, document)
+            result = mapper.map_document(document)
             if result.filtered:
                 with self._report.lock:
                     report.filtered += 1
@@ -280,21 +280,17 @@ class FullSync:
         for blueprint in self._config_blueprints():
             blocked = self._state.deletion_blocked.get(blueprint)
             if blocked is not None:
-                self._report.deletion_skipped[blueprint] = blocked
-                log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": blocked})
+                self._skip_deletion(blueprint, blocked)
                 continue
             stale, owned = self._stale_entities(blueprint)
             if not stale:
                 continue
             share = len(stale) / owned
             if share > self._threshold:
-                self._report.deletion_skipped[blueprint] = (
+                self._skip_deletion(
+                    blueprint,
                     f"{len(stale)} of {owned} owned entities would be deleted ({share:.0%}), "
-                    f"above the deletion threshold of {self._threshold:.0%}"
-                )
-                log.warning(
-                    "stale deletion skipped",
-                    extra={"blueprint": blueprint, "reason": self._report.deletion_skipped[blueprint]},
+                    f"above the deletion threshold of {self._threshold:.0%}",
                 )
                 continue
             if self.options.dry_run:
@@ -303,6 +299,10 @@ class FullSync:
             deleted = self._catalog.bulk_delete(blueprint, sorted(stale))
             self._report.deleted += len(deleted)
             log.info("deleted stale entities", extra={"blueprint": blueprint, "deleted": len(deleted)})
+
+    def _skip_deletion(self, blueprint: str, reason: str) -> None:
+        self._report.deletion_skipped[blueprint] = reason
+        log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": reason})
 
     def _stale_entities(self, blueprint: str) -> tuple[list[str], int]:
         """Owned entities not written by this run and last updated before it began; and how many
@@ -322,12 +322,6 @@ class FullSync:
                 continue  # an event wrote it during this run
             stale.append(entity["identifier"])
         return stale, owned
-
-
-def _map(mapper: ResourceMapper, document: ResourceDocument) -> MappingResult:
-    if document.properties is not None:
-        return mapper.map(document.properties)
-    return mapper.map_text(document.properties_text or "{}")
 
 
 def _timestamp(value: Any) -> datetime.datetime | None:
@@ -449,7 +443,7 @@ class _BackgroundWriter:
 
 def _differs(entity: dict[str, Any], current: dict[str, Any]) -> bool:
     """Whether upserting `entity` with merge would change what Port holds."""
-    for name in ("title", "icon", "team"):
+    for name in OPTIONAL_ENTITY_FIELDS:
         if name in entity and entity[name] != current.get(name):
             return True
     current_properties = current.get("properties") or {}

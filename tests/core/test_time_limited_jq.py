@@ -7,10 +7,11 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.jq_worker import JqOutcome, JqWorkerStartError, TimeLimitedJq
 
 SECRET = "another-s3cr3t-that-must-not-leak"
 
@@ -63,6 +64,27 @@ def test_runaway_programs_time_out_and_the_next_evaluation_succeeds(evaluator: T
     assert outcome.error == "jq evaluation exceeded its time limit of 1 s"
     assert elapsed < 5
     assert evaluator.first(".a", {"a": 1}).value == 1
+
+
+def test_starting_a_worker_does_not_count_against_the_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The worker finds its package through the parent's sys.path: a `sitecustomize` there makes its
+    # start-up as slow as a busy machine can (1 s), twice the time limit of the evaluation.
+    (tmp_path / "sitecustomize.py").write_text("import time\ntime.sleep(1.0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with TimeLimitedJq(timeout_seconds=0.5) as slow_to_start:
+        assert slow_to_start.first(".a", {"a": 1}) == JqOutcome(ok=True, value=1)
+        assert slow_to_start.restarts == 0
+
+
+def test_a_worker_that_cannot_start_raises_instead_of_failing_the_program(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with TimeLimitedJq() as broken, pytest.raises(JqWorkerStartError, match="did not start"):
+        broken.first(".a", {"a": 1})
 
 
 def test_a_program_that_crashes_the_worker_fails_alone(evaluator: TimeLimitedJq) -> None:

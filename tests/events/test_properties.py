@@ -133,7 +133,7 @@ def test_no_body_crashes_the_worker(running_worker: tuple[EventQueues, SqsWorker
     queues, worker, thread = running_worker
     received = worker.stats.as_dict()["received"]
     queues.send(*bodies)
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     # Every message is handled: acknowledged, or failed once and moved to the dead-letter queue.
     while queues.depth() > 0 or worker.stats.as_dict()["received"] < received + len(bodies):
         assert time.monotonic() < deadline, "the worker stopped handling messages"

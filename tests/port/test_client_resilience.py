@@ -24,9 +24,11 @@ def stored_identifiers(catalog: RunningCatalog, blueprint: str) -> set[str]:
 def test_token_expiring_mid_run_is_renewed_transparently(tmp_path: pytest.TempPathFactory) -> None:
     with start_catalog(token_ttl_seconds=0.6) as catalog, make_port_client(catalog) as client:
         client.create_blueprint(SERVICE_BLUEPRINT)
-        deadline = time.monotonic() + 2.0
+        # Writes go on until the token has been renewed twice (about a second), whatever the load.
+        deadline = time.monotonic() + 60
         index = 0
-        while time.monotonic() < deadline:
+        while client.counters.auth_calls < 3:
+            assert time.monotonic() < deadline, f"{client.counters.auth_calls} token(s) fetched in 60 s"
             assert client.bulk_upsert("service", [service(index)])[0].ok
             index += 1
             time.sleep(0.05)
@@ -93,7 +95,8 @@ def test_an_outage_longer_than_the_budget_fails_clearly_and_claims_nothing(
 ) -> None:
     with make_port_client(local_catalog, retry_budget_seconds=0.5, max_attempts=50) as client:
         assert client.bulk_upsert(service_blueprint, [service(0)])[0].ok
-        local_catalog.faults.start_outage(3.0)
+        # Longer than both calls below take, however slow the machine; cleared at the end.
+        local_catalog.faults.start_outage(60.0)
         started = time.monotonic()
         results = client.bulk_upsert(service_blueprint, [service(index) for index in range(1, 41)])
         elapsed = time.monotonic() - started
@@ -111,8 +114,20 @@ def test_an_outage_longer_than_the_budget_fails_clearly_and_claims_nothing(
     assert stored_identifiers(local_catalog, service_blueprint) == {"svc-00000"}
 
 
+def test_a_token_outage_is_retried_within_the_attempts_of_the_call(local_catalog: RunningCatalog) -> None:
+    local_catalog.faults.start_outage(60.0)  # the token route too
+    with make_port_client(local_catalog, max_attempts=3) as client, pytest.raises(PortApiError) as raised:
+        client.get_blueprint("service")
+    error = raised.value
+    assert (error.status, error.path, error.transient, error.attempts) == (503, "/v1/auth/access_token", True, 3)
+    assert client.counters.auth_calls == 3  # not 3 token attempts in each of 3 attempts
+    assert client.counters.retries == 2
+
+
 def test_a_short_outage_is_ridden_out(local_catalog: RunningCatalog, service_blueprint: str) -> None:
-    with make_port_client(local_catalog, retry_budget_seconds=5.0, backoff_max_seconds=0.3) as client:
+    # The budget, not the count of attempts, bounds the retries: full jitter may draw ten delays that
+    # add up to less than the outage, never fifty.
+    with make_port_client(local_catalog, retry_budget_seconds=5.0, backoff_max_seconds=0.3, max_attempts=50) as client:
         local_catalog.faults.start_outage(0.5)
         results = client.bulk_upsert(service_blueprint, [service(index) for index in range(30)])
     assert all(result.ok for result in results)

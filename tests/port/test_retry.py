@@ -24,6 +24,11 @@ def test_retry_after_as_http_date() -> None:
     assert retry_after_hint(429, {"retry-after": date}, now=now) == pytest.approx(30, abs=1.01)
 
 
+def test_a_retry_after_that_is_neither_seconds_nor_a_date_gives_no_hint() -> None:
+    assert retry_after_hint(503, {"retry-after": "soon"}) is None
+    assert retry_after_hint(429, {"retry-after": "soon", "x-ratelimit-reset": "1000"}, now=990.0) == 10.0
+
+
 def test_ratelimit_reset_is_used_on_429_only() -> None:
     headers = {"x-ratelimit-reset": "1000"}
     assert retry_after_hint(429, headers, now=990.0) == 10.0

@@ -84,7 +84,9 @@ def test_callers_waiting_on_a_failed_fetch_get_its_error_without_refetching() ->
         gate.wait(1)
         raise PortApiError("POST", "/v1/auth/access_token", 503, "down", "outage")
 
-    cache = TokenCache(fetch)
+    # The clock stands still: every caller asked no later than the failure, however late its thread
+    # got to ask (on a loaded machine, later than the 50 ms below).
+    cache = TokenCache(fetch, ManualClock())
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(cache.get) for _ in range(4)]
         time.sleep(0.05)

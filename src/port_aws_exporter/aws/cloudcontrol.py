@@ -6,10 +6,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetch_errors import FetchError, FetchErrorKind, fetch_error
+from port_aws_exporter.aws.fetch_errors import (
+    FetchError,
+    FetchErrorKind,
+    error_code,
+    none_if_not_found,
+    translated_errors,
+)
 from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.cloudcontrol_facts import is_listable, list_requirement
 from port_aws_exporter.config import AwsSelector
@@ -84,10 +88,8 @@ class CloudControlFetcher:
         while True:
             if token:
                 request["NextToken"] = token
-            try:
+            with translated_errors(self.kind, region):
                 response = client.list_resources(**request)
-            except (ClientError, BotoCoreError) as error:
-                raise fetch_error(self.kind, region, error) from error
             token = response.get("NextToken") or None
             descriptions = response.get("ResourceDescriptions", [])
             yield [self._listed(description, with_properties) for description in descriptions], token
@@ -105,7 +107,7 @@ class CloudControlFetcher:
         listing = self._spec.native_listing
         assert listing is not None
         client = self._clients.client(listing.service, region)
-        try:
+        with translated_errors(self.kind, region):
             if client.can_paginate(listing.operation):
                 pages = client.get_paginator(listing.operation).paginate()
             else:  # e.g. OpenSearch's ListDomainNames answers in one response
@@ -114,18 +116,17 @@ class CloudControlFetcher:
                 yield ListedPage(
                     [ListedResource(item[listing.identifier_key]) for item in page.get(listing.result_key, [])]
                 )
-        except (ClientError, BotoCoreError) as error:
-            raise fetch_error(self.kind, region, error) from error
 
     def read(self, region: str, identifier: str) -> ResourceDocument | None:
         client = self._clients.client("cloudcontrol", region)
-        try:
-            response = client.get_resource(TypeName=self.kind, Identifier=identifier)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == NOT_FOUND_CODE:
-                return None
-            raise fetch_error(self.kind, region, error, identifier) from error
-        except BotoCoreError as error:
-            raise fetch_error(self.kind, region, error, identifier) from error
+        response = none_if_not_found(
+            self.kind,
+            region,
+            identifier,
+            lambda error: error_code(error) == NOT_FOUND_CODE,
+            lambda: client.get_resource(TypeName=self.kind, Identifier=identifier),
+        )
+        if response is None:
+            return None
         description = response["ResourceDescription"]
         return ResourceDocument(description.get("Identifier", identifier), properties_text=description["Properties"])

@@ -6,9 +6,14 @@ event path retries transient errors through SQS and dead-letters permanent ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
+from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+Result = TypeVar("Result")
 
 THROTTLING_CODES = frozenset(
     {
@@ -69,10 +74,16 @@ class FetchError(Exception):
         return self.error_kind in (FetchErrorKind.THROTTLED, FetchErrorKind.SERVICE_ERROR, FetchErrorKind.CONNECTION)
 
 
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a refused call (`ResourceNotFoundException`…), or "" when it has none."""
+    code: str = error.response.get("Error", {}).get("Code", "")
+    return code
+
+
 def classify(error: Exception) -> FetchErrorKind:
     """The kind of a botocore failure."""
     if isinstance(error, ClientError):
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         if code in THROTTLING_CODES:
             return FetchErrorKind.THROTTLED
@@ -99,3 +110,30 @@ def describe(error: Exception) -> str:
 def fetch_error(kind: str, region: str, error: Exception, identifier: str | None = None) -> FetchError:
     """A FetchError for a botocore failure while reading `kind` in `region`."""
     return FetchError(kind, region, describe(error), error_kind=classify(error), identifier=identifier)
+
+
+@contextmanager
+def translated_errors(kind: str, region: str, identifier: str | None = None) -> Iterator[None]:
+    """botocore failures inside the block → FetchError naming the kind, region and resource."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        raise fetch_error(kind, region, error, identifier) from error
+
+
+def none_if_not_found(
+    kind: str,
+    region: str,
+    identifier: str,
+    is_not_found: Callable[[ClientError], bool],
+    operation: Callable[[], Result],
+) -> Result | None:
+    """`operation()`, or None when AWS answers that the resource does not exist (`is_not_found`);
+    any other botocore failure raises FetchError."""
+    with translated_errors(kind, region, identifier):
+        try:
+            return operation()
+        except ClientError as error:
+            if is_not_found(error):
+                return None
+            raise

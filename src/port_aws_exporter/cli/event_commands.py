@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
-from port_aws_exporter.cli.sync_command import CONFIG_ENV, DEFAULT_LOCAL_CATALOG, catalog_credentials
+from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
 from port_aws_exporter.config import ConfigError
 from port_aws_exporter.event_records import MessageResult
 
@@ -34,15 +34,8 @@ def print_result(result: MessageResult) -> None:
 
 
 @click.command("event")
-@click.option("--config", "config_source", envvar=CONFIG_ENV, required=True, help=f"config.json; or ${CONFIG_ENV}.")
-@click.option(
-    "--local-catalog",
-    is_flag=False,
-    flag_value=DEFAULT_LOCAL_CATALOG,
-    default=None,
-    metavar="[PATH]",
-    help=f"Write to an embedded local catalog (SQLite at PATH, default {DEFAULT_LOCAL_CATALOG}) instead of Port.",
-)
+@config_option
+@local_catalog_option
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option("--log-json", is_flag=True, help="Also log the event path's JSON lines on stderr.")
 @click.argument("message", type=click.File("r"))

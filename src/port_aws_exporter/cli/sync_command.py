@@ -19,6 +19,23 @@ from port_aws_exporter.sync_report import KindRegionReport, SyncReport
 DEFAULT_LOCAL_CATALOG = "./catalog.db"
 CONFIG_ENV = "PORT_AWS_EXPORTER_CONFIG"
 
+# The options of the commands that load a config and write to a catalog (sync, event, worker).
+config_option = click.option(
+    "--config",
+    "config_source",
+    envvar=CONFIG_ENV,
+    required=True,
+    help=f"config.json (path or s3://); or ${CONFIG_ENV}.",
+)
+local_catalog_option = click.option(
+    "--local-catalog",
+    is_flag=False,
+    flag_value=DEFAULT_LOCAL_CATALOG,
+    default=None,
+    metavar="[PATH]",
+    help=f"Write to an embedded local catalog (SQLite at PATH, default {DEFAULT_LOCAL_CATALOG}) instead of Port.",
+)
+
 
 @contextlib.contextmanager
 def catalog_credentials(local_catalog: str | None) -> Iterator[PortCredentials]:
@@ -86,21 +103,8 @@ def print_summary(report: SyncReport) -> None:
 
 
 @click.command("sync")
-@click.option(
-    "--config",
-    "config_source",
-    envvar=CONFIG_ENV,
-    required=True,
-    help=f"config.json (path or s3://); or ${CONFIG_ENV}.",
-)
-@click.option(
-    "--local-catalog",
-    is_flag=False,
-    flag_value=DEFAULT_LOCAL_CATALOG,
-    default=None,
-    metavar="[PATH]",
-    help=f"Write to an embedded local catalog (SQLite at PATH, default {DEFAULT_LOCAL_CATALOG}) instead of Port.",
-)
+@config_option
+@local_catalog_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write and delete nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--deletion-threshold", type=click.FloatRange(0, 1, min_open=True), help="Override the config's share.")

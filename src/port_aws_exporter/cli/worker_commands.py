@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from port_aws_exporter.cli.output import fail, print_json
-from port_aws_exporter.cli.sync_command import CONFIG_ENV, DEFAULT_LOCAL_CATALOG, catalog_credentials
+from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
 from port_aws_exporter.config import ConfigError
 from port_aws_exporter.events import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS
 from port_aws_exporter.worker import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_WAIT_SECONDS
@@ -14,16 +14,9 @@ QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
 
 
 @click.command("worker")
-@click.option("--config", "config_source", envvar=CONFIG_ENV, required=True, help=f"config.json; or ${CONFIG_ENV}.")
+@config_option
 @click.option("--queue-url", envvar=QUEUE_ENV, required=True, help=f"The events queue; or ${QUEUE_ENV}.")
-@click.option(
-    "--local-catalog",
-    is_flag=False,
-    flag_value=DEFAULT_LOCAL_CATALOG,
-    default=None,
-    metavar="[PATH]",
-    help=f"Write to an embedded local catalog (SQLite at PATH, default {DEFAULT_LOCAL_CATALOG}) instead of Port.",
-)
+@local_catalog_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True, help="Batches at once.")
 @click.option("--max-messages", type=click.IntRange(1, 10), default=10, show_default=True, help="Messages per batch.")
 @click.option("--wait-seconds", type=click.IntRange(0, 20), default=DEFAULT_WAIT_SECONDS, show_default=True)

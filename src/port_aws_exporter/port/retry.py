@@ -88,9 +88,11 @@ def retry_after_hint(status: int, headers: Mapping[str, str], now: float | None 
         try:
             return max(0.0, float(retry_after))
         except ValueError:
-            parsed = email.utils.parsedate_to_datetime(retry_after) if retry_after else None
-            if parsed is not None:
-                return max(0.0, parsed.timestamp() - current)
+            pass
+        try:
+            return max(0.0, email.utils.parsedate_to_datetime(retry_after).timestamp() - current)
+        except (TypeError, ValueError):
+            pass  # neither seconds nor a date: no hint from it
     reset = headers.get("x-ratelimit-reset")
     if status == 429 and reset:
         try:

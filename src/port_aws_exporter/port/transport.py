@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -76,8 +76,12 @@ class PortTransport:
         self._http.close()
 
     def call(self, request: PortRequest) -> httpx.Response | None:
-        """Send with authentication and retries; None for an accepted 404."""
-        return self.retry_policy.run(lambda: self._attempt(request), self._on_retry(request))
+        """Send with authentication and retries; None for an accepted 404.
+
+        A token fetch is part of the attempt that needs it, so these retries cover it too: the
+        attempts and the budget bound the whole call.
+        """
+        return self.retry_policy.run(lambda: self._attempt(request), self._log_retry)
 
     def _attempt(self, request: PortRequest) -> httpx.Response | None:
         token = self._tokens.get()
@@ -115,6 +119,7 @@ class PortTransport:
                 ) from error
 
     def _fetch_token(self) -> tuple[str, float]:
+        """One token request, not retried here: `call` retries the attempt that needed it."""
         secret = self.credentials.client_secret.get_secret_value()
         request = PortRequest(
             "POST",
@@ -122,34 +127,27 @@ class PortTransport:
             "auth",
             body=encode({"clientId": self.credentials.client_id, "clientSecret": secret}),
         )
+        self.counters.count_auth()
+        response = self._send(request, None)
+        if response.status_code in (400, 401, 403, 422):
+            raise error_from(request, response, PortAuthError, transient=False)
+        if response.status_code != 200:
+            raise error_from(request, response, PortApiError)
+        body = response_json(response)
+        token, expires_in = body.get("accessToken"), body.get("expiresIn")
+        if not isinstance(token, str) or not isinstance(expires_in, int | float):
+            raise PortAuthError(request.method, request.path, 200, "invalid_response", "no accessToken/expiresIn")
+        return token, float(expires_in)
 
-        def attempt() -> tuple[str, float]:
-            self.counters.count_auth()
-            response = self._send(request, None)
-            if response.status_code in (400, 401, 403, 422):
-                raise error_from(request, response, PortAuthError, transient=False)
-            if response.status_code != 200:
-                raise error_from(request, response, PortApiError)
-            body = response_json(response)
-            token, expires_in = body.get("accessToken"), body.get("expiresIn")
-            if not isinstance(token, str) or not isinstance(expires_in, int | float):
-                raise PortAuthError(request.method, request.path, 200, "invalid_response", "no accessToken/expiresIn")
-            return token, float(expires_in)
-
-        return self.retry_policy.run(attempt, self._on_retry(request))
-
-    def _on_retry(self, request: PortRequest) -> Callable[[PortApiError, float], None]:
-        def log_retry(error: PortApiError, delay: float) -> None:
-            self.counters.count_retry(error.status)
-            logger.warning(
-                "Port %s %s answered %s; retrying in %.2fs",
-                request.method,
-                request.path,
-                error.status if error.status is not None else error.error,
-                delay,
-            )
-
-        return log_retry
+    def _log_retry(self, error: PortApiError, delay: float) -> None:
+        self.counters.count_retry(error.status)
+        logger.warning(
+            "Port %s %s answered %s; retrying in %.2fs",
+            error.method,
+            error.path,
+            error.status if error.status is not None else error.error,
+            delay,
+        )
 
 
 def encode(value: Mapping[str, Any]) -> bytes:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetch_errors import fetch_error
+from port_aws_exporter.aws.fetch_errors import error_code, none_if_not_found, translated_errors
 from port_aws_exporter.aws.fetchers import ListedPage, ResourceDocument
 from port_aws_exporter.config import AwsSelector
 from port_aws_exporter.kinds import KindSpec
@@ -31,11 +29,6 @@ def json_safe(value: Any) -> Any:
     return value
 
 
-def error_code(error: ClientError) -> str:
-    code: str = error.response.get("Error", {}).get("Code", "")
-    return code
-
-
 class NativeFetcher:
     """A native fetcher: subclasses say how to list documents and how to read one."""
 
@@ -49,26 +42,15 @@ class NativeFetcher:
     def client(self, region: str) -> Any:
         return self._clients.client(self.service, region)
 
-    @contextmanager
-    def translated_errors(self, region: str, identifier: str | None = None) -> Iterator[None]:
+    def translated_errors(self, region: str, identifier: str | None = None) -> AbstractContextManager[None]:
         """botocore failures → FetchError naming the kind, region and resource."""
-        try:
-            yield
-        except (ClientError, BotoCoreError) as error:
-            raise fetch_error(self.kind, region, error, identifier) from error
+        return translated_errors(self.kind, region, identifier)
 
     def call_or_none(
         self, region: str, identifier: str, not_found: frozenset[str], operation: Callable[[], Result]
     ) -> Result | None:
         """`operation()`, or None when AWS answers with one of the `not_found` error codes."""
-        try:
-            return operation()
-        except ClientError as error:
-            if error_code(error) in not_found:
-                return None
-            raise fetch_error(self.kind, region, error, identifier) from error
-        except BotoCoreError as error:
-            raise fetch_error(self.kind, region, error, identifier) from error
+        return none_if_not_found(self.kind, region, identifier, lambda error: error_code(error) in not_found, operation)
 
     def paginate(self, region: str, operation: str, result_key: str, parameters: dict[str, Any]) -> Iterator[list[Any]]:
         """The items of a paginated describe call, a page at a time."""

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from port_aws_exporter.aws.fetch_errors import fetch_error
+from port_aws_exporter.aws.fetch_errors import error_code, none_if_not_found
 from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
-from port_aws_exporter.aws.native.base import NativeFetcher, error_code, json_safe
+from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
 from port_aws_exporter.config import AwsSelector
 
 DELETED_STATUS = "DELETE_COMPLETE"
@@ -50,13 +50,17 @@ class CloudFormationStackFetcher(NativeFetcher):
         return ResourceDocument(stack["StackId"], properties=json_safe(document))
 
     def _describe(self, region: str, identifier: str) -> list[dict[str, Any]]:
-        try:
-            stacks: list[dict[str, Any]] = self.client(region).describe_stacks(StackName=identifier)["Stacks"]
-        except ClientError as error:
-            # A missing stack is a ValidationError "Stack with id X does not exist".
-            if error_code(error) == "ValidationError" and "does not exist" in str(error):
-                return []
-            raise fetch_error(self.kind, region, error, identifier) from error
-        except BotoCoreError as error:
-            raise fetch_error(self.kind, region, error, identifier) from error
+        response = none_if_not_found(
+            self.kind,
+            region,
+            identifier,
+            _stack_missing,
+            lambda: self.client(region).describe_stacks(StackName=identifier),
+        )
+        stacks: list[dict[str, Any]] = response["Stacks"] if response else []
         return stacks
+
+
+def _stack_missing(error: ClientError) -> bool:
+    # A missing stack is a ValidationError "Stack with id X does not exist".
+    return error_code(error) == "ValidationError" and "does not exist" in str(error)
