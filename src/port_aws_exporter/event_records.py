@@ -1,13 +1,15 @@
 """SQS records as the event path sees them, and what became of each message.
 
-Lambda hands the function records shaped `{"messageId", "body", "attributes":
-{"ApproximateReceiveCount"}, ...}`; boto3's `ReceiveMessage` answers `{"MessageId", "Body",
+Lambda hands the function records shaped `{"messageId", "receiptHandle", "body", "attributes":
+{"ApproximateReceiveCount"}, "eventSourceARN", ...}`; boto3's `ReceiveMessage` answers `{"MessageId", "Body",
 "ReceiptHandle", "Attributes": {...}}`. Both become an `SqsRecord`, read leniently: a record is
 never a reason for the batch to crash, whatever it holds.
 
 A `MessageResult` says what one message did (`written`, `deleted`), or why it did nothing
 (`skipped`: acknowledged on purpose, with the reason) or failed (`error`: not acknowledged, it comes
 back through the queue). `BatchOutcome.batch_item_failures()` is Lambda's partial batch response.
+A failed message comes back after `retry_delay(receive_count)` seconds: the worker and the Lambda
+consumer both set that as its visibility timeout.
 """
 
 from __future__ import annotations
@@ -17,16 +19,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+DEFAULT_RETRY_DELAY_SECONDS = 10
+DEFAULT_MAX_RETRY_DELAY_SECONDS = 600
+
+
+def retry_delay(receive_count: int, base_seconds: int, max_seconds: int) -> int:
+    """Seconds before a failed message, delivered `receive_count` times, is visible again:
+    `base_seconds` doubled on every further delivery, at most `max_seconds`."""
+    exponent = min(max(receive_count - 1, 0), 20)
+    return min(base_seconds * (1 << exponent), max_seconds)
+
 
 @dataclass(frozen=True)
 class SqsRecord:
-    """One SQS message: its id, its body (text), how many times SQS has delivered it, and the
-    receipt handle to delete or release it with (None in Lambda, which does that itself)."""
+    """One SQS message: its id, its body (text), how many times SQS has delivered it, the receipt
+    handle to delete it or change its visibility with, and (from Lambda) the queue's ARN."""
 
     message_id: str
     body: str
     receive_count: int = 1
     receipt_handle: str | None = None
+    queue_arn: str | None = None
 
     @classmethod
     def from_lambda(cls, record: object) -> SqsRecord:
@@ -39,7 +52,8 @@ class SqsRecord:
             message_id=_as_id(record.get("messageId")),
             body=_as_text(record.get("body")),
             receive_count=_as_count(count),
-            receipt_handle=None,
+            receipt_handle=_as_optional_text(record.get("receiptHandle")),
+            queue_arn=_as_optional_text(record.get("eventSourceARN")),
         )
 
     @classmethod
@@ -57,6 +71,10 @@ class SqsRecord:
 
 def _as_id(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _as_optional_text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _as_text(value: object) -> str:

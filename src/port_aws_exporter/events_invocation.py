@@ -7,6 +7,13 @@ a minute) and the Port credentials read from Secrets Manager (`CREDENTIALS_CACHE
 300). Retry limits come from `EVENTS_NOT_FOUND_ATTEMPTS` and `EVENTS_OVERMATCH_ATTEMPTS` (default 3
 each; keep them below the queue's `maxReceiveCount`).
 
+Lambda leaves a failed message invisible for the queue's whole visibility timeout (six times the
+function's timeout in our template: minutes), too long for a function that AWS shows a second
+after its create. So the consumer sets each failed message's visibility itself, as the worker
+does: `EVENTS_RETRY_DELAY_SECONDS` (default 10) doubled on each further delivery, at most
+`EVENTS_MAX_RETRY_DELAY_SECONDS` (default 600). If that call fails, the message still comes back,
+after the queue's timeout.
+
 When the batch cannot be processed at all (no config, no credentials), every message is reported
 failed: they return to the queue and, if the problem lasts, reach the dead-letter queue, from which
 `port-aws-exporter dlq replay` brings them back after the fix.
@@ -24,8 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.aws.sqs_queues import change_visibility, queue_by_arn
 from port_aws_exporter.config import ExporterConfig, load_config
-from port_aws_exporter.event_records import SqsRecord
+from port_aws_exporter.event_records import (
+    DEFAULT_MAX_RETRY_DELAY_SECONDS,
+    DEFAULT_RETRY_DELAY_SECONDS,
+    SqsRecord,
+    retry_delay,
+)
 from port_aws_exporter.events import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS, EventBatch, EventOptions
 from port_aws_exporter.lambda_environment import LambdaEnvironment
 from port_aws_exporter.logs import lambda_invocation_logs
@@ -75,6 +88,12 @@ class EventsInvocation:
     def _run(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
         if not records:
             return {"batchItemFailures": []}
+        response = self._process(records, context)
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        self._delay_retries([record for record in records if record.message_id in failed])
+        return response
+
+    def _process(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
         started = time.monotonic()
         try:
             batch, port = self._prepare(context)
@@ -103,6 +122,32 @@ class EventsInvocation:
             },
         )
         return outcome.batch_item_failures()
+
+    def _delay_retries(self, records: list[SqsRecord]) -> None:
+        """Make failed messages visible again after their backoff rather than the queue's timeout."""
+        by_queue: dict[str, list[tuple[str, int]]] = {}
+        try:
+            base = _int_setting("EVENTS_RETRY_DELAY_SECONDS", DEFAULT_RETRY_DELAY_SECONDS)
+            maximum = _int_setting("EVENTS_MAX_RETRY_DELAY_SECONDS", DEFAULT_MAX_RETRY_DELAY_SECONDS)
+        except ValueError as error:
+            log.error("failed messages keep the queue's visibility timeout: %s", error)
+            return
+        for record in records:
+            if record.receipt_handle and record.queue_arn:
+                delay = retry_delay(record.receive_count, base, max(base, maximum))
+                by_queue.setdefault(record.queue_arn, []).append((record.receipt_handle, delay))
+        for queue_arn, handles_and_delays in by_queue.items():
+            try:
+                sqs, queue_url = queue_by_arn(self._warm.clients(), queue_arn)
+                failures = change_visibility(sqs, queue_url, handles_and_delays)
+            except Exception as error:
+                failures = [str(error)]
+            if failures:
+                log.warning(
+                    "delaying failed messages failed, they return after the queue's visibility timeout: %s",
+                    "; ".join(failures[:3]),
+                    extra={"failed": len(failures), "queue_arn": queue_arn},
+                )
 
     def _prepare(self, context: Any) -> tuple[EventBatch, PortClient]:
         environment = LambdaEnvironment.from_environ(os.environ)

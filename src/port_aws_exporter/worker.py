@@ -30,13 +30,17 @@ from types import FrameType
 from typing import Any
 
 from port_aws_exporter.aws.sqs_queues import change_visibility, delete_messages
-from port_aws_exporter.event_records import BatchOutcome, SqsRecord
+from port_aws_exporter.event_records import (
+    DEFAULT_MAX_RETRY_DELAY_SECONDS,
+    DEFAULT_RETRY_DELAY_SECONDS,
+    BatchOutcome,
+    SqsRecord,
+    retry_delay,
+)
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_SECONDS = 20
-DEFAULT_RETRY_DELAY_SECONDS = 10
-DEFAULT_MAX_RETRY_DELAY_SECONDS = 600
 _RECEIVE_ERROR_PAUSE_SECONDS = 5.0
 
 BatchProcessor = Callable[[list[SqsRecord]], BatchOutcome]
@@ -74,8 +78,7 @@ class WorkerOptions:
 
     def retry_delay(self, receive_count: int) -> int:
         """Seconds before a failed message (delivered `receive_count` times) is visible again."""
-        exponent = min(max(receive_count - 1, 0), 20)
-        return min(self.retry_delay_seconds * (1 << exponent), self.max_retry_delay_seconds)
+        return retry_delay(receive_count, self.retry_delay_seconds, self.max_retry_delay_seconds)
 
 
 @dataclass

@@ -2,23 +2,37 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
 
-from port_aws_exporter.aws.sqs_queues import queue_region
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.sqs_queues import queue_by_arn, queue_region
 from port_aws_exporter.delete_guard import overmatch_hint
-from port_aws_exporter.event_records import BatchOutcome, EntityRef, MessageResult, SqsRecord
+from port_aws_exporter.event_records import BatchOutcome, EntityRef, MessageResult, SqsRecord, retry_delay
 from port_aws_exporter.events import EventOptions
 
 
 def test_lambda_and_boto3_records_read_the_same() -> None:
+    queue_arn = "arn:aws:sqs:eu-west-1:123456789012:events"
     from_lambda = SqsRecord.from_lambda(
-        {"messageId": "a", "body": "{}", "attributes": {"ApproximateReceiveCount": "3"}, "receiptHandle": "h"}
+        {
+            "messageId": "a",
+            "body": "{}",
+            "attributes": {"ApproximateReceiveCount": "3"},
+            "receiptHandle": "h",
+            "eventSourceARN": queue_arn,
+        }
     )
     from_receive = SqsRecord.from_receive(
         {"MessageId": "a", "Body": "{}", "ReceiptHandle": "h", "Attributes": {"ApproximateReceiveCount": "3"}}
     )
-    assert from_lambda == SqsRecord("a", "{}", 3, None)
+    assert from_lambda == SqsRecord("a", "{}", 3, "h", queue_arn)
     assert from_receive == SqsRecord("a", "{}", 3, "h")
+
+
+def test_the_retry_delay_doubles_per_delivery_up_to_its_maximum() -> None:
+    assert [retry_delay(count, 10, 600) for count in (1, 2, 3, 6, 7, 100)] == [10, 20, 40, 320, 600, 600]
+    assert retry_delay(0, 10, 600) == 10 and retry_delay(5, 0, 600) == 0
 
 
 @pytest.mark.parametrize(
@@ -77,6 +91,18 @@ def test_queue_region() -> None:
     assert queue_region("https://sqs.eu-west-1.amazonaws.com/123456789012/events") == "eu-west-1"
     assert queue_region("https://sqs.us-gov-west-1.amazonaws.com/1/q") == "us-gov-west-1"
     assert queue_region("http://127.0.0.1:4566/123456789012/events") is None
+
+
+def test_a_queue_arn_gives_its_regions_client_and_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_SQS", raising=False)
+    clients = AwsClients(boto3.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1"))
+    sqs, url = queue_by_arn(clients, "arn:aws:sqs:eu-west-1:123456789012:events")
+    assert sqs.meta.region_name == "eu-west-1"
+    assert url == "https://sqs.eu-west-1.amazonaws.com/123456789012/events"
+    for not_a_queue in ("arn:aws:sns:eu-west-1:123456789012:topic", "arn:aws:sqs:eu-west-1:events", "events"):
+        with pytest.raises(ValueError, match="not an SQS queue ARN"):
+            queue_by_arn(clients, not_a_queue)
 
 
 def test_event_options_are_checked() -> None:

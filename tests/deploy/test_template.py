@@ -259,6 +259,7 @@ def test_the_event_consumer_reads_config_and_never_writes_the_bucket_or_lists_re
         "sqs:ReceiveMessage",
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
     ]
     sync = {s["Sid"]: s for s in _role_statements(resources, "SyncFunctionRole")}
     assert _actions(sync["ReadConfigWriteCheckpoints"]) == ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]

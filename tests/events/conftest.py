@@ -97,6 +97,9 @@ def events_env(
         "PORT_CLIENT_SECRET": local_catalog.client_secret,
         "PORT_API_URL": local_catalog.url,
         "LOG_LEVEL": "INFO",
+        # The test queues' visibility timeout is 1 s: failed messages come back as fast as before.
+        "EVENTS_RETRY_DELAY_SECONDS": "1",
+        "EVENTS_MAX_RETRY_DELAY_SECONDS": "1",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

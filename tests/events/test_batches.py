@@ -14,7 +14,7 @@ from port_aws_exporter.events_invocation import EventsInvocation
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
-from tests.events.conftest import MessageFactory, sqs_event
+from tests.events.conftest import QUEUE_ARN, MessageFactory, sqs_event
 from tests.fixtures.event_queues import LambdaContext
 
 
@@ -113,6 +113,23 @@ def test_a_function_not_found_yet_is_retried_then_dropped(
     [dropped] = [line for line in log_lines(capsys.readouterr().err) if line.get("message_id") == "m0"]
     assert dropped["dropped"] is True
     assert "AWS::Lambda::Function not-there-yet in us-east-1 was not found after 3 attempt(s)" in dropped["reason"]
+
+
+def test_a_backoff_that_cannot_be_set_is_logged_and_the_message_still_fails(
+    fresh_local_aws: RunningLocalAws,
+    events_lambda: EventsInvocation,
+    catalog_with: Callable[..., PortClient],
+    seed_message: MessageFactory,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    catalog_with("lambda.blueprint.json")
+    # sqs_event names a queue the local endpoint does not have: its receipt handles are made up.
+    event = sqs_event(seed_message("CreateFunction20150331", "not-there-yet"))
+
+    assert events_lambda(event, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    [warning] = [line for line in log_lines(capsys.readouterr().err) if "delaying failed messages" in line["message"]]
+    assert warning["level"] == "WARNING" and warning["queue_arn"] == QUEUE_ARN
+    assert "after the queue's visibility timeout" in warning["message"]
 
 
 def test_a_warm_consumer_authenticates_once(

@@ -9,8 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+import pytest
+
 from port_aws_exporter.events_invocation import EventsInvocation
 from port_aws_exporter.local.aws import RunningLocalAws
+from port_aws_exporter.local.aws.bulk_seed import BulkLambdaSpec
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
 from tests.events.conftest import MessageFactory
@@ -74,3 +77,32 @@ def test_poison_messages_reach_the_dead_letter_queue_and_good_ones_never_do(
     assert sorted(message["Body"] for message in dead) == sorted(poison)
     assert all(int(message["Attributes"]["ApproximateReceiveCount"]) >= 2 for message in dead)
     assert sorted(entity["identifier"] for entity in port.iter_blueprint_entities("lambda")) == names
+
+
+def test_a_failed_message_returns_after_its_backoff_not_the_queues_visibility_timeout(
+    fresh_local_aws: RunningLocalAws,
+    event_queues: Callable[..., EventQueues],
+    events_lambda: EventsInvocation,
+    catalog_with: Callable[..., PortClient],
+    seed_message: MessageFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = catalog_with("lambda.blueprint.json")
+    # Five minutes, as a deployed queue would hold it: the test's 30 s drain fails unless the
+    # consumer shortens the visibility of the message it reports failed.
+    queues = event_queues(visibility_timeout=300, max_receive_count=5)
+    monkeypatch.setenv("EVENTS_RETRY_DELAY_SECONDS", "1")
+    monkeypatch.setenv("EVENTS_MAX_RETRY_DELAY_SECONDS", "60")
+    spec = BulkLambdaSpec(count=1, prefix="late")
+    [message_id] = queues.send(seed_message("CreateFunction20150331", spec.name(0)))
+    source = LambdaEventSource(queues, events_lambda)
+    while not source.invocations:
+        source.poll()
+    # The event came before AWS shows the function.
+    assert source.invocations[0]["response"] == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+
+    fresh_local_aws.bulk_create_lambda_functions(1, prefix="late")
+    source.drain(timeout=30)
+
+    assert [entity["identifier"] for entity in port.iter_blueprint_entities("lambda")] == [spec.name(0)]
+    assert source.receive_counts[message_id] == 2

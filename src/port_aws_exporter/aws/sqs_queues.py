@@ -1,8 +1,10 @@
 """SQS queues by URL: which region a queue lives in, and batch calls with their per-entry failures.
 
 A queue URL names its region (`https://sqs.eu-west-1.amazonaws.com/123456789012/events`); a local
-endpoint's URL does not, and then the session's region is the queue's. Batch calls take at most ten
-entries and answer per entry: the helpers here cut them and return the entries that failed.
+endpoint's URL does not, and then the session's region is the queue's. Lambda names a queue by its
+ARN (`arn:aws:sqs:<region>:<account>:<name>`); its URL is the SQS endpoint's, account and name.
+Batch calls take at most ten entries and answer per entry: the helpers here cut them and return the
+entries that failed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,16 @@ def queue_region(queue_url: str) -> str | None:
 def sqs_client_for(clients: AwsClients, queue_url: str) -> Any:
     """The shared SQS client of the queue's region."""
     return clients.client("sqs", queue_region(queue_url) or clients.default_region)
+
+
+def queue_by_arn(clients: AwsClients, queue_arn: str) -> tuple[Any, str]:
+    """The shared SQS client of the queue's region and the queue's URL, from its ARN."""
+    parts = queue_arn.split(":")
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs" or not all(parts[3:]):
+        raise ValueError(f"not an SQS queue ARN: {queue_arn!r}")
+    region, account, name = parts[3:]
+    sqs = clients.client("sqs", region)
+    return sqs, f"{sqs.meta.endpoint_url.rstrip('/')}/{account}/{name}"
 
 
 def _chunks(items: Sequence[Any]) -> list[Sequence[Any]]:

@@ -7,8 +7,9 @@ import click
 from port_aws_exporter.cli.output import fail, print_json
 from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
 from port_aws_exporter.config import ConfigError
+from port_aws_exporter.event_records import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS
 from port_aws_exporter.events import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS
-from port_aws_exporter.worker import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS, DEFAULT_WAIT_SECONDS
+from port_aws_exporter.worker import DEFAULT_WAIT_SECONDS
 
 QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
 
