@@ -1,9 +1,9 @@
 """SQS records as the event path sees them, and what became of each message.
 
 Lambda hands the function records shaped `{"messageId", "receiptHandle", "body", "attributes":
-{"ApproximateReceiveCount"}, "eventSourceARN", ...}`; boto3's `ReceiveMessage` answers `{"MessageId", "Body",
-"ReceiptHandle", "Attributes": {...}}`. Both become an `SqsRecord`, read leniently: a record is
-never a reason for the batch to crash, whatever it holds.
+{"ApproximateReceiveCount"}, "eventSourceARN", ...}`; boto3's `ReceiveMessage` answers
+`{"MessageId", "Body", "ReceiptHandle", "Attributes": {...}}`. Both become an `SqsRecord`, read
+leniently: a record is never a reason for the batch to crash, whatever it holds.
 
 A `MessageResult` says what one message did (`written`, `deleted`), or why it did nothing
 (`skipped`: acknowledged on purpose, with the reason) or failed (`error`: not acknowledged, it comes

@@ -125,16 +125,22 @@ class EventsInvocation:
 
     def _delay_retries(self, records: list[SqsRecord]) -> None:
         """Make failed messages visible again after their backoff rather than the queue's timeout."""
-        by_queue: dict[str, list[tuple[str, int]]] = {}
+        if not records:
+            return
         try:
             base = _int_setting("EVENTS_RETRY_DELAY_SECONDS", DEFAULT_RETRY_DELAY_SECONDS)
             maximum = _int_setting("EVENTS_MAX_RETRY_DELAY_SECONDS", DEFAULT_MAX_RETRY_DELAY_SECONDS)
+            if not 0 <= base <= maximum:
+                raise ValueError(
+                    f"EVENTS_RETRY_DELAY_SECONDS ({base}) must be 0 to EVENTS_MAX_RETRY_DELAY_SECONDS ({maximum})"
+                )
         except ValueError as error:
             log.error("failed messages keep the queue's visibility timeout: %s", error)
             return
+        by_queue: dict[str, list[tuple[str, int]]] = {}
         for record in records:
             if record.receipt_handle and record.queue_arn:
-                delay = retry_delay(record.receive_count, base, max(base, maximum))
+                delay = retry_delay(record.receive_count, base, maximum)
                 by_queue.setdefault(record.queue_arn, []).append((record.receipt_handle, delay))
         for queue_arn, handles_and_delays in by_queue.items():
             try:

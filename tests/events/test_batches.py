@@ -132,6 +132,25 @@ def test_a_backoff_that_cannot_be_set_is_logged_and_the_message_still_fails(
     assert "after the queue's visibility timeout" in warning["message"]
 
 
+def test_retry_delays_out_of_order_are_an_error_and_the_message_still_fails(
+    fresh_local_aws: RunningLocalAws,
+    events_lambda: EventsInvocation,
+    catalog_with: Callable[..., PortClient],
+    seed_message: MessageFactory,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    catalog_with("lambda.blueprint.json")
+    monkeypatch.setenv("EVENTS_RETRY_DELAY_SECONDS", "30")
+    monkeypatch.setenv("EVENTS_MAX_RETRY_DELAY_SECONDS", "5")
+    event = sqs_event(seed_message("CreateFunction20150331", "not-there-yet"))
+
+    assert events_lambda(event, LambdaContext()) == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+    [error] = [line for line in log_lines(capsys.readouterr().err) if "visibility timeout" in line["message"]]
+    assert error["level"] == "ERROR"
+    assert "EVENTS_RETRY_DELAY_SECONDS (30) must be 0 to EVENTS_MAX_RETRY_DELAY_SECONDS (5)" in error["message"]
+
+
 def test_a_warm_consumer_authenticates_once(
     fresh_local_aws: RunningLocalAws,
     events_lambda: EventsInvocation,
