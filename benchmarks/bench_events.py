@@ -35,8 +35,8 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from port_aws_exporter.events_invocation import EventsInvocation
-from port_aws_exporter.handler import WarmState
+from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
+from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.port import PortClient, PortCredentials
 from served_process import served
 

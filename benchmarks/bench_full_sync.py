@@ -78,9 +78,9 @@ import json, resource, sys, time
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import resolve_installation
-from port_aws_exporter.config import load_config
+from port_aws_exporter.core.config import load_config
 from port_aws_exporter.port import PortClient, PortCredentials
-from port_aws_exporter.sync import FullSync, SyncOptions
+from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
 config = load_config(sys.argv[1])
 clients = AwsClients()
 installation = resolve_installation(clients.session)

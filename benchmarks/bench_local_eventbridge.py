@@ -113,12 +113,12 @@ def main() -> None:
 
     originals = {"send_to_targets": Rule.send_to_targets}  # before the endpoint patches it
 
-    from port_aws_exporter.config import load_config
+    from port_aws_exporter.core.config import load_config
+    from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
     from port_aws_exporter.local.aws import start_local_aws
     from port_aws_exporter.local.aws.changes import make_change
     from port_aws_exporter.local.aws.rule_deployment import deploy_rule_template
     from port_aws_exporter.local.aws.service_clients import local_client
-    from port_aws_exporter.rules.cloudtrail import cloudtrail_event
     from port_aws_exporter.rules.generate import generate_rules
     from port_aws_exporter.rules.rule_output import render_cloudformation
 

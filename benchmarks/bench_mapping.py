@@ -25,10 +25,10 @@ from typing import Any
 
 import jq
 
-from port_aws_exporter.config import load_config
-from port_aws_exporter.jq_engine import compile_program
-from port_aws_exporter.jq_worker import TimeLimitedJq
-from port_aws_exporter.mapping import ResourceMapper
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.jq.engine import compile_program
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.mapping import ResourceMapper
 
 SHARED_EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "data" / "port-examples"
 

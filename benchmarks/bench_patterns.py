@@ -15,8 +15,8 @@ import statistics
 import time
 from typing import Any
 
-from port_aws_exporter.rules.cloudtrail import cloudtrail_event
-from port_aws_exporter.rules.pattern import EventPattern, compile_pattern
+from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
+from port_aws_exporter.eventbridge.pattern import EventPattern, compile_pattern
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"

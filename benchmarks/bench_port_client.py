@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from port_aws_exporter.installation import Installation
+from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.port import PortClient, PortCredentials
 from port_aws_exporter.port.bulk import encode_entity, plan_chunks
 from served_process import cpu_seconds, served

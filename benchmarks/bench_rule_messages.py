@@ -18,12 +18,12 @@ import statistics
 import time
 from pathlib import Path
 
-from port_aws_exporter.jq_worker import TimeLimitedJq
-from port_aws_exporter.message import evaluate_message, parse_message
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import evaluate_message, parse_message
+from port_aws_exporter.eventbridge.transformer import render_input
 from port_aws_exporter.rules.generate import rule_for_kind
 from port_aws_exporter.rules.lint import lint_template
 from port_aws_exporter.rules.samples import sample_event
-from port_aws_exporter.rules.transformer import render_input
 
 PORT_LAMBDA_PATHS = {
     "awsRegion": "$.detail.awsRegion",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.config import ConfigError, check_config, load_config
+from port_aws_exporter.core.config import ConfigError, check_config, load_config
 
 NOT_CONFIGS = ("blueprint", "iam-policy", "index", "parameters", "schema", "default-policy")
 

@@ -7,9 +7,9 @@ import pytest
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.sqs_queues import queue_by_arn, queue_region
-from port_aws_exporter.delete_guard import overmatch_hint
-from port_aws_exporter.event_records import BatchOutcome, EntityRef, MessageResult, SqsRecord, retry_delay
-from port_aws_exporter.events import EventOptions
+from port_aws_exporter.core.delete_guard import overmatch_hint
+from port_aws_exporter.events.batch import EventOptions
+from port_aws_exporter.events.records import BatchOutcome, EntityRef, MessageResult, SqsRecord, retry_delay
 
 
 def test_lambda_and_boto3_records_read_the_same() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from port_aws_exporter.jq_engine import (
+from port_aws_exporter.core.jq.engine import (
     JqCompileError,
     JqRuntimeError,
     as_field,
@@ -54,7 +54,7 @@ def test_a_secret_in_the_environment_is_unreachable() -> None:
     result = _run_isolated(
         f"""
         import json
-        from port_aws_exporter.jq_engine import JqError, first
+        from port_aws_exporter.core.jq.engine import JqError, first
         for program in {ESCAPE_ATTEMPTS!r}:
             try:
                 print(json.dumps(first(program, {{"a": 1}})))

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from port_aws_exporter.jq_engine import JqError, compile_program
-from port_aws_exporter.jq_subset import NotCertain, compile_subset
+from port_aws_exporter.core.jq.engine import JqError, compile_program
+from port_aws_exporter.core.jq.subset import NotCertain, compile_subset
 
 KEYS = ["a", "b", "Name", "item", "with-dash"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.kinds import KINDS, FetcherName, spec_for
+from port_aws_exporter.core.kinds.registry import KINDS, FetcherName, spec_for
 
 
 @pytest.fixture(scope="module")

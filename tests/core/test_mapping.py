@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.config import load_config
-from port_aws_exporter.mapping import MappingResult, ResourceMapper
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.mapping import MappingResult, ResourceMapper
 
 ACCOUNT = "123456789012"
 CONSOLE = "https://console.aws.amazon.com/go/view?arn="

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.jq_worker import TimeLimitedJq
-from port_aws_exporter.message import EvaluatedMessage, MessageError, evaluate_message, parse_message
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import EvaluatedMessage, MessageError, evaluate_message, parse_message
 
 SEED_MESSAGE = {
     "requestFunctionName": "test-function",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from port_aws_exporter.mapping import MappedEntity
-from port_aws_exporter.write_order import by_blueprint, relation_targets, write_rounds
+from port_aws_exporter.core.mapping import MappedEntity
+from port_aws_exporter.core.write_order import by_blueprint, relation_targets, write_rounds
 
 
 def _entity(blueprint: str, identifier: str, **relations: Any) -> MappedEntity:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from port_aws_exporter.config import load_config
+from port_aws_exporter.core.config import load_config
 from port_aws_exporter.deploy.artifact import LambdaArtifact
 from port_aws_exporter.deploy.iam_policy import DEFAULT_POLICY_NAME, read_policy_for_config
 from port_aws_exporter.deploy.lambda_target import LambdaTarget

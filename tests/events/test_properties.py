@@ -19,14 +19,14 @@ from hypothesis import strategies as st
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.config import load_config
-from port_aws_exporter.event_records import SqsRecord
-from port_aws_exporter.events import EventBatch
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import MessageError, parse_message
+from port_aws_exporter.events.batch import EventBatch
+from port_aws_exporter.events.records import SqsRecord
+from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 from port_aws_exporter.local.aws import RunningLocalAws
-from port_aws_exporter.message import MessageError, parse_message
 from port_aws_exporter.port import PortClient
-from port_aws_exporter.worker import SqsWorker, WorkerOptions
 from tests.fixtures.event_queues import EventQueues
 
 CONFIG = {

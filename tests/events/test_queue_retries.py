@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
-from port_aws_exporter.events_invocation import EventsInvocation
+from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.aws.bulk_seed import BulkLambdaSpec
 from port_aws_exporter.local.catalog import RunningCatalog

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.events_invocation import EventsInvocation
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import evaluate_message, parse_message
+from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
 from port_aws_exporter.local.aws import RunningLocalAws
-from port_aws_exporter.message import evaluate_message, parse_message
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.rules.samples import sample_event
 from port_aws_exporter.rules.template import load_rule_template

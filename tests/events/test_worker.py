@@ -16,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.event_records import BatchOutcome, SqsRecord
-from port_aws_exporter.event_session import EventSession, open_event_batch
+from port_aws_exporter.cli.event_session import EventSession, open_event_batch
+from port_aws_exporter.events.records import BatchOutcome, SqsRecord
+from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
-from port_aws_exporter.worker import SqsWorker, WorkerOptions
 from tests.events.conftest import MessageFactory, examples
 from tests.fixtures.event_queues import EventQueues
 
@@ -102,7 +102,7 @@ def test_a_failed_message_comes_back_after_a_backoff_that_grows_with_its_receive
     seen: list[tuple[float, int]] = []
 
     def process(records: list[SqsRecord]) -> BatchOutcome:
-        from port_aws_exporter.event_records import MessageResult
+        from port_aws_exporter.events.records import MessageResult
 
         seen.extend((time.monotonic(), record.receive_count) for record in records)
         results = [MessageResult(record.message_id, error="always", transient=True) for record in records]
@@ -132,7 +132,7 @@ def test_stopping_mid_batch_finishes_it_and_releases_what_arrives_after(
     processed: list[str] = []
 
     def process(records: list[SqsRecord]) -> BatchOutcome:
-        from port_aws_exporter.event_records import MessageResult
+        from port_aws_exporter.events.records import MessageResult
 
         entered.set()
         proceed.wait(10)
@@ -230,7 +230,7 @@ def test_receive_errors_do_not_stop_the_worker(
     run_in_thread: Callable[[SqsWorker], threading.Thread],
     aws_env: dict[str, str],
 ) -> None:
-    import port_aws_exporter.worker as worker_module
+    import port_aws_exporter.events.worker as worker_module
 
     monkeypatch.setattr(worker_module, "_RECEIVE_ERROR_PAUSE_SECONDS", 0.1)
     queues = event_queues()
@@ -239,7 +239,7 @@ def test_receive_errors_do_not_stop_the_worker(
     received: list[str] = []
 
     def process(records: list[SqsRecord]) -> BatchOutcome:
-        from port_aws_exporter.event_records import MessageResult
+        from port_aws_exporter.events.records import MessageResult
 
         received.extend(record.body for record in records)
         return BatchOutcome([MessageResult(record.message_id) for record in records])
@@ -260,7 +260,7 @@ def test_worker_options_are_checked() -> None:
 
 
 def test_a_duplicate_delivery_is_never_applied_twice() -> None:
-    from port_aws_exporter.worker import _Deliveries
+    from port_aws_exporter.events.worker import _Deliveries
 
     def record(message_id: str, handle: str) -> SqsRecord:
         return SqsRecord.from_receive({"MessageId": message_id, "Body": "{}", "ReceiptHandle": handle})

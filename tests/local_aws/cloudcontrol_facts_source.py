@@ -1,4 +1,4 @@
-"""Regenerates `port_aws_exporter/cloudcontrol_facts.py` from `cfn-handlers.json`.
+"""Regenerates `port_aws_exporter/core/kinds/cloudcontrol.py` from `cfn-handlers.json`.
 
 The product never reads the shared file: this script turns it, once, into the project's own compact
 table, and `test_cloudcontrol_facts.py` checks the table against the file. Run it after the shared
@@ -14,7 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-FACTS_MODULE = Path(__file__).resolve().parents[2] / "src" / "port_aws_exporter" / "cloudcontrol_facts.py"
+import port_aws_exporter.core.kinds.cloudcontrol as cloudcontrol_facts_module
+
+FACTS_MODULE = Path(cloudcontrol_facts_module.__file__)
 
 
 def unreadable_types(handlers: dict[str, Any]) -> set[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from port_aws_exporter import cloudcontrol_facts as facts
+from port_aws_exporter.core.kinds import cloudcontrol as facts
 from tests.local_aws.cloudcontrol_facts_source import list_facts, unreadable_types
 
 

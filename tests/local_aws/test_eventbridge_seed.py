@@ -7,10 +7,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import evaluate_message, parse_message
+from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
 from port_aws_exporter.local.aws.rule_deployment import DeployedRules
-from port_aws_exporter.message import evaluate_message, parse_message
-from port_aws_exporter.rules.cloudtrail import cloudtrail_event
 
 FUNCTION = "test-function"
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import evaluate_message, parse_message
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.aws.changes import ChangeError, make_change, resolve_kind, supported_kinds
 from port_aws_exporter.local.aws.changes.recorded_call import HIDDEN, cloudtrail_parameters, cloudtrail_time
 from port_aws_exporter.local.aws.rule_deployment import DeployedRules, deploy_rule_template
-from port_aws_exporter.message import evaluate_message, parse_message
 from port_aws_exporter.rules.generate import generate_rules
 from port_aws_exporter.rules.rule_output import render_cloudformation
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from port_aws_exporter.config import load_config
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import EvaluatedMessage, evaluate_message, parse_message
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.aws.changes import ChangeResult, make_change
 from port_aws_exporter.local.aws.rule_deployment import DeployedRules, deploy_rule_template
-from port_aws_exporter.message import EvaluatedMessage, evaluate_message, parse_message
 from port_aws_exporter.rules.generate import generate_rules
 from port_aws_exporter.rules.rule_output import render_cloudformation
 

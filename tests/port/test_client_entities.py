@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from port_aws_exporter.installation import Installation
+from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortApiError, PortClient
 from tests.fixtures.local_catalog import make_port_client

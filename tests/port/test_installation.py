@@ -9,7 +9,7 @@ from moto.server import ThreadedMotoServer
 
 from port_aws_exporter import __version__
 from port_aws_exporter.aws.identity import resolve_installation
-from port_aws_exporter.installation import Installation
+from port_aws_exporter.core.installation import Installation
 
 
 def test_user_agent_names_the_product_version_account_and_region() -> None:

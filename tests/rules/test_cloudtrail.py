@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.rules.cloudtrail import CLOUDTRAIL_DETAIL_TYPE, cloudtrail_event, eventbridge_source
+from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE, cloudtrail_event, eventbridge_source
 
 
 def test_envelope_and_record() -> None:

@@ -9,8 +9,8 @@ from typing import Any
 import jq
 import pytest
 
-from port_aws_exporter.kinds import KINDS
-from port_aws_exporter.kinds_cloudtrail import CLOUDTRAIL_FACTS, CloudTrailFacts
+from port_aws_exporter.core.kinds.cloudtrail import CLOUDTRAIL_FACTS, CloudTrailFacts
+from port_aws_exporter.core.kinds.registry import KINDS
 from port_aws_exporter.rules.samples import sample_properties
 
 # Where our facts deliberately differ from the file, and why.

@@ -12,11 +12,11 @@ from typing import Any
 import hcl2
 import pytest
 
-from port_aws_exporter.config import load_config
-from port_aws_exporter.jq_worker import TimeLimitedJq
-from port_aws_exporter.kinds import KINDS
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.kinds.registry import KINDS
+from port_aws_exporter.eventbridge.pattern import compile_pattern
 from port_aws_exporter.rules.generate import GeneratedRule, generate_rules, rule_for_kind
-from port_aws_exporter.rules.pattern import compile_pattern
 from port_aws_exporter.rules.rule_output import render_cloudformation, render_terraform
 from port_aws_exporter.rules.samples import SampleCase, native_sample_case, sample_case
 from port_aws_exporter.rules.simulate import simulate_rule

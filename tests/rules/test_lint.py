@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from port_aws_exporter.config import ExporterConfig, load_config
-from port_aws_exporter.jq_worker import TimeLimitedJq
-from port_aws_exporter.kinds import KINDS
+from port_aws_exporter.core.config import ExporterConfig, load_config
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.kinds.registry import KINDS
 from port_aws_exporter.rules.generate import generate_rules
 from port_aws_exporter.rules.lint import LintFinding, LintReport, lint_template
 from port_aws_exporter.rules.rule_output import render_cloudformation

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.rules.pattern import (
+from port_aws_exporter.eventbridge.pattern import (
     InvalidPatternError,
     PatternMatch,
     cached_pattern,

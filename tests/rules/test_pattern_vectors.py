@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.rules.pattern import InvalidPatternError, compile_pattern
+from port_aws_exporter.eventbridge.pattern import InvalidPatternError, compile_pattern
 
 # AWS rejects this one with an undocumented complexity limit; the toolkit warns instead.
 TOO_COMPLEX = "aws-content_wildcard_complex_EXC"

@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from port_aws_exporter.rules.pattern import InvalidPatternError, PatternMatch, compile_pattern
-from port_aws_exporter.rules.transformer import (
+from port_aws_exporter.eventbridge.pattern import InvalidPatternError, PatternMatch, compile_pattern
+from port_aws_exporter.eventbridge.transformer import (
     PREDEFINED_VARIABLES,
     InputTransformerError,
     RenderedInput,

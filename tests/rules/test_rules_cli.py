@@ -11,8 +11,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from port_aws_exporter.cli import main
-from port_aws_exporter.config import load_config
-from port_aws_exporter.jq_worker import TimeLimitedJq
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.rules.generate import rule_name_for
 from port_aws_exporter.rules.samples import sample_event
 from port_aws_exporter.rules.simulate import simulate_rules

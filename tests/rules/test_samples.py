@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from port_aws_exporter.kinds import KINDS
-from port_aws_exporter.rules.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
-from port_aws_exporter.rules.event_names import api_event, base_operation_name, events_of_source
+from port_aws_exporter.core.kinds.cloudtrail import base_operation_name
+from port_aws_exporter.core.kinds.registry import KINDS
+from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
+from port_aws_exporter.rules.event_names import api_event, events_of_source
 from port_aws_exporter.rules.samples import (
     native_sample_case,
     sample_case,

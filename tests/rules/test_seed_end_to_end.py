@@ -13,7 +13,7 @@ from typing import Any
 import jq
 import pytest
 
-from port_aws_exporter.rules.cloudtrail import cloudtrail_event
+from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
 from port_aws_exporter.rules.template import EventRule, load_rule_template
 
 ACCOUNT = "123456789012"

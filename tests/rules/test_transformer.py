@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.rules.transformer import (
+from port_aws_exporter.eventbridge.transformer import (
     InputTransformerError,
     Placeholder,
     RenderedInput,

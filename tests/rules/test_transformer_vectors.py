@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.rules.transformer import InputTransformerError, render_input, validate_target
+from port_aws_exporter.eventbridge.transformer import InputTransformerError, render_input, validate_target
 
 # The docs claim this non-JSON body for CloudWatch Logs targets only (confidence low, with a typo:
 # the message's closing quote is missing). The generic renderer produces valid JSON instead.

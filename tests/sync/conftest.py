@@ -10,11 +10,11 @@ import pytest
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.config import ExporterConfig, load_config
-from port_aws_exporter.installation import Installation
-from port_aws_exporter.local.demo import DEMO_REGIONS, apply_example_blueprints
+from port_aws_exporter.cli.demo import DEMO_REGIONS, apply_example_blueprints
+from port_aws_exporter.core.config import ExporterConfig, load_config
+from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.port import PortClient
-from port_aws_exporter.sync import FullSync, SyncOptions, SyncOutcome
+from port_aws_exporter.sync.full_sync import FullSync, SyncOptions, SyncOutcome
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

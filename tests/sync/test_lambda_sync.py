@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.handler import SyncInvocation, WarmState, lambda_handler
+from port_aws_exporter.cli.demo import DEMO_REGIONS, apply_example_blueprints
+from port_aws_exporter.handler import lambda_handler
+from port_aws_exporter.lambda_runtime.sync_invocation import SyncInvocation
+from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
-from port_aws_exporter.local.demo import DEMO_REGIONS, apply_example_blueprints
 from port_aws_exporter.port import PortClient
 from tests.sync.conftest import EXAMPLES, entities_by_id
 

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetchers import ResourceFetcher, fetcher_for
-from port_aws_exporter.config import AwsSelector
-from port_aws_exporter.kinds import spec_for
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.core.config import AwsSelector
+from port_aws_exporter.core.fetching import ResourceFetcher
+from port_aws_exporter.core.kinds.registry import spec_for
 from port_aws_exporter.local.aws import RunningLocalAws
 
 REGION = "eu-west-1"  # not the default region: reads must go to the resource's own region

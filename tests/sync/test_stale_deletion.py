@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.config import ExporterConfig, load_config
-from port_aws_exporter.installation import Installation
+from port_aws_exporter.core.config import ExporterConfig, load_config
+from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient

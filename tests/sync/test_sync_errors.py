@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from port_aws_exporter.config import load_config
+from port_aws_exporter.core.config import load_config
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.port import PortClient
 from tests.sync.conftest import SyncRunner, identifiers

@@ -61,3 +61,11 @@ class AwsClients:
     def default_region(self) -> str:
         """The session's region (AWS_REGION / AWS_DEFAULT_REGION / profile), else us-east-1."""
         return self.session.region_name or "us-east-1"
+
+
+def config_s3_client(source: object) -> Any | None:
+    """An S3 client (boto3's default credentials and region) when a config is an `s3://` URL, else None:
+    what `core.config.load_config` needs to read it."""
+    if isinstance(source, str) and source.startswith("s3://"):
+        return boto3.client("s3")
+    return None

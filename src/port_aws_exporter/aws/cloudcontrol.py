@@ -7,17 +7,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetch_errors import (
-    FetchError,
-    FetchErrorKind,
-    error_code,
-    none_if_not_found,
-    translated_errors,
-)
-from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
-from port_aws_exporter.cloudcontrol_facts import is_listable, list_requirement
-from port_aws_exporter.config import AwsSelector
-from port_aws_exporter.kinds import KindSpec
+from port_aws_exporter.aws.fetch_errors import error_code, none_if_not_found, translated_errors
+from port_aws_exporter.core.config import AwsSelector
+from port_aws_exporter.core.fetching import FetchError, FetchErrorKind, ListedPage, ListedResource, ResourceDocument
+from port_aws_exporter.core.kinds.cloudcontrol import is_listable, list_requirement
+from port_aws_exporter.core.kinds.registry import KindSpec
 
 NOT_FOUND_CODE = "ResourceNotFoundException"
 

@@ -1,4 +1,4 @@
-"""What can go wrong reading AWS, classified so callers can decide what to do.
+"""botocore failures translated into `core.fetching.FetchError`, classified so callers can decide what to do.
 
 The full sync reports an error with its kind, region and identifier and skips stale deletion; the
 event path retries transient errors through SQS and dead-letters permanent ones.
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from typing import TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
+
+from port_aws_exporter.core.fetching import FetchError, FetchErrorKind
 
 Result = TypeVar("Result")
 
@@ -43,35 +44,6 @@ ACCESS_CODES = frozenset(
     }
 )
 UNSUPPORTED_CODES = frozenset({"TypeNotFoundException", "UnsupportedActionException"})
-
-
-class FetchErrorKind(StrEnum):
-    THROTTLED = "throttled"
-    ACCESS_DENIED = "access_denied"
-    UNSUPPORTED = "unsupported"
-    INVALID_REQUEST = "invalid_request"
-    SERVICE_ERROR = "service_error"
-    CONNECTION = "connection"
-
-
-class FetchError(Exception):
-    """Reading a kind (or one resource of it) in a region failed."""
-
-    def __init__(
-        self, kind: str, region: str, message: str, *, error_kind: FetchErrorKind, identifier: str | None = None
-    ) -> None:
-        self.kind = kind
-        self.region = region
-        self.identifier = identifier
-        self.error_kind = error_kind
-        self.message = message
-        where = f"{kind} in {region}" + (f" ({identifier})" if identifier else "")
-        super().__init__(f"{where}: {message}")
-
-    @property
-    def transient(self) -> bool:
-        """Worth retrying later (throttling, a 5xx, a network failure)."""
-        return self.error_kind in (FetchErrorKind.THROTTLED, FetchErrorKind.SERVICE_ERROR, FetchErrorKind.CONNECTION)
 
 
 def error_code(error: ClientError) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from port_aws_exporter.installation import Installation
+from port_aws_exporter.core.installation import Installation
 
 DEFAULT_REGION = "us-east-1"
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
-from port_aws_exporter.installation import anonymous_user_agent
+from port_aws_exporter.core.installation import anonymous_user_agent
 
 T = TypeVar("T")
 

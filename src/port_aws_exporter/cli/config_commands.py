@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 from rich.markup import escape
 
+from port_aws_exporter.aws.clients import config_s3_client
 from port_aws_exporter.cli.output import print_json, stderr_console, stdout_console
-from port_aws_exporter.config import ConfigError, ConfigProblem, check_config, read_config_document
+from port_aws_exporter.core.config import ConfigError, ConfigProblem, check_config, read_config_document
 
 
 @click.group("config")
@@ -24,7 +25,7 @@ def validate_command(source: str, as_json: bool) -> None:
     Exits 1 when the config is not valid.
     """
     try:
-        report = check_config(read_config_document(source))
+        report = check_config(read_config_document(source, s3_client=config_s3_client(source)))
     except ConfigError as error:
         errors, warnings, valid, config = error.problems, [], False, None
     else:

@@ -10,7 +10,7 @@ import click
 from port_aws_exporter.cli.output import fail, print_json, stdout_console
 
 if TYPE_CHECKING:  # the demo module needs the local extra: imported when the command runs
-    from port_aws_exporter.local.demo import DemoStep, LiveEvent
+    from port_aws_exporter.cli.demo import DemoStep, LiveEvent
 
 
 @click.command("demo")
@@ -33,7 +33,7 @@ def demo_command(catalog_db: Path, resources: int | None, examples: Path | None,
     stays in --catalog-db.
     """
     try:
-        from port_aws_exporter.local.demo import ExamplesNotFoundError, find_examples_dir, run_demo
+        from port_aws_exporter.cli.demo import ExamplesNotFoundError, find_examples_dir, run_demo
     except ImportError as error:
         fail(f"the demo needs the local extra (pip install -e '.[local]'): {error}")
     try:

@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
+from port_aws_exporter.aws.clients import config_s3_client
 from port_aws_exporter.cli.output import fail, print_json, stderr_console
-from port_aws_exporter.config import ConfigError, load_config
+from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.deploy.artifact import PackageBuildError, build_lambda_artifact
 from port_aws_exporter.deploy.iam_policy import DEFAULT_POLICY_NAME, build_read_policy, create_policy_command
 from port_aws_exporter.deploy.lambda_target import DEFAULT_LAMBDA_TARGET, LambdaTarget, UnsupportedTargetError
@@ -120,7 +121,7 @@ def iam_policy_command(
     wanted = list(kinds)
     if config_source is not None:
         try:
-            wanted = load_config(config_source).kinds() + wanted
+            wanted = load_config(config_source, s3_client=config_s3_client(config_source)).kinds() + wanted
         except ConfigError as error:
             fail(escape(str(error)))
     registry = None if offline else CloudFormationTypeRegistry(region=region)

@@ -7,7 +7,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
-from port_aws_exporter.config import ConfigError, load_config
+from port_aws_exporter.core.config import ConfigError, load_config
 
 
 @click.group("dlq")
@@ -28,8 +28,8 @@ def show_command(queue_url: str, config_source: str | None, max_messages: int | 
     """
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.sqs_queues import sqs_client_for
-    from port_aws_exporter.dlq import diagnose, peek_dead_letters
-    from port_aws_exporter.jq_worker import TimeLimitedJq
+    from port_aws_exporter.core.jq.worker import TimeLimitedJq
+    from port_aws_exporter.events.dead_letters import diagnose, peek_dead_letters
 
     clients = AwsClients()
     kinds = None
@@ -70,7 +70,7 @@ def replay_command(queue_url: str, target_url: str, max_messages: int | None, as
     """
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.sqs_queues import sqs_client_for
-    from port_aws_exporter.dlq import replay_dead_letters
+    from port_aws_exporter.events.dead_letters import replay_dead_letters
 
     clients = AwsClients()
     try:

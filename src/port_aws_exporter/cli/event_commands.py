@@ -9,8 +9,8 @@ from rich.markup import escape
 
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
 from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
-from port_aws_exporter.config import ConfigError
-from port_aws_exporter.event_records import MessageResult
+from port_aws_exporter.core.config import ConfigError
+from port_aws_exporter.events.records import MessageResult
 
 
 def print_result(result: MessageResult) -> None:
@@ -47,9 +47,9 @@ def event_command(config_source: str, local_catalog: str | None, as_json: bool, 
     what the queue consumer decides after its retries: a resource not found is skipped, a delete
     of a resource that still exists is not done. Exits 1 when the message failed.
     """
-    from port_aws_exporter.event_session import open_event_batch
-    from port_aws_exporter.events import EventOptions
-    from port_aws_exporter.logs import configure_logging
+    from port_aws_exporter.cli.event_session import open_event_batch
+    from port_aws_exporter.core.logs import configure_logging
+    from port_aws_exporter.events.batch import EventOptions
 
     configure_logging("INFO" if log_json else "CRITICAL")
     text = message.read()

@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from port_aws_exporter.cli.output import print_json, stdout_console
-from port_aws_exporter.kinds import KINDS
+from port_aws_exporter.core.kinds.registry import KINDS
 
 
 @click.command("kinds")

@@ -9,9 +9,10 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from port_aws_exporter.aws.clients import config_s3_client
 from port_aws_exporter.cli.output import fail, print_json, stderr_console
-from port_aws_exporter.config import ConfigError, load_config
-from port_aws_exporter.mapping import build_mappers, mappers_for_kind
+from port_aws_exporter.core.config import ConfigError, load_config
+from port_aws_exporter.core.mapping import build_mappers, mappers_for_kind
 
 
 @click.command("map")
@@ -25,7 +26,7 @@ def map_command(config_source: str, kind: str | None, resources: Any) -> None:
     blueprint; problems go to stderr, and the exit code is 1 if any resource failed to map.
     """
     try:
-        config = load_config(config_source)
+        config = load_config(config_source, s3_client=config_s3_client(config_source))
     except ConfigError as error:
         fail(str(error))
     kinds = config.kinds()

@@ -10,8 +10,9 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from port_aws_exporter.aws.clients import config_s3_client
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
-from port_aws_exporter.config import ConfigError, ExporterConfig, load_config
+from port_aws_exporter.core.config import ConfigError, ExporterConfig, load_config
 
 _SEVERITY_COLOURS = {"error": "red", "warning": "yellow", "info": "cyan"}
 
@@ -35,7 +36,7 @@ def _config(source: str | None) -> ExporterConfig | None:
     if source is None:
         return None
     try:
-        return load_config(source)
+        return load_config(source, s3_client=config_s3_client(source))
     except ConfigError as error:
         fail(str(error))
 
@@ -56,7 +57,7 @@ def test_command(
     identifier, and the config entries that handle its resource_type. Exits 1 when a rule matches
     but the exporter could not use its message.
     """
-    from port_aws_exporter.jq_worker import TimeLimitedJq
+    from port_aws_exporter.core.jq.worker import TimeLimitedJq
     from port_aws_exporter.rules.simulate import simulate_rules
     from port_aws_exporter.rules.template import RuleTemplateError, load_rule_template
 
@@ -123,7 +124,7 @@ def lint_command(
     Warnings: prefixes that admit other operations (and what the rule does with them), wrong
     actions or identifiers, failed calls admitted, kinds no config entry handles. Exits 1 on errors.
     """
-    from port_aws_exporter.jq_worker import TimeLimitedJq
+    from port_aws_exporter.core.jq.worker import TimeLimitedJq
     from port_aws_exporter.rules.lint import LintFinding, lint_template
 
     config = _config(config_source)

@@ -12,9 +12,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
-from port_aws_exporter.config import ConfigError, load_config
+from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.port import PortConfigurationError, PortCredentials
-from port_aws_exporter.sync_report import KindRegionReport, SyncReport
+from port_aws_exporter.sync.report import KindRegionReport, SyncReport
 
 DEFAULT_LOCAL_CATALOG = "./catalog.db"
 CONFIG_ENV = "PORT_AWS_EXPORTER_CONFIG"
@@ -131,9 +131,9 @@ def sync_command(
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.fetchers import fetcher_for
     from port_aws_exporter.aws.identity import resolve_installation
-    from port_aws_exporter.logs import configure_logging
+    from port_aws_exporter.core.logs import configure_logging
     from port_aws_exporter.port import PortClient
-    from port_aws_exporter.sync import FullSync, SyncOptions
+    from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
 
     # Errors are in the summary already; the JSON lines are for log pipelines.
     configure_logging("INFO" if log_json else "CRITICAL")

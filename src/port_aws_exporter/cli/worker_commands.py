@@ -6,10 +6,10 @@ import click
 
 from port_aws_exporter.cli.output import fail, print_json
 from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
-from port_aws_exporter.config import ConfigError
-from port_aws_exporter.event_records import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS
-from port_aws_exporter.events import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS
-from port_aws_exporter.worker import DEFAULT_WAIT_SECONDS
+from port_aws_exporter.core.config import ConfigError
+from port_aws_exporter.events.batch import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS
+from port_aws_exporter.events.records import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS
+from port_aws_exporter.events.worker import DEFAULT_WAIT_SECONDS
 
 QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
 
@@ -57,10 +57,10 @@ def worker_command(
     lines on stderr; the final counts are printed as JSON on stdout.
     """
     from port_aws_exporter.aws.sqs_queues import sqs_client_for
-    from port_aws_exporter.event_session import open_event_batch
-    from port_aws_exporter.events import EventOptions
-    from port_aws_exporter.logs import configure_logging
-    from port_aws_exporter.worker import SqsWorker, WorkerOptions
+    from port_aws_exporter.cli.event_session import open_event_batch
+    from port_aws_exporter.core.logs import configure_logging
+    from port_aws_exporter.events.batch import EventOptions
+    from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 
     configure_logging(log_level.upper())
     try:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from port_aws_exporter.config import ExporterConfig
+from port_aws_exporter.core.config import ExporterConfig
+from port_aws_exporter.core.kinds.registry import KINDS, FetcherName, KindSpec
 from port_aws_exporter.deploy.access_levels import Access, AccessLevelTable, classify_action, load_access_table
 from port_aws_exporter.deploy.type_registry import TypeLookupError, TypeRegistry
-from port_aws_exporter.kinds import KINDS, FetcherName, KindSpec
 
 CLOUD_CONTROL_LIST = "cloudformation:ListResources"
 CLOUD_CONTROL_GET = "cloudformation:GetResource"

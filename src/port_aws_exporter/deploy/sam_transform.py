@@ -21,8 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from port_aws_exporter.cfn.template_text import TemplateSyntaxError, parse_template_text
 from port_aws_exporter.deploy.lambda_target import LambdaTarget
-from port_aws_exporter.rules._cfn_yaml import TemplateSyntaxError, parse_template_text
 
 SERVERLESS_FUNCTION = "AWS::Serverless::Function"
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
-from port_aws_exporter.kinds import HandlerPermissions
+from port_aws_exporter.core.kinds.registry import HandlerPermissions
 
 _CONNECT_TIMEOUT_SECONDS = 3
 _READ_TIMEOUT_SECONDS = 10

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from port_aws_exporter.installation import Installation, anonymous_user_agent
+from port_aws_exporter.core.installation import Installation, anonymous_user_agent
 from port_aws_exporter.port.bulk import (
     MAX_BULK_DELETE_IDENTIFIERS,
     EntityWriteResult,

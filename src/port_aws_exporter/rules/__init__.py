@@ -18,8 +18,8 @@ template file it is given.
 Those last modules are imported by name (they load botocore's models or the config model).
 """
 
-from port_aws_exporter.rules.cloudtrail import cloudtrail_event, eventbridge_source
-from port_aws_exporter.rules.pattern import (
+from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event, eventbridge_source
+from port_aws_exporter.eventbridge.pattern import (
     EventPattern,
     InvalidPatternError,
     PatternMatch,
@@ -27,14 +27,7 @@ from port_aws_exporter.rules.pattern import (
     compile_pattern,
     pattern_matches,
 )
-from port_aws_exporter.rules.template import (
-    EventRule,
-    RuleTarget,
-    RuleTemplateError,
-    TargetInputTransformer,
-    load_rule_template,
-)
-from port_aws_exporter.rules.transformer import (
+from port_aws_exporter.eventbridge.transformer import (
     InputTransformerError,
     RenderedInput,
     build_rule_arn,
@@ -42,6 +35,13 @@ from port_aws_exporter.rules.transformer import (
     render_target_input,
     validate_input_transformer,
     validate_target,
+)
+from port_aws_exporter.rules.template import (
+    EventRule,
+    RuleTarget,
+    RuleTemplateError,
+    TargetInputTransformer,
+    load_rule_template,
 )
 
 __all__ = [

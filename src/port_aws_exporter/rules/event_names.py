@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from port_aws_exporter.kinds import KINDS
+from port_aws_exporter.core.kinds.cloudtrail import base_operation_name
+from port_aws_exporter.core.kinds.registry import KINDS
 
-__all__ = ["ApiEvent", "api_event", "base_operation_name", "events_of_source", "operation_model", "service_model"]
+__all__ = ["ApiEvent", "api_event", "events_of_source", "operation_model", "service_model"]
 
 # Event source prefix -> botocore services logging under it, where the names differ.
 _SERVICES_BY_PREFIX: dict[str, tuple[str, ...]] = {
@@ -35,7 +36,6 @@ _SERVICES_BY_PREFIX: dict[str, tuple[str, ...]] = {
 # Services whose CloudTrail names carry the API version of the operation's request path.
 _PATH_VERSIONED = frozenset({"lambda"})
 _READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "Search", "BatchGet", "Select")
-_VERSION_SUFFIX = re.compile(r"^(?P<base>[A-Za-z]+?)(?P<version>(?:\d{4}_\d{2}_\d{2}|\d{8})(?:v\d+)?)$")
 _PATH_DATE = re.compile(r"^/(\d{4})-(\d{2})-(\d{2})/")
 
 
@@ -46,13 +46,6 @@ class ApiEvent:
     name: str
     service: str
     operation: str
-
-
-def base_operation_name(event_name: str) -> str:
-    """The operation an event name records, without a version suffix (`CreateFunction20150331`
-    -> `CreateFunction`)."""
-    match = _VERSION_SUFFIX.match(event_name)
-    return match.group("base") if match else event_name
 
 
 @lru_cache(maxsize=64)

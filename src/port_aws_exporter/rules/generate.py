@@ -29,16 +29,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from port_aws_exporter.config import ExporterConfig
-from port_aws_exporter.kinds import KINDS, KindSpec
-from port_aws_exporter.kinds_cloudtrail import (
+from port_aws_exporter.core.config import ExporterConfig
+from port_aws_exporter.core.kinds.cloudtrail import (
     CloudTrailFacts,
     EventField,
     NativeEvent,
     required_properties,
 )
-from port_aws_exporter.rules.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
-from port_aws_exporter.rules.transformer import compile_input_transformer
+from port_aws_exporter.core.kinds.registry import KINDS, KindSpec
+from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
+from port_aws_exporter.eventbridge.transformer import compile_input_transformer
 
 __all__ = ["GeneratedRule", "GeneratedRules", "generate_rules", "rule_for_kind"]
 

@@ -28,13 +28,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from port_aws_exporter.config import ExporterConfig
-from port_aws_exporter.jq_worker import TimeLimitedJq
-from port_aws_exporter.kinds import KINDS, KindSpec
-from port_aws_exporter.message import MessageError, evaluate_message, parse_message
-from port_aws_exporter.rules.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
-from port_aws_exporter.rules.event_names import base_operation_name, events_of_source
-from port_aws_exporter.rules.pattern import EventPattern, FieldCondition, InvalidPatternError, compile_pattern
+from port_aws_exporter.core.config import ExporterConfig
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.kinds.cloudtrail import base_operation_name
+from port_aws_exporter.core.kinds.registry import KINDS, KindSpec
+from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
+from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
+from port_aws_exporter.eventbridge.pattern import EventPattern, FieldCondition, InvalidPatternError, compile_pattern
+from port_aws_exporter.eventbridge.transformer import (
+    PLACEHOLDER,
+    InputTransformerError,
+    compile_input_transformer,
+    scan_quoting,
+)
+from port_aws_exporter.rules.event_names import events_of_source
 from port_aws_exporter.rules.samples import (
     DEFAULT_ACCOUNT,
     DEFAULT_REGION,
@@ -43,14 +50,13 @@ from port_aws_exporter.rules.samples import (
     sample_case,
 )
 from port_aws_exporter.rules.template import EventRule, RuleTarget, RuleTemplateError, load_rule_template
-from port_aws_exporter.rules.transformer import InputTransformerError, compile_input_transformer
 
 __all__ = ["LintFinding", "LintReport", "lint_rules", "lint_template"]
 
 Severity = Literal["error", "warning", "info"]
 _JQ_FIELDS = ("region", "identifier", "action")
 _MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
-_PLACEHOLDER = re.compile(r"<([A-Za-z0-9_.\-]+)>")
+_MARKED = re.compile(f"{_MARK_OPEN}(.*?){_MARK_CLOSE}")
 _EVENT_NAME_FIELD = "detail.eventName"
 _MAX_EVENTS_PER_SOURCE = 300
 _SHOWN_NAMES = 6
@@ -458,7 +464,7 @@ class _RuleLinter:
 
 def _marked_message(template: str, quoted: list[bool]) -> dict[str, Any] | None:
     """The message a JSON template renders with each placeholder replaced by a marker, or None."""
-    matches = list(_PLACEHOLDER.finditer(template))
+    matches = list(PLACEHOLDER.finditer(template))
     if len(matches) != len(quoted):
         return None
     parts: list[str] = []
@@ -477,23 +483,7 @@ def _marked_message(template: str, quoted: list[bool]) -> dict[str, Any] | None:
 
 def _unquoted_placeholders(program: str) -> list[str]:
     """The placeholders of a marked jq program that sit outside jq string literals."""
-    found: list[str] = []
-    in_string = False
-    index = 0
-    while index < len(program):
-        char = program[index]
-        if in_string and char == "\\":
-            index += 2
-            continue
-        if char == '"':
-            in_string = not in_string
-        elif char == _MARK_OPEN:
-            end = program.find(_MARK_CLOSE, index)
-            if not in_string:
-                found.append(program[index + 1 : end])
-            index = end
-        index += 1
-    return found
+    return [match.group(1) for match, in_string in scan_quoting(program, _MARKED) if not in_string]
 
 
 def _event_sources(conditions: list[FieldCondition]) -> list[str]:

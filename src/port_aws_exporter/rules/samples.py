@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from port_aws_exporter.kinds import KINDS, KindSpec
-from port_aws_exporter.kinds_cloudtrail import CloudTrailFacts
-from port_aws_exporter.rules._strict_json import utc_timestamp
-from port_aws_exporter.rules.cloudtrail import cloudtrail_event
+from port_aws_exporter.core.kinds.cloudtrail import CloudTrailFacts
+from port_aws_exporter.core.kinds.registry import KINDS, KindSpec
+from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
+from port_aws_exporter.eventbridge.json_text import utc_timestamp
 from port_aws_exporter.rules.event_names import api_event, operation_model
 
 __all__ = [

@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from port_aws_exporter.config import ExporterConfig
-from port_aws_exporter.jq_worker import TimeLimitedJq
-from port_aws_exporter.message import MessageError, evaluate_message, parse_message
-from port_aws_exporter.rules.pattern import InvalidPatternError
+from port_aws_exporter.core.config import ExporterConfig
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
+from port_aws_exporter.eventbridge.pattern import InvalidPatternError
+from port_aws_exporter.eventbridge.transformer import InputTransformerError
 from port_aws_exporter.rules.template import EventRule, RuleTarget
-from port_aws_exporter.rules.transformer import InputTransformerError
 
 __all__ = ["RuleOutcome", "simulate_rule", "simulate_rules"]
 

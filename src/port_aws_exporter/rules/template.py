@@ -21,16 +21,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from port_aws_exporter.rules._cfn_intrinsics import (
+from port_aws_exporter.cfn.intrinsics import (
     IntrinsicError,
     IntrinsicResolver,
     UnknownCondition,
     Unresolved,
     UnresolvedNote,
 )
-from port_aws_exporter.rules._cfn_yaml import TemplateSyntaxError, parse_template_text
-from port_aws_exporter.rules.pattern import EventPattern, cached_pattern
-from port_aws_exporter.rules.transformer import RenderedInput, build_rule_arn, render_target_input
+from port_aws_exporter.cfn.template_text import TemplateSyntaxError, parse_template_text
+from port_aws_exporter.eventbridge.pattern import EventPattern, cached_pattern
+from port_aws_exporter.eventbridge.transformer import RenderedInput, build_rule_arn, render_target_input
 
 __all__ = [
     "EventRule",

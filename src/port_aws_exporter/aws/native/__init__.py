@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetchers import ResourceFetcher
 from port_aws_exporter.aws.native.acm import AcmCertificateFetcher
 from port_aws_exporter.aws.native.cloudformation import CloudFormationStackFetcher
 from port_aws_exporter.aws.native.ec2 import Ec2InstanceFetcher
 from port_aws_exporter.aws.native.elasticache import CacheClusterFetcher
 from port_aws_exporter.aws.native.elbv2 import LoadBalancerFetcher
-from port_aws_exporter.kinds import FetcherName, KindSpec
+from port_aws_exporter.core.fetching import ResourceFetcher
+from port_aws_exporter.core.kinds.registry import FetcherName, KindSpec
 
 NATIVE_FETCHERS: dict[FetcherName, Callable[[KindSpec, AwsClients], ResourceFetcher]] = {
     FetcherName.EC2_INSTANCE: Ec2InstanceFetcher,

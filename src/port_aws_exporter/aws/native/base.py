@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetch_errors import error_code, none_if_not_found, translated_errors
-from port_aws_exporter.aws.fetchers import ListedPage, ResourceDocument
-from port_aws_exporter.config import AwsSelector
-from port_aws_exporter.kinds import KindSpec
+from port_aws_exporter.core.config import AwsSelector
+from port_aws_exporter.core.fetching import ListedPage, ResourceDocument
+from port_aws_exporter.core.kinds.registry import KindSpec
 
 Result = TypeVar("Result")
 

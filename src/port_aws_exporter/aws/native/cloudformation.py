@@ -9,9 +9,9 @@ import yaml
 from botocore.exceptions import ClientError
 
 from port_aws_exporter.aws.fetch_errors import error_code, none_if_not_found
-from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
-from port_aws_exporter.config import AwsSelector
+from port_aws_exporter.core.config import AwsSelector
+from port_aws_exporter.core.fetching import ListedPage, ListedResource, ResourceDocument
 
 DELETED_STATUS = "DELETE_COMPLETE"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from port_aws_exporter.aws.fetchers import ListedPage, ListedResource, ResourceDocument
 from port_aws_exporter.aws.native.base import NativeFetcher, json_safe
-from port_aws_exporter.config import AwsSelector
+from port_aws_exporter.core.config import AwsSelector
+from port_aws_exporter.core.fetching import ListedPage, ListedResource, ResourceDocument
 
 NOT_FOUND_CODES = frozenset({"InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"})
 

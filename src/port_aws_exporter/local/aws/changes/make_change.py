@@ -16,12 +16,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
 from port_aws_exporter.local.aws.changes import app_kinds, ec2_instances, platform_kinds  # noqa: F401 (register kinds)
 from port_aws_exporter.local.aws.changes.context import ChangeContext, ChangeError
 from port_aws_exporter.local.aws.changes.kind_changes import ACTIONS, KIND_CHANGES, Action, ResourceChanges
 from port_aws_exporter.local.aws.changes.recorded_call import RecordedCall
 from port_aws_exporter.local.aws.service_clients import local_client
-from port_aws_exporter.rules.cloudtrail import cloudtrail_event
 
 __all__ = ["ChangeResult", "make_change", "resolve_kind", "supported_kinds"]
 

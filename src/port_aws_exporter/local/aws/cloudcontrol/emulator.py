@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonpatch
 
-from port_aws_exporter.cloudcontrol_facts import is_listable, is_readable, list_requirement
+from port_aws_exporter.core.kinds.cloudcontrol import is_listable, is_readable, list_requirement
 from port_aws_exporter.local.aws.aws_request import JSON, AwsRequest
 from port_aws_exporter.local.aws.cloudcontrol.errors import (
     CloudControlError,

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
+from port_aws_exporter.eventbridge.pattern import EventPattern, InvalidPatternError, cached_pattern
+from port_aws_exporter.eventbridge.transformer import InputTransformerError, render_input, render_target_input
 from port_aws_exporter.local.aws.eventbridge.metrics import EventBridgeMetrics, FailedInvocation
 from port_aws_exporter.local.aws.eventbridge.targets import TargetError, send_to_target
-from port_aws_exporter.rules.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
-from port_aws_exporter.rules.pattern import EventPattern, InvalidPatternError, cached_pattern
-from port_aws_exporter.rules.transformer import InputTransformerError, render_input, render_target_input
 
 __all__ = ["ALL_MANAGEMENT_EVENTS_STATE", "RuleDelivery", "aws_event"]
 

@@ -22,10 +22,10 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from port_aws_exporter.eventbridge.pattern import InvalidPatternError, compile_pattern
+from port_aws_exporter.eventbridge.transformer import InputTransformerError, validate_target
 from port_aws_exporter.local.aws.eventbridge.delivery import RuleDelivery
 from port_aws_exporter.local.aws.eventbridge.metrics import EventBridgeMetrics
-from port_aws_exporter.rules.pattern import InvalidPatternError, compile_pattern
-from port_aws_exporter.rules.transformer import InputTransformerError, validate_target
 
 __all__ = ["EVENTBRIDGE_METRICS", "install_local_eventbridge"]
 

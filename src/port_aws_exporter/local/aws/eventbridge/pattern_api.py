@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from port_aws_exporter.eventbridge.pattern import InvalidPatternError, compile_pattern
 from port_aws_exporter.local.aws.aws_request import JSON, AwsRequest
 from port_aws_exporter.local.aws.error_responses import error_response
 from port_aws_exporter.local.aws.http_response import HttpResponse, json_response
-from port_aws_exporter.rules.pattern import InvalidPatternError, compile_pattern
 
 __all__ = ["TARGET", "answer_test_event_pattern"]
 

@@ -1,0 +1,286 @@
+"""The demo: the whole exporter on the local stack, with no AWS or Port account.
+
+It starts the local AWS endpoint and seeds the demo world, starts the local catalog (kept in a
+SQLite file so it can be looked at afterwards), applies the project's example blueprints (and the
+region entities they relate to), and runs a full sync with the example `config.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import port_aws_exporter
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.cli.event_session import open_event_batch
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
+from port_aws_exporter.local.aws import deploy_rule_template, make_change, seed_demo_world, start_local_aws
+from port_aws_exporter.local.catalog import start_catalog
+from port_aws_exporter.port import PortClient, PortCredentials
+from port_aws_exporter.port.blueprint_order import order_by_relations
+from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
+from port_aws_exporter.sync.report import SyncReport
+
+REGION_BLUEPRINT = "awsRegion"
+DEMO_REGIONS = ("us-east-1", "eu-west-1")
+# Dummy credentials for the local endpoint; the local AWS accepts any.
+LOCAL_AWS_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-demo", "AWS_SECRET_ACCESS_KEY": "local-demo"}
+
+
+class ExamplesNotFoundError(FileNotFoundError):
+    """The project's `examples/` directory could not be found."""
+
+
+def find_examples_dir(explicit: Path | None = None) -> Path:
+    """The project's `examples/`: given, in the current directory, or beside the source checkout."""
+    candidates = [explicit] if explicit is not None else []
+    candidates += [Path.cwd() / "examples", Path(port_aws_exporter.__file__).resolve().parents[2] / "examples"]
+    for candidate in candidates:
+        if candidate is not None and (candidate / "config.json").is_file() and (candidate / "blueprints").is_dir():
+            return candidate
+    tried = ", ".join(str(c) for c in candidates if c is not None)
+    raise ExamplesNotFoundError(
+        f"the examples directory (config.json and blueprints/) was not found (tried {tried}); "
+        "run from the project's checkout or pass --examples DIR"
+    )
+
+
+def load_blueprints(examples: Path) -> list[dict[str, Any]]:
+    """The example blueprints, relation targets first."""
+    blueprints = [json.loads(path.read_text()) for path in sorted((examples / "blueprints").glob("*.json"))]
+    return [dict(blueprint) for blueprint in order_by_relations(blueprints)]
+
+
+def apply_example_blueprints(port: PortClient, examples: Path, regions: Sequence[str]) -> list[str]:
+    """Create or update the example blueprints and one region entity per region; their identifiers."""
+    applied = [port.apply_blueprint(blueprint).identifier for blueprint in load_blueprints(examples)]
+    if REGION_BLUEPRINT in applied:
+        region_entities = [
+            {
+                "identifier": region,
+                "title": region,
+                "properties": {"link": f"https://{region}.console.aws.amazon.com/console/home?region={region}"},
+            }
+            for region in regions
+        ]
+        failed = [result for result in port.bulk_upsert(REGION_BLUEPRINT, region_entities) if not result.ok]
+        if failed:
+            raise RuntimeError(f"creating region entities failed: {failed[0].error}: {failed[0].message}")
+    return applied
+
+
+@contextmanager
+def local_aws_environment(endpoint_url: str, region: str = DEMO_REGIONS[0]) -> Iterator[None]:
+    """Point boto3 (everything built inside the block) at the local AWS endpoint."""
+    settings = {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+        **LOCAL_AWS_CREDENTIALS,
+    }
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """A step of the demo, for progress output."""
+
+    title: str
+    seconds: float
+
+
+StepReporter = Callable[[DemoStep], None]
+
+
+@dataclass(frozen=True)
+class LiveChange:
+    """One change of the live part of the demo, and what it should do to the catalog."""
+
+    kind: str
+    action: str
+    name: str
+    blueprint: str
+
+    @property
+    def gone(self) -> bool:
+        return self.action == "delete"
+
+
+# Creates, updates, tags and deletes of the demo's main kinds, in the region the rules watch.
+LIVE_CHANGES = (
+    LiveChange("AWS::Lambda::Function", "create", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::Lambda::Function", "update", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::Lambda::Function", "tag", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::SQS::Queue", "create", "demo-live-jobs", "awsSqsQueue"),
+    LiveChange("AWS::SQS::Queue", "update", "demo-live-jobs", "awsSqsQueue"),
+    LiveChange("AWS::DynamoDB::Table", "create", "demo-live-carts", "awsDynamoDbTable"),
+    LiveChange("AWS::Lambda::Function", "delete", "demo-live-checkout", "awsLambdaFunction"),
+    LiveChange("AWS::SQS::Queue", "delete", "demo-live-jobs", "awsSqsQueue"),
+    LiveChange("AWS::DynamoDB::Table", "delete", "demo-live-carts", "awsDynamoDbTable"),
+)
+EVENTS_QUEUE = "port-aws-exporter-events"
+LIVE_TIMEOUT_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """A live change as it went: the events AWS would have sent, the catalog's answer, the latency."""
+
+    change: LiveChange
+    event_names: list[str]
+    applied: bool
+    seconds: float
+
+    @property
+    def effect(self) -> str:
+        entity = f"{self.change.blueprint}/{self.change.name}"
+        if not self.applied:
+            return f"{entity} did not change within {LIVE_TIMEOUT_SECONDS:.0f} s"
+        return f"{entity} {_EFFECTS[self.change.action]}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.change.kind,
+            "action": self.change.action,
+            "name": self.change.name,
+            "events": self.event_names,
+            "effect": self.effect,
+            "applied": self.applied,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+_EFFECTS = {"create": "created", "update": "updated", "tag": "updated (tags)", "delete": "deleted"}
+
+
+LiveReporter = Callable[[LiveEvent], None]
+
+
+@dataclass
+class DemoResult:
+    """What the demo did."""
+
+    report: SyncReport
+    seeded: dict[str, Any]
+    catalog_db: Path
+    blueprints: list[str]
+    steps: list[DemoStep]
+    live: list[LiveEvent]
+
+
+def run_demo(
+    catalog_db: Path,
+    *,
+    examples: Path,
+    resources: int | None = None,
+    regions: Sequence[str] = DEMO_REGIONS,
+    on_step: StepReporter = lambda step: None,
+    live: bool = True,
+    on_live_event: LiveReporter = lambda event: None,
+    on_synced: Callable[[SyncReport], None] | None = None,
+) -> DemoResult:
+    """Local AWS + demo world + local catalog + example blueprints + one full sync; then, with
+    `live`, the example rules in the local EventBridge, a worker on their queue, and live changes."""
+    steps: list[DemoStep] = []
+
+    def done(title: str, started: float) -> None:
+        step = DemoStep(title, time.monotonic() - started)
+        steps.append(step)
+        on_step(step)
+
+    config = load_config(examples / "config.json")
+    started = time.monotonic()
+    with start_local_aws() as aws, local_aws_environment(aws.url, regions[0]):
+        done(f"local AWS endpoint started at {aws.url}", started)
+        started = time.monotonic()
+        seeded = seed_demo_world(aws.url, resources=resources, regions=list(regions))
+        done(f"demo world seeded: {seeded.count()} resources in {', '.join(regions)}", started)
+        started = time.monotonic()
+        with start_catalog(catalog_db) as catalog:
+            clients = AwsClients()
+            installation = resolve_installation(clients.session)
+            with PortClient(catalog.credentials(), installation) as port:
+                blueprints = apply_example_blueprints(port, examples, regions)
+                done(f"local catalog at {catalog.url} ({catalog_db}), {len(blueprints)} blueprints applied", started)
+                started = time.monotonic()
+                sync = FullSync(
+                    config,
+                    lambda spec: fetcher_for(spec, clients),
+                    port,
+                    installation.owned_entities_query,
+                    SyncOptions(default_region=regions[0]),
+                )
+                report = sync.run().report
+                done(f"full sync: {report.written} entities written, {report.deleted} stale deleted", started)
+                if on_synced is not None:
+                    on_synced(report)
+                events: list[LiveEvent] = []
+                if live:
+                    started = time.monotonic()
+                    with _live_worker(aws.url, examples, catalog.credentials(), regions[0]) as rules:
+                        done(
+                            f"{len(rules)} example rules deployed to the local EventBridge; a worker is consuming",
+                            started,
+                        )
+                        for change in LIVE_CHANGES:
+                            event = _apply_live_change(aws.url, port, change, regions[0])
+                            events.append(event)
+                            on_live_event(event)
+    return DemoResult(report, seeded.to_dict(), catalog_db, blueprints, steps, events)
+
+
+@contextmanager
+def _live_worker(endpoint_url: str, examples: Path, credentials: PortCredentials, region: str) -> Iterator[list[str]]:
+    """The example rules deployed, feeding a queue that a worker consumes (in a thread)."""
+    deployed = deploy_rule_template(endpoint_url, examples / "rules.yaml", EVENTS_QUEUE, region=region)
+    with open_event_batch(examples / "config.json", credentials) as session:
+        sqs = session.clients.client("sqs", region)
+        worker = SqsWorker(session.batch.process, sqs, WorkerOptions(deployed.queue_url, concurrency=1, wait_seconds=1))
+        thread = threading.Thread(target=worker.run, name="demo-worker", daemon=True)
+        thread.start()
+        try:
+            yield deployed.names
+        finally:
+            worker.stop()
+            thread.join(timeout=30)
+
+
+def _apply_live_change(endpoint_url: str, port: PortClient, change: LiveChange, region: str) -> LiveEvent:
+    """Make the change, then wait until the catalog shows it; the latency is change to catalog."""
+    before = port.get_entity(change.blueprint, change.name)
+    started = time.monotonic()
+    result = make_change(endpoint_url, change.kind, change.action, change.name, region=region)
+    names = [str(event.get("detail", {}).get("eventName", event.get("detail-type"))) for event in result.events]
+    while time.monotonic() - started < LIVE_TIMEOUT_SECONDS:
+        current = port.get_entity(change.blueprint, change.name)
+        if _shows(change, before, current):
+            return LiveEvent(change, names, True, time.monotonic() - started)
+        time.sleep(0.05)
+    return LiveEvent(change, names, False, time.monotonic() - started)
+
+
+def _shows(change: LiveChange, before: dict[str, Any] | None, current: dict[str, Any] | None) -> bool:
+    if change.gone:
+        return current is None
+    if current is None:
+        return False
+    return before is None or current.get("updatedAt") != before.get("updatedAt")

@@ -1,0 +1,54 @@
+"""An `EventBatch` wired to AWS and Port, for processes outside Lambda (the worker, `event`).
+
+AWS is reached with boto3's default credentials (and `AWS_ENDPOINT_URL` for a local endpoint); the
+installation (account and region, hence the User-Agent that marks owned entities) is resolved as
+the CLI's full sync does, so the worker, the CLI and the Lambda of one deployment write alike.
+
+    with open_event_batch("config.json", PortCredentials.from_env()) as session:
+        result = session.batch.process_message(text)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.installation import Installation
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.events.batch import EventBatch, EventOptions
+from port_aws_exporter.port import PortClient, PortCredentials
+
+
+@dataclass
+class EventSession:
+    """The batch and what it runs on (closed with the session)."""
+
+    batch: EventBatch
+    clients: AwsClients
+    port: PortClient
+    installation: Installation
+
+
+@contextlib.contextmanager
+def open_event_batch(
+    config_source: str | Path,
+    credentials: PortCredentials,
+    *,
+    options: EventOptions | None = None,
+    clients: AwsClients | None = None,
+    jq_workers: int = 1,
+) -> Iterator[EventSession]:
+    """Load the config (raises ConfigError), resolve the installation and open the Port client and
+    the jq workers; everything is closed on exit."""
+    clients = clients or AwsClients()
+    config = load_config(config_source, s3_client=clients.client("s3", clients.default_region))
+    installation = resolve_installation(clients.session)
+    with PortClient(credentials, installation) as port, TimeLimitedJq(workers=jq_workers) as evaluator:
+        batch = EventBatch(config, lambda spec: fetcher_for(spec, clients), port, evaluator, options)
+        yield EventSession(batch, clients, port, installation)

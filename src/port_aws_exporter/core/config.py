@@ -1,0 +1,330 @@
+"""`config.json`: the original exporter's format (spec §2.1), validated all at once.
+
+A config written for the original exporter loads unchanged. Extensions are additive and optional.
+Every problem is reported with its JSON path (`resources[2].port.entity.mappings[0].properties.memory`),
+the expression when it is one, and what is wrong (jq's own message for a bad expression), so a user
+fixes them all in one pass. Keys this version does not know are warnings, not errors, so that newer
+configs still load.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+
+from port_aws_exporter.core.jq.engine import JqCompileError, compile_program
+
+KIND_PATTERN = r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$"
+DEFAULT_DELETION_THRESHOLD = 0.9
+
+
+class _Section(BaseModel):
+    """A config object: unknown keys are kept (and reported as warnings), values are not coerced."""
+
+    model_config = ConfigDict(extra="allow", strict=True, populate_by_name=True)
+
+
+class RegionConfig(_Section):
+    """`selector.aws.regions_config.<region>`: parent models for kinds whose list needs one."""
+
+    resources_models: list[StrictStr] = Field(default_factory=lambda: ["{}"])
+
+    @field_validator("resources_models")
+    @classmethod
+    def _models_are_json_objects(cls, models: list[str]) -> list[str]:
+        for position, model in enumerate(models):
+            try:
+                parsed = json.loads(model)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"resources_models[{position}] is not JSON: {error.msg}") from None
+            if not isinstance(parsed, dict):
+                raise ValueError(f"resources_models[{position}] must be a JSON-encoded object")
+        return models
+
+
+class AwsSelector(_Section):
+    """`selector.aws`: where and how to list a kind."""
+
+    regions: list[StrictStr] | None = None
+    regions_config: dict[str, RegionConfig] = Field(default_factory=dict)
+    list_parameters: dict[str, Any] = Field(default_factory=dict)
+    # Extension: map ListResources' properties directly instead of a GetResource per identifier.
+    use_list_properties: StrictBool = Field(default=False, alias="useListProperties")
+    # Written by the original exporter into its checkpoint files; accepted and ignored.
+    next_token: StrictStr | None = None
+
+
+class Selector(_Section):
+    """`selector`: which resources of the kind to sync."""
+
+    query: StrictStr | None = None
+    aws: AwsSelector = Field(default_factory=AwsSelector)
+
+
+class EntityMapping(_Section):
+    """`port.entity.mappings[]`: one AWS object → one Port entity (or one per item)."""
+
+    identifier: StrictStr
+    blueprint: StrictStr
+    title: StrictStr | None = None
+    team: StrictStr | None = None
+    icon: StrictStr | None = None
+    properties: dict[str, StrictStr] = Field(default_factory=dict)
+    relations: dict[str, StrictStr] | None = None
+    items_to_parse: StrictStr | None = Field(default=None, alias="itemsToParse")
+
+    @property
+    def blueprint_identifier(self) -> str:
+        """The blueprint, a static string; the original strips surrounding quotes (`"\\"lambda\\""`)."""
+        return self.blueprint.strip().strip('"')
+
+    @field_validator("blueprint")
+    @classmethod
+    def _blueprint_not_empty(cls, blueprint: str) -> str:
+        if not blueprint.strip().strip('"'):
+            raise ValueError("the blueprint must be a non-empty static string")
+        return blueprint
+
+
+class EntitySection(_Section):
+    mappings: list[EntityMapping] = Field(min_length=1)
+
+
+class PortSection(_Section):
+    entity: EntitySection
+
+
+class ResourceConfig(_Section):
+    """`resources[]`: one AWS kind and how its resources become entities."""
+
+    kind: StrictStr = Field(pattern=KIND_PATTERN)
+    selector: Selector = Field(default_factory=Selector)
+    port: PortSection
+
+
+class ExporterConfig(_Section):
+    """The whole `config.json`."""
+
+    resources: list[ResourceConfig]
+    # Extension: stale deletion is skipped for a blueprint when more than this share would go.
+    deletion_threshold: float = Field(default=DEFAULT_DELETION_THRESHOLD, gt=0, le=1, alias="deletionThreshold")
+
+    def kinds(self) -> list[str]:
+        """The distinct kinds, in config order."""
+        return list(dict.fromkeys(resource.kind for resource in self.resources))
+
+    def entries_for_kind(self, kind: str) -> list[tuple[int, ResourceConfig]]:
+        """(index in `resources[]`, entry) for every entry of `kind` (a kind may have several)."""
+        return [(index, resource) for index, resource in enumerate(self.resources) if resource.kind == kind]
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a config: where, which expression (if any), what."""
+
+    path: str
+    message: str
+    expression: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"path": self.path, "expression": self.expression, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        expression = f" (expression: {self.expression})" if self.expression is not None else ""
+        return f"{where}{self.message}{expression}"
+
+
+@dataclass
+class ConfigReport:
+    """The outcome of checking a config: the model when valid, every error and warning otherwise."""
+
+    config: ExporterConfig | None
+    errors: list[ConfigProblem] = field(default_factory=list)
+    warnings: list[ConfigProblem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return self.config is not None and not self.errors
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used; `problems` lists everything wrong with it."""
+
+    def __init__(self, problems: list[ConfigProblem], source: str = "config") -> None:
+        self.problems = problems
+        listed = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{source} is not valid ({len(problems)} problem(s)):\n{listed}")
+
+
+def _json_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+_ALIASES = {"use_list_properties": "useListProperties", "items_to_parse": "itemsToParse"}
+
+
+def _schema_problems(error: ValidationError, document: Any) -> list[ConfigProblem]:
+    problems = []
+    for detail in error.errors():
+        location = tuple(_ALIASES.get(str(p), p) if isinstance(p, str) else p for p in detail["loc"])
+        message = detail["msg"].removeprefix("Value error, ")
+        if detail["type"] == "missing":
+            message = f"required field '{location[-1]}' is missing"
+        elif detail["type"] == "string_pattern_mismatch" and location[-1] == "kind":
+            message = f"kind must look like AWS::Service::Type, not {detail['input']!r}"
+        elif detail["type"].endswith("_type") or detail["type"] == "model_type":
+            message = f"{message} (got {type(detail['input']).__name__})"
+        problems.append(ConfigProblem(_json_path(location), message))
+    if not isinstance(document, dict) or "resources" not in document:
+        hint = _root_hint(document)
+        problems = [ConfigProblem("", hint)] if hint else problems
+    return problems
+
+
+def _root_hint(document: Any) -> str | None:
+    if isinstance(document, dict) and "kind" in document and "port" in document:
+        return (
+            "the root must be an object with a 'resources' list; this looks like a single "
+            'resources[] entry: wrap it as {"resources": [ ... ]}'
+        )
+    if not isinstance(document, dict):
+        return f"the root must be an object with a 'resources' list, not {type(document).__name__}"
+    return None
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _expressions(document: Any) -> Iterator[tuple[str, str]]:
+    """(path, expression) of every jq expression in a raw config document.
+
+    Walks the raw document rather than the model so that jq errors are reported together with
+    structural ones; values of the wrong type are left to the schema check.
+    """
+    for r, entry in enumerate(_as_list(_as_dict(document).get("resources"))):
+        resource = _as_dict(entry)
+        query = _as_dict(resource.get("selector")).get("query")
+        if isinstance(query, str):
+            yield f"resources[{r}].selector.query", query
+        entity = _as_dict(_as_dict(resource.get("port")).get("entity"))
+        for m, mapping in enumerate(_as_list(entity.get("mappings"))):
+            yield from _mapping_expressions(f"resources[{r}].port.entity.mappings[{m}]", _as_dict(mapping))
+
+
+def _mapping_expressions(base: str, mapping: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for name in ("identifier", "title", "team", "icon", "itemsToParse"):
+        if isinstance(mapping.get(name), str):
+            yield f"{base}.{name}", mapping[name]
+    for section in ("properties", "relations"):
+        for key, expression in _as_dict(mapping.get(section)).items():
+            if isinstance(expression, str):
+                yield f"{base}.{section}.{key}", expression
+
+
+def _jq_problems(document: Any) -> list[ConfigProblem]:
+    problems = []
+    for path, expression in _expressions(document):
+        try:
+            compile_program(expression)
+        except JqCompileError as error:
+            problems.append(ConfigProblem(path, error.message, expression))
+    return problems
+
+
+def _unknown_keys(model: BaseModel, path: str) -> Iterator[ConfigProblem]:
+    for key in model.model_extra or {}:
+        where = f"{path}.{key}" if path else key
+        yield ConfigProblem(where, f"unknown key '{key}' is ignored by this version")
+    for name, value in model:
+        display = _ALIASES.get(name, name)
+        child = f"{path}.{display}" if path else display
+        if isinstance(value, BaseModel):
+            yield from _unknown_keys(value, child)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    yield from _unknown_keys(item, f"{child}[{index}]")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(item, BaseModel):
+                    yield from _unknown_keys(item, f"{child}.{key}")
+
+
+def check_config(document: Any) -> ConfigReport:
+    """Validate a parsed `config.json` document; never raises for a bad config."""
+    errors = _jq_problems(document)
+    try:
+        config = ExporterConfig.model_validate(document)
+    except ValidationError as error:
+        problems = _schema_problems(error, document) + errors
+        return ConfigReport(None, errors=sorted(problems, key=_document_order(document)))
+    warnings = list(_unknown_keys(config, ""))
+    return ConfigReport(config if not errors else None, errors=errors, warnings=warnings)
+
+
+def _document_order(document: Any) -> Any:
+    """Sort key: problems of resources[0] before resources[1]…, root problems first."""
+
+    def key(problem: ConfigProblem) -> tuple[int, str]:
+        head = problem.path.split("]", 1)[0]
+        index = head.removeprefix("resources[")
+        return (int(index) + 1 if index.isdigit() else 0, problem.path)
+
+    return key
+
+
+def read_config_document(source: str | Path | Mapping[str, Any], *, s3_client: Any = None) -> Any:
+    """The parsed JSON of a config given as a path, an `s3://bucket/key` URL or a dict."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    text = str(source)
+    if text.startswith("s3://"):
+        return json.loads(_read_s3_object(text, s3_client))
+    try:
+        return json.loads(Path(text).read_text())
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem("", f"file not found: {text}")], text) from None
+    except json.JSONDecodeError as error:
+        where = f"line {error.lineno} column {error.colno}"
+        raise ConfigError([ConfigProblem("", f"not valid JSON at {where}: {error.msg}")], text) from None
+
+
+def _read_s3_object(url: str, s3_client: Any) -> bytes:
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    if not bucket or not key:
+        raise ConfigError([ConfigProblem("", f"an S3 config URL must be s3://bucket/key, not {url}")], url)
+    if s3_client is None:
+        # The core does no I/O of its own: whoever reads an s3:// config hands it a client.
+        raise ConfigError([ConfigProblem("", f"reading {url} needs an S3 client, and none was given")], url)
+    try:
+        body: bytes = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as error:  # botocore's ClientError and connection errors alike
+        raise ConfigError([ConfigProblem("", f"cannot read {url}: {error}")], url) from error
+    return body
+
+
+def load_config(source: str | Path | Mapping[str, Any], *, s3_client: Any = None) -> ExporterConfig:
+    """Load and validate a config; raises ConfigError listing every problem."""
+    document = read_config_document(source, s3_client=s3_client)
+    report = check_config(document)
+    if report.config is None:
+        name = "config" if isinstance(source, Mapping) else str(source)
+        raise ConfigError(report.errors, name)
+    return report.config

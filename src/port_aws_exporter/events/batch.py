@@ -1,0 +1,315 @@
+"""Event batches: SQS messages from EventBridge rules, applied to the catalog.
+
+Each message (the seed's format, `message.py`) names one resource: `upsert` reads its current state
+with the fetcher the full sync uses and writes what the config's mappings make of it; `delete`
+removes the entity from every blueprint the kind's mappings write. A batch runs in phases:
+
+1. evaluate every message (sandboxed jq); a bad one fails alone, permanently;
+2. coalesce messages about the same resource (kind, region, identifier): one read and one write,
+   the last message in batch order deciding the action;
+3. read every resource once, concurrently;
+4. decide: not found yet, a delete that the resource contradicts (`delete_guard`), a read error;
+5. delete in bulk, then upsert in bulk (relation targets first, `write_order`): when a batch both
+   deletes and writes one entity (a queue named by its URL in one message, by its name in another),
+   the write, made from the resource's current state, is the one that stands.
+
+Only what was applied, or dropped on purpose with a logged reason, is acknowledged: every other
+message is reported failed and comes back through the queue (Lambda's `batchItemFailures`, or the
+worker not deleting it); the queue's redrive policy moves repeated failures to the dead-letter
+queue. Dropped on purpose: a resource still not found after `not_found_attempts` deliveries (it was
+deleted since); a delete held back by the guard `overmatch_attempts` times (the rule over-matches).
+
+    batch = EventBatch(config, lambda spec: fetcher_for(spec, clients), port_client, evaluator)
+    outcome = batch.process([SqsRecord.from_lambda(record) for record in event["Records"]])
+    return outcome.batch_item_failures()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from port_aws_exporter.core.catalog import Catalog
+from port_aws_exporter.core.config import ExporterConfig
+from port_aws_exporter.core.fetching import FetcherFactory, ResourceFetcher
+from port_aws_exporter.core.installation import is_region_name
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.kinds.registry import spec_for
+from port_aws_exporter.core.mapping import MappedEntity, build_mappers, mappers_for_kind
+from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
+from port_aws_exporter.core.write_order import by_blueprint, write_rounds
+from port_aws_exporter.events.decisions import PendingMessage, ResourceWork, RetryLimits, decide, settle
+from port_aws_exporter.events.records import BatchOutcome, EntityRef, MessageResult, SqsRecord
+
+__all__ = [
+    "BatchOutcome",
+    "EntityRef",
+    "EventBatch",
+    "EventCounters",
+    "EventOptions",
+    "MessageResult",
+    "SqsRecord",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NOT_FOUND_ATTEMPTS = 3
+DEFAULT_OVERMATCH_ATTEMPTS = 3
+DEFAULT_READ_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class EventOptions:
+    """How messages are applied.
+
+    `not_found_attempts` and `overmatch_attempts` count deliveries (SQS's receive count): keep them
+    below the queue's `maxReceiveCount`, or such messages reach the dead-letter queue instead of
+    being dropped with a reason. 1 means decide at once (the `event` command).
+    """
+
+    not_found_attempts: int = DEFAULT_NOT_FOUND_ATTEMPTS
+    overmatch_attempts: int = DEFAULT_OVERMATCH_ATTEMPTS
+    read_concurrency: int = DEFAULT_READ_CONCURRENCY
+    delete_dependents: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("not_found_attempts", "overmatch_attempts", "read_concurrency"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass
+class EventCounters:
+    """What the batches of one `EventBatch` did, for benchmarks and logs (thread-safe)."""
+
+    batches: int = 0
+    messages: int = 0
+    resources: int = 0
+    reads: int = 0
+    upsert_requests: int = 0
+    delete_requests: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def add(self, **amounts: int) -> None:
+        with self._lock:
+            for name, amount in amounts.items():
+                setattr(self, name, getattr(self, name) + amount)
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            names = ("batches", "messages", "resources", "reads", "upsert_requests", "delete_requests")
+            return {name: getattr(self, name) for name in names}
+
+
+class EventBatch:
+    """Applies batches of event messages to the catalog with one config (thread-safe).
+
+    `fetchers` gives the fetcher of a kind (as the full sync's); `catalog` is Port's API; `evaluator`
+    runs the messages' jq. Build one per config and reuse it: the mappings are compiled once.
+    """
+
+    def __init__(
+        self,
+        config: ExporterConfig,
+        fetchers: FetcherFactory,
+        catalog: Catalog,
+        evaluator: TimeLimitedJq,
+        options: EventOptions | None = None,
+    ) -> None:
+        self.config = config
+        self.options = options or EventOptions()
+        self.counters = EventCounters()
+        self._fetcher_factory = fetchers
+        self._fetchers: dict[str, ResourceFetcher] = {}
+        self._fetchers_lock = threading.Lock()
+        self._catalog = catalog
+        self._evaluator = evaluator
+        mappers = build_mappers(config)
+        self._mappers = {kind: mappers_for_kind(mappers, kind) for kind in config.kinds()}
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def process(self, records: Iterable[SqsRecord]) -> BatchOutcome:
+        """Apply a batch; the outcome says, per record in order, what happened and which failed."""
+        messages = [self._evaluate(record) for record in records]
+        resources = self._coalesce(messages)
+        self._read(resources)
+        limits = RetryLimits(self.options.not_found_attempts, self.options.overmatch_attempts)
+        for resource in resources:
+            self._guarded(resource, lambda work: decide(work, limits))
+        self._delete([resource for resource in resources if resource.pending and resource.targets])
+        self._write([resource for resource in resources if resource.pending and resource.entities])
+        for resource in resources:
+            settle(resource)
+        outcome = BatchOutcome([message.result for message in messages])
+        self.counters.add(batches=1, messages=len(messages), resources=len(resources))
+        for result in outcome.results:
+            _log_result(result)
+        return outcome
+
+    def process_message(self, body: str, *, message_id: str = "message", receive_count: int = 1) -> MessageResult:
+        """Apply one message body (the `event` command)."""
+        record = SqsRecord(message_id=message_id, body=body, receive_count=receive_count)
+        return self.process([record]).results[0]
+
+    # -- 1. evaluation -----------------------------------------------------------------------
+
+    def _evaluate(self, record: SqsRecord) -> PendingMessage:
+        result = MessageResult(record.message_id, receive_count=record.receive_count)
+        message = PendingMessage(record, result)
+        try:
+            parsed = parse_message(record.body)
+            message.body = parsed.body
+            result.resource_type = parsed.resource_type
+            evaluated = evaluate_message(parsed, self._evaluator)
+        except MessageError as error:
+            result.fail(error.reason, transient=False)
+            return message
+        except RecursionError:
+            result.fail("the message is nested too deeply to read", transient=False)
+            return message
+        except Exception as error:  # a fault of ours (the jq worker), not of the message: retry
+            log.exception("evaluating a message failed", extra={"message_id": record.message_id})
+            result.fail(f"evaluating the message failed: {type(error).__name__}: {error}", transient=True)
+            return message
+        result.action, result.region, result.identifier = evaluated.action, evaluated.region, evaluated.identifier
+        if evaluated.resource_type not in self._mappers:
+            kinds = ", ".join(self._mappers) or "none"
+            result.fail(
+                f"resource_type {evaluated.resource_type!r} is not a kind of the config (its kinds: {kinds})",
+                transient=False,
+            )
+        elif not is_region_name(evaluated.region):
+            result.fail(f"region: {evaluated.region!r} is not an AWS region name", transient=False)
+        return message
+
+    # -- 2. coalescing -----------------------------------------------------------------------
+
+    def _coalesce(self, messages: list[PendingMessage]) -> list[ResourceWork]:
+        resources: dict[tuple[str, str, str], ResourceWork] = {}
+        for message in messages:
+            result = message.result
+            if result.error is not None:
+                continue
+            assert result.resource_type and result.region and result.identifier
+            key = (result.resource_type, result.region, result.identifier)
+            if key not in resources:
+                resources[key] = ResourceWork(*key, mappers=self._mappers[key[0]])
+            resources[key].messages.append(message)
+        return list(resources.values())
+
+    # -- 3. reads ----------------------------------------------------------------------------
+
+    def _fetcher(self, kind: str) -> ResourceFetcher:
+        with self._fetchers_lock:
+            if kind not in self._fetchers:
+                self._fetchers[kind] = self._fetcher_factory(spec_for(kind))
+            return self._fetchers[kind]
+
+    def _read(self, resources: list[ResourceWork]) -> None:
+        if not resources:
+            return
+
+        def read(resource: ResourceWork) -> None:
+            try:
+                resource.document = self._fetcher(resource.kind).read(resource.region, resource.identifier)
+            except Exception as error:  # FetchError, or a fault of ours: decided per resource
+                resource.read_error = error
+
+        workers = min(self.options.read_concurrency, len(resources))
+        if workers == 1:
+            for resource in resources:
+                read(resource)
+        else:
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="event-read") as pool:
+                list(pool.map(read, resources))
+        self.counters.add(reads=len(resources))
+
+    # -- 4. decisions ------------------------------------------------------------------------
+
+    def _guarded(self, resource: ResourceWork, step: Callable[[ResourceWork], None]) -> None:
+        """Run a step for one resource; a fault of ours fails that resource's messages, not the batch."""
+        try:
+            step(resource)
+        except Exception as error:
+            log.exception(
+                "processing a resource failed", extra={"kind": resource.kind, "identifier": resource.identifier}
+            )
+            resource.fail(f"processing {resource.where} failed: {type(error).__name__}: {error}", transient=True)
+
+    def _delete(self, resources: list[ResourceWork]) -> None:
+        blueprints: dict[str, list[ResourceWork]] = {}
+        for resource in resources:
+            for blueprint in dict.fromkeys(target.blueprint for target in resource.targets):
+                blueprints.setdefault(blueprint, []).append(resource)
+        for blueprint, owners in blueprints.items():
+            identifiers = [t.identifier for r in owners for t in r.targets if t.blueprint == blueprint]
+            try:
+                deleted = set(self._catalog.bulk_delete(blueprint, identifiers, self.options.delete_dependents))
+            except Exception as error:
+                if getattr(error, "status", None) == 404:
+                    deleted = set()  # no such blueprint: none of its entities exists either
+                else:
+                    for resource in owners:
+                        resource.fail(f"deleting from {blueprint} failed: {error}", transient=_transient(error))
+                    continue
+            finally:
+                self.counters.add(delete_requests=1)
+            for resource in owners:
+                resource.deleted += [
+                    t for t in resource.targets if t.blueprint == blueprint and t.identifier in deleted
+                ]
+
+    def _write(self, resources: list[ResourceWork]) -> None:
+        planned: dict[EntityRef, MappedEntity] = {}
+        owners: dict[EntityRef, list[ResourceWork]] = {}
+        for resource in resources:
+            for entity in resource.entities:
+                ref = EntityRef(entity.blueprint, entity.identifier)
+                planned.pop(ref, None)  # the last mapping of an entity wins, in its position
+                planned[ref] = entity
+                owners.setdefault(ref, []).append(resource)
+        for round_entities in write_rounds(list(planned.values())):
+            for blueprint, group in by_blueprint(round_entities).items():
+                for entity, (ok, reason, transient) in zip(group, self._upsert(blueprint, group), strict=True):
+                    ref = EntityRef(blueprint, entity.identifier)
+                    for resource in dict.fromkeys(owners[ref]):
+                        if ok:
+                            resource.written.append(ref)
+                        else:
+                            resource.write_errors.append(
+                                (f"writing {blueprint}/{ref.identifier} failed: {reason}", transient)
+                            )
+
+    def _upsert(self, blueprint: str, group: list[MappedEntity]) -> list[tuple[bool, str, bool]]:
+        self.counters.add(upsert_requests=1)
+        try:
+            outcomes = list(self._catalog.bulk_upsert(blueprint, [entity.entity for entity in group]))
+        except Exception as error:
+            log.exception("bulk upsert raised", extra={"blueprint": blueprint})
+            return [(False, str(error), _transient(error)) for _ in group]
+        if len(outcomes) != len(group):
+            reason = f"the catalog answered {len(outcomes)} results for {len(group)} entities"
+            return [(False, reason, True) for _ in group]
+        return [(o.ok, f"{o.error}: {o.message}", o.transient) for o in outcomes]
+
+
+def _transient(error: Exception) -> bool:
+    value = getattr(error, "transient", True)
+    return value if isinstance(value, bool) else True
+
+
+def _log_result(result: MessageResult) -> None:
+    fields = result.log_fields()
+    if result.error is not None:
+        level = logging.WARNING if result.transient else logging.ERROR
+        log.log(level, "event message failed: %s", result.error, extra=fields)
+    elif result.dropped:
+        log.warning("event message dropped: %s", result.skipped, extra=fields)
+    elif result.skipped is not None:
+        log.info("event message skipped: %s", result.skipped, extra=fields)
+    else:
+        log.info("event message applied", extra=fields)

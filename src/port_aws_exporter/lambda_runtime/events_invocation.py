@@ -1,0 +1,213 @@
+"""One invocation of the event consumer Lambda: an SQS batch in, a partial batch response out.
+
+The warm state (`lambda_runtime.warm_state.WarmState`) keeps the boto3 clients, the Port client with its token and
+the jq worker process; this module adds what a warm consumer also keeps for a while: the loaded
+config and its compiled mappings (`CONFIG_CACHE_SECONDS`, default 60: a new config applies within
+a minute) and the Port credentials read from Secrets Manager (`CREDENTIALS_CACHE_SECONDS`, default
+300). Retry limits come from `EVENTS_NOT_FOUND_ATTEMPTS` and `EVENTS_OVERMATCH_ATTEMPTS` (default 3
+each; keep them below the queue's `maxReceiveCount`).
+
+Lambda leaves a failed message invisible for the queue's whole visibility timeout (six times the
+function's timeout in our template: minutes), too long for a function that AWS shows a second
+after its create. So the consumer sets each failed message's visibility itself, as the worker
+does: `EVENTS_RETRY_DELAY_SECONDS` (default 10) doubled on each further delivery, at most
+`EVENTS_MAX_RETRY_DELAY_SECONDS` (default 600). If that call fails, the message still comes back,
+after the queue's timeout.
+
+When the batch cannot be processed at all (no config, no credentials), every message is reported
+failed: they return to the queue and, if the problem lasts, reach the dead-letter queue, from which
+`port-aws-exporter dlq replay` brings them back after the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.aws.sqs_queues import change_visibility, queue_by_arn
+from port_aws_exporter.core.config import ExporterConfig, load_config
+from port_aws_exporter.events.batch import (
+    DEFAULT_NOT_FOUND_ATTEMPTS,
+    DEFAULT_OVERMATCH_ATTEMPTS,
+    EventBatch,
+    EventOptions,
+)
+from port_aws_exporter.events.records import (
+    DEFAULT_MAX_RETRY_DELAY_SECONDS,
+    DEFAULT_RETRY_DELAY_SECONDS,
+    SqsRecord,
+    retry_delay,
+)
+from port_aws_exporter.lambda_runtime import settings
+from port_aws_exporter.lambda_runtime.logs import lambda_invocation_logs
+from port_aws_exporter.lambda_runtime.settings import LambdaEnvironment
+from port_aws_exporter.lambda_runtime.warm_state import WarmState
+from port_aws_exporter.port import PortClient, PortCredentials
+
+log = logging.getLogger("port_aws_exporter.handler")
+
+DEFAULT_CONFIG_CACHE_SECONDS = 60.0
+DEFAULT_CREDENTIALS_CACHE_SECONDS = 300.0
+# A Port outage must not hold a batch until the function times out: retry briefly, then let the
+# messages come back through the queue.
+EVENT_PORT_OPTIONS: dict[str, Any] = {"timeout": 10.0, "max_attempts": 4, "retry_budget_seconds": 10.0}
+
+
+@dataclass
+class _Cached:
+    value: Any
+    key: Any
+    loaded_at: float
+
+    def fresh(self, key: Any, ttl_seconds: float) -> bool:
+        return self.key == key and time.monotonic() - self.loaded_at < ttl_seconds
+
+
+class EventsInvocation:
+    """The event consumer's handler: `(event, context) -> {"batchItemFailures": [...]}`.
+
+    `port_options` are the Port client's options (tests shorten its retries).
+    """
+
+    def __init__(self, warm: WarmState, port_options: Mapping[str, Any] | None = None) -> None:
+        self._warm = warm
+        self._port_options = dict(EVENT_PORT_OPTIONS if port_options is None else port_options)
+        self._lock = threading.Lock()
+        self._config: _Cached | None = None
+        self._credentials: _Cached | None = None
+        self._batch: _Cached | None = None
+
+    def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
+        with lambda_invocation_logs(context):
+            records = event.get("Records") if isinstance(event, Mapping) else None
+            return self._run([SqsRecord.from_lambda(record) for record in records or []], context)
+
+    def _run(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
+        if not records:
+            return {"batchItemFailures": []}
+        response = self._process(records, context)
+        failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+        self._delay_retries([record for record in records if record.message_id in failed])
+        return response
+
+    def _process(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
+        started = time.monotonic()
+        try:
+            batch, port = self._prepare(context)
+        except Exception as error:
+            # Not the messages' fault: all of them come back, and the reason is logged once.
+            log.error(
+                "cannot process the batch: %s",
+                error,
+                extra={"messages": len(records), "message_ids": [record.message_id for record in records]},
+            )
+            return {"batchItemFailures": [{"itemIdentifier": record.message_id} for record in records]}
+        auth_calls = port.counters.auth_calls
+        try:
+            outcome = batch.process(records)
+        except Exception:
+            # A fault of ours that escaped the per-message handling: the whole batch comes back.
+            log.exception("processing the batch failed", extra={"messages": len(records)})
+            return {"batchItemFailures": [{"itemIdentifier": record.message_id} for record in records]}
+        log.info(
+            "batch done",
+            extra={
+                "messages": len(records),
+                "failed": len(outcome.failed),
+                "seconds": round(time.monotonic() - started, 3),
+                "port_auth_calls": port.counters.auth_calls - auth_calls,
+            },
+        )
+        return outcome.batch_item_failures()
+
+    def _delay_retries(self, records: list[SqsRecord]) -> None:
+        """Make failed messages visible again after their backoff rather than the queue's timeout."""
+        if not records:
+            return
+        try:
+            base = settings.int_setting("EVENTS_RETRY_DELAY_SECONDS", DEFAULT_RETRY_DELAY_SECONDS)
+            maximum = settings.int_setting("EVENTS_MAX_RETRY_DELAY_SECONDS", DEFAULT_MAX_RETRY_DELAY_SECONDS)
+            if not 0 <= base <= maximum:
+                raise ValueError(
+                    f"EVENTS_RETRY_DELAY_SECONDS ({base}) must be 0 to EVENTS_MAX_RETRY_DELAY_SECONDS ({maximum})"
+                )
+        except ValueError as error:
+            log.error("failed messages keep the queue's visibility timeout: %s", error)
+            return
+        by_queue: dict[str, list[tuple[str, int]]] = {}
+        for record in records:
+            if record.receipt_handle and record.queue_arn:
+                delay = retry_delay(record.receive_count, base, maximum)
+                by_queue.setdefault(record.queue_arn, []).append((record.receipt_handle, delay))
+        for queue_arn, handles_and_delays in by_queue.items():
+            try:
+                sqs, queue_url = queue_by_arn(self._warm.clients(), queue_arn)
+                failures = change_visibility(sqs, queue_url, handles_and_delays)
+            except Exception as error:
+                failures = [str(error)]
+            if failures:
+                log.warning(
+                    "delaying failed messages failed, they return after the queue's visibility timeout: %s",
+                    "; ".join(failures[:3]),
+                    extra={"failed": len(failures), "queue_arn": queue_arn},
+                )
+
+    def _prepare(self, context: Any) -> tuple[EventBatch, PortClient]:
+        environment = settings.lambda_environment()
+        clients = self._warm.clients()
+        installation = resolve_installation(clients.session, context)
+        credentials = self._cached_credentials(environment, installation.region)
+        port = self._warm.port_client(credentials, installation, **self._port_options)
+        config = self._cached_config(environment, installation.region)
+        options = EventOptions(
+            not_found_attempts=settings.int_setting("EVENTS_NOT_FOUND_ATTEMPTS", DEFAULT_NOT_FOUND_ATTEMPTS),
+            overmatch_attempts=settings.int_setting("EVENTS_OVERMATCH_ATTEMPTS", DEFAULT_OVERMATCH_ATTEMPTS),
+        )
+        with self._lock:
+            key = (id(config), id(port), options)
+            if self._batch is None or self._batch.key != key:
+                batch = EventBatch(
+                    config, lambda spec: fetcher_for(spec, clients), port, self._warm.evaluator(), options
+                )
+                self._batch = _Cached(batch, key, time.monotonic())
+            cached: EventBatch = self._batch.value
+        return cached, port
+
+    def _cached_config(self, environment: LambdaEnvironment, region: str) -> ExporterConfig:
+        ttl = settings.float_setting("CONFIG_CACHE_SECONDS", DEFAULT_CONFIG_CACHE_SECONDS)
+        with self._lock:
+            if self._config is not None and self._config.fresh(environment.config_source, ttl):
+                config: ExporterConfig = self._config.value
+                return config
+        s3 = self._warm.clients().client("s3", region)
+        config = load_config(environment.config_source, s3_client=s3)
+        with self._lock:
+            self._config = _Cached(config, environment.config_source, time.monotonic())
+        return config
+
+    def _cached_credentials(self, environment: LambdaEnvironment, region: str) -> PortCredentials:
+        ttl = settings.float_setting("CREDENTIALS_CACHE_SECONDS", DEFAULT_CREDENTIALS_CACHE_SECONDS)
+        key = (
+            environment.secret_arn,
+            environment.environ.get("PORT_CLIENT_ID"),
+            environment.environ.get("PORT_API_URL"),
+        )
+        with self._lock:
+            if self._credentials is not None and self._credentials.fresh(key, ttl):
+                credentials: PortCredentials = self._credentials.value
+                return credentials
+        credentials = environment.port_credentials({}, self._warm.clients(), region)
+        with self._lock:
+            self._credentials = _Cached(credentials, key, time.monotonic())
+        return credentials
+
+    def forget(self) -> None:
+        """Drop the cached config, credentials and batch (tests; a changed environment)."""
+        with self._lock:
+            self._config = self._credentials = self._batch = None

@@ -1,0 +1,119 @@
+"""One invocation of the full-sync Lambda: a full sync, or one leg of it.
+
+When the remaining time runs short the sync saves a checkpoint next to the config in S3, invokes
+the function again asynchronously, and the next invocation resumes; stale entities are deleted
+once, at the very end.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.lambda_runtime import settings
+from port_aws_exporter.lambda_runtime.checkpoint_store import S3CheckpointStore
+from port_aws_exporter.lambda_runtime.logs import lambda_invocation_logs
+from port_aws_exporter.lambda_runtime.settings import EVENT_CREDENTIAL_KEYS, S3Location
+from port_aws_exporter.lambda_runtime.warm_state import WarmState
+from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
+
+log = logging.getLogger("port_aws_exporter.handler")
+
+# Seconds of the invocation kept for finishing the page in flight, saving and re-invoking.
+DEFAULT_TIME_RESERVE_SECONDS = 120
+CONTINUATION_KEY = "checkpoint"
+ORIGINAL_CONTINUATION_KEY = "next_config_file_key"
+
+Reinvoke = Callable[[Mapping[str, Any], Any], None]
+
+
+def invoke_self_async(payload: Mapping[str, Any], context: Any) -> None:
+    """Invoke this function again, asynchronously (`InvocationType=Event`), with `payload`."""
+    region = context.invoked_function_arn.split(":")[3]
+    WarmState.shared().clients().client("lambda", region).invoke(
+        FunctionName=context.invoked_function_arn, InvocationType="Event", Payload=json.dumps(payload).encode()
+    )
+
+
+class SyncInvocation:
+    """One full-sync invocation; `reinvoke` is injectable because moto cannot run Lambda code."""
+
+    def __init__(self, reinvoke: Reinvoke = invoke_self_async, warm: WarmState | None = None) -> None:
+        self._reinvoke = reinvoke
+        self._warm = warm or WarmState.shared()
+
+    def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
+        with lambda_invocation_logs(context):
+            return self._run(event or {}, context)
+
+    def _run(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        environment = settings.lambda_environment()
+        clients = self._warm.clients()
+        installation = resolve_installation(clients.session, context)
+        config = load_config(environment.config_source, s3_client=clients.client("s3", installation.region))
+        credentials = environment.port_credentials(event, clients, installation.region)
+        store = (
+            S3CheckpointStore(clients, environment.checkpoint_prefix, installation.region)
+            if environment.checkpoint_prefix is not None
+            else None
+        )
+        resume_location = continuation(event)
+        checkpoint = None
+        if resume_location is not None and store is not None:
+            checkpoint = store.load(resume_location)
+            log.info("resuming a full sync", extra={"checkpoint": resume_location.url, "leg": checkpoint.legs})
+        reserve_ms = 1000 * settings.float_setting("SYNC_TIME_RESERVE_SECONDS", DEFAULT_TIME_RESERVE_SECONDS)
+        options = SyncOptions(
+            default_region=installation.region,
+            should_pause=lambda: store is not None and context.get_remaining_time_in_millis() < reserve_ms,
+        )
+        sync = FullSync(
+            config,
+            lambda spec: fetcher_for(spec, clients),
+            self._warm.port_client(credentials, installation),
+            installation.owned_entities_query,
+            options,
+        )
+        outcome = sync.run(checkpoint)
+        if resume_location is not None and store is not None:
+            store.delete(resume_location)
+        report = outcome.report.as_dict()
+        if outcome.checkpoint is not None and store is not None:
+            saved = store.save(getattr(context, "aws_request_id", "checkpoint"), outcome.checkpoint)
+            payload: dict[str, Any] = {CONTINUATION_KEY: saved.url}
+            # Credentials given in the event travel in the invocation payload, never in the checkpoint.
+            payload.update({key: event[key] for key in (*EVENT_CREDENTIAL_KEYS, "port_api_url") if event.get(key)})
+            log.info("time is short: continuing in a new invocation", extra={"checkpoint": saved.url})
+            self._reinvoke(payload, context)
+            return {"status": "continuing", "checkpoint": saved.url, "report": report}
+        log.info("Done handling your resources", extra={"report": report})
+        return {"status": "done", "report": report}
+
+
+def _continuation(event: Mapping[str, Any]) -> S3Location | None:
+    if isinstance(event.get(CONTINUATION_KEY), str):
+        return S3Location.parse(event[CONTINUATION_KEY])
+    return None
+
+
+def continuation(event: Mapping[str, Any]) -> S3Location | None:
+    """The checkpoint a continuation invocation resumes from, if the event names one."""
+    if isinstance(event.get(CONTINUATION_KEY), str):
+        return S3Location.parse(event[CONTINUATION_KEY])
+    return None
+
+
+def is_full_sync_request(event: Mapping[str, Any]) -> bool:
+    """`{}`, a scheduled event, a continuation, or an event carrying Port credentials."""
+    if not event:
+        return True
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return True
+    if CONTINUATION_KEY in event or ORIGINAL_CONTINUATION_KEY in event:
+        return True
+    return all(event.get(key) for key in EVENT_CREDENTIAL_KEYS)

@@ -1,0 +1,67 @@
+"""What a warm Lambda function keeps between invocations: boto3 clients, Port clients (and so their
+tokens), the jq worker process.
+
+The handlers of `port_aws_exporter.handler` share one `WarmState`; tests and benchmarks build their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.core.installation import Installation
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.lambda_runtime import settings
+from port_aws_exporter.port import PortClient, PortCredentials
+
+
+@dataclass
+class WarmState:
+    """What a warm Lambda keeps between invocations."""
+
+    _clients: AwsClients | None = None
+    _port: dict[tuple[Any, ...], PortClient] = field(default_factory=dict)
+    _evaluator: TimeLimitedJq | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def shared(cls) -> WarmState:
+        """The process's one warm state, which the deployed handlers share."""
+        return _SHARED
+
+    def clients(self) -> AwsClients:
+        with self._lock:
+            if self._clients is None:
+                self._clients = AwsClients()
+            return self._clients
+
+    def port_client(self, credentials: PortCredentials, installation: Installation, **options: Any) -> PortClient:
+        """The warm Port client for these credentials; `options` are `PortClient`'s (retries, timeout)."""
+        with self._lock:
+            key = (credentials, installation, *sorted(options.items()))
+            if key not in self._port:
+                self._port[key] = PortClient(credentials, installation, **options)
+            return self._port[key]
+
+    def evaluator(self) -> TimeLimitedJq:
+        """The warm sandboxed jq that evaluates event messages (its worker process stays up)."""
+        with self._lock:
+            if self._evaluator is None:
+                self._evaluator = TimeLimitedJq(memory_limit_bytes=settings.jq_memory_limit_bytes())
+            return self._evaluator
+
+    def reset(self) -> None:
+        """Forget everything (tests; a changed environment)."""
+        with self._lock:
+            for client in self._port.values():
+                client.close()
+            self._port.clear()
+            self._clients = None
+            if self._evaluator is not None:
+                self._evaluator.close()
+                self._evaluator = None
+
+
+_SHARED = WarmState()

@@ -1,0 +1,427 @@
+"""The full sync: every configured kind in every configured region → the catalog, then stale deletion.
+
+For each `resources[]` entry, in config order (relation targets are configured first), and for its
+regions concurrently: list a page, read its resources concurrently (bounded per service and
+region; botocore's adaptive retry backs off on throttling), map them, and hand the entities to a
+writer that bulk-upserts them in the background while the next page is read. Only the identifiers
+written are kept, so memory does not grow with the number of resources.
+
+Afterwards, the entities this installation owns (its `$datasource`) that the run did not write and
+that were last updated before the run started are deleted, blueprint by blueprint, and only where
+it is safe: every list and read feeding the blueprint succeeded, and the share to delete is below
+the threshold. A run that must stop early (Lambda's time limit) returns a checkpoint to resume from;
+deletion happens once, at the very end.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from port_aws_exporter.core.catalog import Catalog, WriteOutcome
+from port_aws_exporter.core.config import ExporterConfig, ResourceConfig
+from port_aws_exporter.core.fetching import (
+    FetcherFactory,
+    FetchError,
+    ListedResource,
+    ResourceDocument,
+    ResourceFetcher,
+    complete,
+)
+from port_aws_exporter.core.kinds.registry import spec_for
+from port_aws_exporter.core.mapping import OPTIONAL_ENTITY_FIELDS, MappedEntity, ResourceMapper, build_mappers
+from port_aws_exporter.core.write_order import by_blueprint, write_rounds
+from port_aws_exporter.sync.checkpoint import SyncCheckpoint
+from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport
+
+log = logging.getLogger(__name__)
+
+DEFAULT_READ_CONCURRENCY = 8
+DEFAULT_REGION_CONCURRENCY = 4
+# Entities buffered per blueprint before a background bulk write (five 20-entity requests).
+WRITE_BATCH_SIZE = 100
+# Owned entities fetched per search page during stale deletion (Port allows up to 1000).
+STALE_SEARCH_PAGE_SIZE = 1000
+# Background write batches allowed in flight before readers wait: bounds memory.
+MAX_PENDING_WRITES = 4
+
+
+@dataclass
+class SyncOptions:
+    """How a full sync runs."""
+
+    default_region: str = "us-east-1"
+    deletion_threshold: float | None = None  # None: the config's (default 0.9)
+    dry_run: bool = False
+    read_concurrency: int = DEFAULT_READ_CONCURRENCY
+    region_concurrency: int = DEFAULT_REGION_CONCURRENCY
+    # Asked between pages; True makes the run stop and return a checkpoint (Lambda time limit).
+    should_pause: Callable[[], bool] = field(default=lambda: False)
+    # Called after every page with the (kind, region) report, for progress displays.
+    on_progress: Callable[[KindRegionReport], None] = field(default=lambda report: None)
+
+
+@dataclass
+class SyncOutcome:
+    """The report, and the checkpoint to resume from when the run paused before the end."""
+
+    report: SyncReport
+    checkpoint: SyncCheckpoint | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.checkpoint is None
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class _Paused(Exception):
+    """The run stops here and resumes from a checkpoint."""
+
+
+class FullSync:
+    """One full sync run (or one leg of a checkpointed run).
+
+    Example::
+
+        clients = AwsClients()
+        sync = FullSync(config, lambda spec: fetcher_for(spec, clients), port_client, installation.owned_entities_query)
+        outcome = sync.run()  # outcome.report; outcome.checkpoint when it paused
+    """
+
+    def __init__(
+        self,
+        config: ExporterConfig,
+        fetchers: FetcherFactory,
+        catalog: Catalog,
+        owned_entities_query: Mapping[str, Any],
+        options: SyncOptions | None = None,
+    ) -> None:
+        self.config = config
+        self.options = options or SyncOptions()
+        self._fetchers = fetchers
+        self._catalog = catalog
+        self._owned_query = owned_entities_query
+        self._mappers = build_mappers(config)
+        threshold = self.options.deletion_threshold
+        self._threshold = threshold if threshold is not None else config.deletion_threshold
+        self._report = SyncReport(dry_run=self.options.dry_run)
+        self._state = SyncCheckpoint.start(_now())
+        self._writer: _BackgroundWriter | None = None
+
+    def run(self, resume_from: SyncCheckpoint | None = None) -> SyncOutcome:
+        """Sync everything (from the checkpoint, if given); returns the report and, if the run
+        paused, the checkpoint to continue from."""
+        started = time.monotonic()
+        if resume_from is not None:
+            self._state = resume_from
+            self._report.kinds = list(resume_from.kind_reports())
+            self._report.resumed_from_checkpoint = True
+        existing = self._existing_entities() if self.options.dry_run else {}
+        try:
+            with _BackgroundWriter(self._catalog, self._report, self._state, existing) as writer:
+                self._writer = writer
+                self._sync_resources()
+        except _Paused:
+            self._state.pause(self._report.kinds, time.monotonic() - started)
+            self._report.seconds = self._state.previous_seconds
+            self._report.checkpointed = True
+            return SyncOutcome(self._report, self._state)
+        self._delete_stale(existing)
+        self._report.seconds = time.monotonic() - started + self._state.previous_seconds
+        return SyncOutcome(self._report)
+
+    # -- listing, reading, mapping -----------------------------------------------------------
+
+    def _sync_resources(self) -> None:
+        for index in range(self._state.resource_index, len(self.config.resources)):
+            resource = self.config.resources[index]
+            regions = resource.selector.aws.regions or [self.options.default_region]
+            pending = [r for r in regions if r not in self._state.regions_done]
+            with ThreadPoolExecutor(max_workers=max(1, self.options.region_concurrency)) as pool:
+                units = [pool.submit(self._sync_region, index, resource, region) for region in pending]
+                for unit in units:
+                    unit.result()
+            assert self._writer is not None
+            self._writer.drain()  # the next entries' relations may point at these entities
+            self._state.next_resource(index + 1)
+
+    def _report_for(self, index: int, kind: str, region: str) -> KindRegionReport:
+        """The (kind, region) report, continued from an earlier leg of a checkpointed run."""
+        with self._report.lock:
+            for report in self._report.kinds:
+                if (report.index, report.region) == (index, region):
+                    return report
+            report = KindRegionReport(index, kind, region)
+            self._report.kinds.append(report)
+            return report
+
+    def _sync_region(self, index: int, resource: ResourceConfig, region: str) -> None:
+        spec = spec_for(resource.kind)
+        report = self._report_for(index, resource.kind, region)
+        mapper = self._mappers[index]
+        started = time.monotonic()
+        try:
+            fetcher = self._fetchers(spec)
+            token = self._state.resume_tokens.get(region)
+            with ThreadPoolExecutor(max_workers=max(1, self.options.read_concurrency)) as readers:
+                for page in fetcher.list_pages(region, resource.selector.aws, token):
+                    self._sync_page(fetcher, mapper, report, readers, page.resources)
+                    self.options.on_progress(report)
+                    if page.resume_token is not None and self.options.should_pause():
+                        assert self._writer is not None
+                        self._writer.drain()
+                        self._state.pause_region(region, page.resume_token)
+                        raise _Paused
+        except FetchError as error:
+            self._fail(report, mapper, None, str(error))
+        finally:
+            report.seconds += time.monotonic() - started
+        self._state.region_done(region)
+        log.info("kind listed and read", extra=report.as_dict())
+
+    def _sync_page(
+        self,
+        fetcher: ResourceFetcher,
+        mapper: ResourceMapper,
+        report: KindRegionReport,
+        readers: ThreadPoolExecutor,
+        listed: list[ListedResource],
+    ) -> None:
+        region = report.region
+        documents = readers.map(lambda item: self._read(fetcher, region, item), listed)
+        entities: list[MappedEntity] = []
+        for item, (document, error) in zip(listed, documents, strict=True):
+            if error is not None:
+                self._fail(report, mapper, item.identifier, error)
+                continue
+            with self._report.lock:
+                report.listed += 1
+            if document is None:  # deleted between the list and the read
+                continue
+            result = mapper.map_document(document)
+            if result.filtered:
+                with self._report.lock:
+                    report.filtered += 1
+            for failure in result.failures:
+                self._fail(report, mapper, item.identifier, str(failure))
+            entities.extend(result.entities)
+        assert self._writer is not None
+        self._writer.submit(report, mapper, entities)
+
+    @staticmethod
+    def _read(
+        fetcher: ResourceFetcher, region: str, item: ListedResource
+    ) -> tuple[ResourceDocument | None, str | None]:
+        try:
+            return complete(fetcher, region, item), None
+        except FetchError as error:
+            return None, str(error)
+
+    def _fail(self, report: KindRegionReport, mapper: ResourceMapper, identifier: str | None, error: str) -> None:
+        log.warning(
+            "sync error", extra={"kind": report.kind, "region": report.region, "identifier": identifier, "error": error}
+        )
+        with self._report.lock:
+            report.failed += 1
+        self._report.record_error(SyncErrorRecord(report.kind, report.region, identifier, error))
+        reason = f"{report.kind} in {report.region} had errors"
+        for blueprint in mapper.blueprints:
+            self._state.block_deletion(blueprint, reason)
+
+    # -- stale deletion ----------------------------------------------------------------------
+
+    def _config_blueprints(self) -> list[str]:
+        return list(dict.fromkeys(blueprint for mapper in self._mappers for blueprint in mapper.blueprints))
+
+    def _existing_entities(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Dry run only: the owned entities of each blueprint, to tell creates from updates."""
+        existing: dict[str, dict[str, dict[str, Any]]] = {}
+        for blueprint in self._config_blueprints():
+            entities = self._catalog.iter_blueprint_entities(blueprint, self._owned_query)
+            existing[blueprint] = {entity["identifier"]: entity for entity in entities}
+        return existing
+
+    def _delete_stale(self, existing: dict[str, dict[str, dict[str, Any]]]) -> None:
+        for blueprint in self._config_blueprints():
+            blocked = self._state.deletion_blocked.get(blueprint)
+            if blocked is not None:
+                self._skip_deletion(blueprint, blocked)
+                continue
+            stale, owned = self._stale_entities(blueprint)
+            if not stale:
+                continue
+            share = len(stale) / owned
+            if share > self._threshold:
+                self._skip_deletion(
+                    blueprint,
+                    f"{len(stale)} of {owned} owned entities would be deleted ({share:.0%}), "
+                    f"above the deletion threshold of {self._threshold:.0%}",
+                )
+                continue
+            if self.options.dry_run:
+                self._report.changes.setdefault(blueprint, DryRunChanges()).delete = sorted(stale)
+                continue
+            deleted = self._catalog.bulk_delete(blueprint, sorted(stale))
+            self._report.deleted += len(deleted)
+            log.info("deleted stale entities", extra={"blueprint": blueprint, "deleted": len(deleted)})
+
+    def _skip_deletion(self, blueprint: str, reason: str) -> None:
+        self._report.deletion_skipped[blueprint] = reason
+        log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": reason})
+
+    def _stale_entities(self, blueprint: str) -> tuple[list[str], int]:
+        """Owned entities not written by this run and last updated before it began; and how many
+        entities the installation owns in the blueprint."""
+        written = self._state.written.get(blueprint, set())
+        started_at = self._state.started_at
+        owned = 0
+        stale = []
+        for entity in self._catalog.iter_blueprint_entities(
+            blueprint, self._owned_query, include=["identifier", "updatedAt"], page_size=STALE_SEARCH_PAGE_SIZE
+        ):
+            owned += 1
+            if entity["identifier"] in written:
+                continue
+            updated = _timestamp(entity.get("updatedAt"))
+            if updated is not None and updated >= started_at:
+                continue  # an event wrote it during this run
+            stale.append(entity["identifier"])
+        return stale, owned
+
+
+def _timestamp(value: Any) -> datetime.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+
+
+class _BackgroundWriter:
+    """Bulk-upserts entities in the background, in relation order, and records what was written."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        report: SyncReport,
+        state: SyncCheckpoint,
+        existing: dict[str, dict[str, dict[str, Any]]],
+    ) -> None:
+        self._catalog = catalog
+        self._report = report
+        self._state = state
+        self._existing = existing
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="port-writer")
+        self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
+        self._pending: list[Future[None]] = []
+        self._buffers: dict[int, tuple[KindRegionReport, ResourceMapper, list[MappedEntity]]] = {}
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _BackgroundWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.drain()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def submit(self, report: KindRegionReport, mapper: ResourceMapper, entities: list[MappedEntity]) -> None:
+        """Buffer a page's entities; write in the background once a batch is full.
+
+        Batches span pages, so that bulk requests carry their full 20 entities even when list pages
+        are small (Cloud Control pages hold 20 to 100 resources).
+        """
+        with self._lock:
+            buffer = self._buffers.setdefault(id(report), (report, mapper, []))[2]
+            buffer.extend(entities)
+            full = len(buffer) >= WRITE_BATCH_SIZE
+            if full:
+                del self._buffers[id(report)]
+        if full:
+            self._write_in_background(report, mapper, buffer)
+
+    def _write_in_background(
+        self, report: KindRegionReport, mapper: ResourceMapper, entities: list[MappedEntity]
+    ) -> None:
+        self._slots.acquire()
+        future = self._pool.submit(self._write, report, mapper, entities)
+        future.add_done_callback(lambda _: self._slots.release())
+        with self._lock:
+            self._pending.append(future)
+
+    def drain(self) -> None:
+        """Write what is buffered, wait for every write so far; re-raise a writer crash."""
+        with self._lock:
+            buffered, self._buffers = list(self._buffers.values()), {}
+        for report, mapper, entities in buffered:
+            if entities:
+                self._write_in_background(report, mapper, entities)
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def _write(self, report: KindRegionReport, mapper: ResourceMapper, entities: list[MappedEntity]) -> None:
+        # One write per entity: several resources may map to the same entity (a shared layer).
+        unique = list({(entity.blueprint, entity.identifier): entity for entity in entities}.values())
+        for round_entities in write_rounds(unique):
+            for blueprint, group in by_blueprint(round_entities).items():
+                if self._report.dry_run:
+                    self._count_dry_run(report, blueprint, group)
+                    continue
+                outcomes = self._catalog.bulk_upsert(blueprint, [entity.entity for entity in group])
+                self._record(report, mapper, blueprint, outcomes)
+
+    def _record(
+        self, report: KindRegionReport, mapper: ResourceMapper, blueprint: str, outcomes: Sequence[WriteOutcome]
+    ) -> None:
+        written = [outcome.identifier for outcome in outcomes if outcome.ok]
+        self._state.record_written(blueprint, written)
+        with self._report.lock:
+            report.written += len(written)
+        for outcome in outcomes:
+            if not outcome.ok:
+                error = f"writing {blueprint}/{outcome.identifier} failed: {outcome.error}: {outcome.message}"
+                with self._report.lock:
+                    report.failed += 1
+                self._report.record_error(SyncErrorRecord(report.kind, report.region, outcome.identifier, error))
+                self._state.block_deletion(blueprint, f"writing {report.kind} entities failed")
+
+    def _count_dry_run(self, report: KindRegionReport, blueprint: str, group: list[MappedEntity]) -> None:
+        existing = self._existing.get(blueprint, {})
+        with self._report.lock:
+            changes = self._report.changes.setdefault(blueprint, DryRunChanges())
+            for entity in group:
+                current = existing.get(entity.identifier)
+                if current is None:
+                    changes.create += 1
+                elif _differs(entity.entity, current):
+                    changes.update += 1
+                else:
+                    changes.unchanged += 1
+            report.written += len(group)
+        self._state.record_written(blueprint, [entity.identifier for entity in group])
+
+
+def _differs(entity: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether upserting `entity` with merge would change what Port holds."""
+    for name in OPTIONAL_ENTITY_FIELDS:
+        if name in entity and entity[name] != current.get(name):
+            return True
+    current_properties = current.get("properties") or {}
+    if any(current_properties.get(key) != value for key, value in entity.get("properties", {}).items()):
+        return True
+    current_relations = current.get("relations") or {}
+    return any(current_relations.get(key) != value for key, value in (entity.get("relations") or {}).items())
