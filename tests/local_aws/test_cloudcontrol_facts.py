@@ -1,4 +1,4 @@
-"""`cloudcontrol_facts` is our own table; it must say exactly what `cfn-handlers.json` says."""
+"""`core.kinds.cloudcontrol` is our own table; it must say exactly what `cfn-handlers.json` says."""
 
 from __future__ import annotations
 

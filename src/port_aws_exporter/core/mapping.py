@@ -12,7 +12,7 @@ Semantics kept from the original:
 For speed, all the mappings of one `resources[]` entry are compiled into a single jq program that
 builds every entity of a resource in one run: jq.py pays most of its cost per call (parsing the
 input document), not per field. When every expression of an entry is a plain path, concatenation or
-default, the entry is evaluated in Python instead (`jq_subset`), which is faster still and falls
+default, the entry is evaluated in Python instead (`core.jq.subset`), which is faster still and falls
 back to jq whenever it is not certain of jq's answer. When the jq program fails on a resource, a
 slow path evaluates mapping by mapping and field by field, so the error names the mapping, the field
 and the expression, and the other mappings still map.

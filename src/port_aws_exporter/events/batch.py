@@ -1,6 +1,6 @@
 """Event batches: SQS messages from EventBridge rules, applied to the catalog.
 
-Each message (the seed's format, `message.py`) names one resource: `upsert` reads its current state
+Each message (the seed's format, `core.message`) names one resource: `upsert` reads its current state
 with the fetcher the full sync uses and writes what the config's mappings make of it; `delete`
 removes the entity from every blueprint the kind's mappings write. A batch runs in phases:
 
@@ -8,8 +8,8 @@ removes the entity from every blueprint the kind's mappings write. A batch runs 
 2. coalesce messages about the same resource (kind, region, identifier): one read and one write,
    the last message in batch order deciding the action;
 3. read every resource once, concurrently;
-4. decide: not found yet, a delete that the resource contradicts (`delete_guard`), a read error;
-5. delete in bulk, then upsert in bulk (relation targets first, `write_order`): when a batch both
+4. decide: not found yet, a delete that the resource contradicts (`core.delete_guard`), a read error;
+5. delete in bulk, then upsert in bulk (relation targets first, `core.write_order`): when a batch both
    deletes and writes one entity (a queue named by its URL in one message, by its name in another),
    the write, made from the resource's current state, is the one that stands.
 

@@ -4,7 +4,7 @@
     >>> [rule.name for rule in generated.rules], generated.unknown_kinds
     (['port-aws-exporter-sync-sqs-queue'], ['AWS::Glue::Job'])
 
-Each rule follows from the kind's CloudTrail facts (`kinds_cloudtrail`), so nothing is guessed:
+Each rule follows from the kind's CloudTrail facts (`core.kinds.cloudtrail`), so nothing is guessed:
 
 - The pattern pins the EventBridge source, the CloudTrail event source and the exact event names
   (no prefix can admit another operation), drops failed calls (`errorCode` must not exist), keeps

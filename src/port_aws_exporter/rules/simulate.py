@@ -2,7 +2,7 @@
 
 For each rule: does the pattern match (if not, which field failed); what its target receives (the
 rendered message, or why EventBridge would not deliver it); and what the exporter makes of that
-message (`message.parse_message` and `evaluate_message`, the event path's own code): region,
+message (`core.message.parse_message` and `evaluate_message`, the event path's own code): region,
 action, identifier, and which `config.json` entries handle its kind.
 
     outcomes = simulate_rules(load_rule_template("rules.yaml", lenient=True), event, evaluator=jq)

@@ -9,7 +9,7 @@ errors because they must come first), stdin (`input`, `inputs`) and process cont
 Compiling costs milliseconds with jq.py (it recompiles jq's builtin library each time), running a
 compiled program tens of microseconds, so compiled programs are cached by source text.
 
-Programs here run in-process and cannot be interrupted: use `jq_worker.TimeLimitedJq` for
+Programs here run in-process and cannot be interrupted: use `core.jq.worker.TimeLimitedJq` for
 programs that arrive in event messages.
 """
 

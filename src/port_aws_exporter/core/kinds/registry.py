@@ -6,7 +6,7 @@ touch it and the IAM actions that read it. The fetchers, the rule generator, the
 IAM policy generator all read this one table, so they cannot drift apart: adding a kind is adding
 a row.
 
-The CloudTrail facts of each kind live in `kinds_cloudtrail` and are attached to its row here.
+The CloudTrail facts of each kind live in `core.kinds.cloudtrail` and are attached to its row here.
 Kinds absent from the table still work through Cloud Control (`spec_for` gives a default row).
 The facts here are our own; tests check them against `../shared/reference/data/cfn-handlers.json`.
 """
@@ -67,7 +67,7 @@ class KindSpec:
     # native fetcher's own calls.
     handler_permissions: HandlerPermissions = HandlerPermissions()
     native_actions: tuple[str, ...] = ()
-    # The CloudTrail events that touch the kind and where they name it (`kinds_cloudtrail`); None
+    # The CloudTrail events that touch the kind and where they name it (`core.kinds.cloudtrail`); None
     # when the registry does not know them (the rule generator then lists the kind as unknown).
     cloudtrail: CloudTrailFacts | None = None
 
