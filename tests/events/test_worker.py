@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import port_aws_exporter.events.worker as worker_module
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.cli.event_session import EventSession, open_event_batch
-from port_aws_exporter.events.records import BatchOutcome, SqsRecord
-from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
+from port_aws_exporter.events.records import BatchOutcome, MessageResult, SqsRecord
+from port_aws_exporter.events.worker import SqsWorker, WorkerOptions, _Deliveries
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
@@ -102,7 +103,6 @@ def test_a_failed_message_comes_back_after_a_backoff_that_grows_with_its_receive
     seen: list[tuple[float, int]] = []
 
     def process(records: list[SqsRecord]) -> BatchOutcome:
-        from port_aws_exporter.events.records import MessageResult
 
         seen.extend((time.monotonic(), record.receive_count) for record in records)
         results = [MessageResult(record.message_id, error="always", transient=True) for record in records]
@@ -132,7 +132,6 @@ def test_stopping_mid_batch_finishes_it_and_releases_what_arrives_after(
     processed: list[str] = []
 
     def process(records: list[SqsRecord]) -> BatchOutcome:
-        from port_aws_exporter.events.records import MessageResult
 
         entered.set()
         proceed.wait(10)
@@ -230,7 +229,6 @@ def test_receive_errors_do_not_stop_the_worker(
     run_in_thread: Callable[[SqsWorker], threading.Thread],
     aws_env: dict[str, str],
 ) -> None:
-    import port_aws_exporter.events.worker as worker_module
 
     monkeypatch.setattr(worker_module, "_RECEIVE_ERROR_PAUSE_SECONDS", 0.1)
     queues = event_queues()
@@ -239,7 +237,6 @@ def test_receive_errors_do_not_stop_the_worker(
     received: list[str] = []
 
     def process(records: list[SqsRecord]) -> BatchOutcome:
-        from port_aws_exporter.events.records import MessageResult
 
         received.extend(record.body for record in records)
         return BatchOutcome([MessageResult(record.message_id) for record in records])
@@ -260,7 +257,6 @@ def test_worker_options_are_checked() -> None:
 
 
 def test_a_duplicate_delivery_is_never_applied_twice() -> None:
-    from port_aws_exporter.events.worker import _Deliveries
 
     def record(message_id: str, handle: str) -> SqsRecord:
         return SqsRecord.from_receive({"MessageId": message_id, "Body": "{}", "ReceiptHandle": handle})

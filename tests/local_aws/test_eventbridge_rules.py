@@ -9,6 +9,7 @@ import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -175,7 +176,6 @@ def test_constant_input_target_gets_the_constant(bus: Bus) -> None:
 
 def test_the_default_event_is_the_whole_aws_event_with_account(bus: Bus) -> None:
     bus.rule("orders", {"source": ["app.orders"]})
-    from datetime import UTC, datetime
 
     event_id = bus.put({"n": 1}, Resources=["arn:aws:x"], Time=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC))
 

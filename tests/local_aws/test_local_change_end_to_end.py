@@ -22,6 +22,7 @@ from port_aws_exporter.core.message import EvaluatedMessage, evaluate_message, p
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.aws.changes import ChangeResult, make_change
 from port_aws_exporter.local.aws.rule_deployment import DeployedRules, deploy_rule_template
+from port_aws_exporter.local.aws.service_clients import local_client
 from port_aws_exporter.rules.generate import generate_rules
 from port_aws_exporter.rules.rule_output import render_cloudformation
 
@@ -75,7 +76,6 @@ def world(local_aws: RunningLocalAws, jq_evaluator: TimeLimitedJq) -> Iterator[W
 
 
 def _drainer(endpoint_url: str) -> Callable[..., list[str]]:
-    from port_aws_exporter.local.aws.service_clients import local_client
 
     sqs = local_client(endpoint_url, "sqs", REGION)
 
@@ -91,7 +91,6 @@ def _drainer(endpoint_url: str) -> Callable[..., list[str]]:
 
 
 def _cloud_control(world: World, case: KindCase, identifier: str) -> dict[str, Any] | None:
-    from port_aws_exporter.local.aws.service_clients import local_client
 
     cloudcontrol = local_client(world.aws.url, "cloudcontrol", REGION)
     try:

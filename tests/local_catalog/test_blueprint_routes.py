@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from port_aws_exporter.port.blueprint_order import order_by_relations
 from tests.local_catalog.conftest import CLUSTER, SERVICE
 
 
@@ -92,7 +93,6 @@ def test_every_port_example_blueprint_applies(api: httpx.Client, shared_data: Pa
     region = {"identifier": "region", "title": "Region", "schema": {"properties": {}}, "relations": {}}
     assert api.post("/v1/blueprints", json=region).status_code == 201
     files = sorted((shared_data / "port-examples").glob("*.blueprint.json"))
-    from port_aws_exporter.port.blueprint_order import order_by_relations
 
     bodies = [json.loads(path.read_text()) for path in files]
     applicable = [body for body in bodies if "identifier" in body]

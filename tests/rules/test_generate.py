@@ -270,7 +270,6 @@ def test_the_examples_rules_are_what_generate_makes_of_the_examples_config() -> 
     """examples/rules.yaml and rules.tf are generated; when the registry or the config changes, regenerate them:
     `port-aws-exporter rules generate --config examples/config.json --output examples/rules.yaml`
     (and `--format terraform --output examples/rules.tf`)."""
-    from port_aws_exporter.rules.rule_output import render_cloudformation, render_terraform
 
     examples = EXAMPLE_CONFIG.parent
     generated = generate_rules(load_config(EXAMPLE_CONFIG))

