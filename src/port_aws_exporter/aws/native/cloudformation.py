@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import yaml
 from botocore.exceptions import ClientError
 
 from port_aws_exporter.aws.fetch_errors import error_code, none_if_not_found
@@ -45,6 +44,9 @@ class CloudFormationStackFetcher(NativeFetcher):
             resources = client.describe_stack_resources(StackName=stack["StackId"]).get("StackResources", [])
             template = client.get_template(StackName=stack["StackId"]).get("TemplateBody")
         if isinstance(template, dict):
+            # PyYAML would cost every Lambda cold start about 15 ms; only reading a stack needs it.
+            import yaml  # noqa: PLC0415
+
             template = yaml.safe_dump(json_safe(template), sort_keys=False)
         document = {**stack, "StackResources": resources, "TemplateBody": template}
         return ResourceDocument(stack["StackId"], properties=json_safe(document))
