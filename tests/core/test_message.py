@@ -115,6 +115,14 @@ class TestEvaluate:
         assert text.startswith('identifier: jq `.a | split("/")` failed:')
         assert "must be strings" in text
 
+    def test_a_message_jq_cannot_read_says_so_and_names_no_field(self, evaluator: TimeLimitedJq) -> None:
+        text = '{"resource_type": "K", "region": "\\"r\\"", "identifier": ".name", "name": "\\ud800"}'
+        with pytest.raises(MessageError) as caught:
+            evaluate_message(parse_message(text), evaluator)
+        assert caught.value.reason.startswith("jq cannot read the message: parse error: Invalid \\uXXXX")
+        assert (caught.value.field, caught.value.problem) == (None, "malformed")
+        assert evaluated({**SEED_MESSAGE}, evaluator).identifier == "test-function"  # the worker serves on
+
     def test_time_limit(self) -> None:
         with TimeLimitedJq(timeout_seconds=0.3) as quick:
             text = reason({"resource_type": "K", "region": '"r"', "identifier": "def f: f; f"}, quick)

@@ -125,3 +125,22 @@ def test_lambda_memory_bounds_the_worker(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
     assert default_memory_limit() == 1 << 30
     assert "AWS_LAMBDA_FUNCTION_MEMORY_SIZE" not in os.environ
+
+
+@pytest.mark.parametrize(
+    ("text", "jq_says"),
+    [
+        # A lone high surrogate: Python's JSON reader takes it, jq's does not.
+        ('{"a": "\\ud800", "b": 1}', "Invalid \\uXXXX\\uXXXX surrogate pair escape"),
+        ("[" * 10_001 + "]" * 10_001, "Exceeds depth limit for parsing"),
+    ],
+)
+def test_an_input_jq_cannot_read_fails_that_request_and_the_worker_serves_on(
+    evaluator: TimeLimitedJq, text: str, jq_says: str
+) -> None:
+    restarts = evaluator.restarts
+    outcomes = evaluator.first_of_each([".a", ".b"], value_text=text)
+    assert [(o.ok, o.input_error) for o in outcomes] == [(False, True), (False, True)]
+    assert all(o.error is not None and o.error.startswith("parse error: ") and jq_says in o.error for o in outcomes)
+    assert evaluator.restarts == restarts  # the worker did not die
+    assert evaluator.first(".b", {"b": "still serving"}).value == "still serving"

@@ -42,14 +42,18 @@ class MessageError(ValueError):
 
     `reason` is short and names the field and what went wrong, for logs and the dead-letter queue.
     `field` is the jq field at fault (`region`, `identifier`, `action`), None for the message as a
-    whole; `problem` classifies it for tools (the rule linter).
+    whole; `problem` classifies it for tools (the rule linter); `timed_out` says the jq evaluation
+    was cut off at its time limit.
     """
 
-    def __init__(self, reason: str, *, field: str | None = None, problem: Problem = "malformed") -> None:
+    def __init__(
+        self, reason: str, *, field: str | None = None, problem: Problem = "malformed", timed_out: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.field = field
         self.problem: Problem = problem
+        self.timed_out = timed_out
 
 
 @dataclass(frozen=True)
@@ -115,19 +119,30 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> EventMessage:
     )
 
 
-def evaluate_message(message: EventMessage, evaluator: TimeLimitedJq) -> EvaluatedMessage:
+def evaluate_message(
+    message: EventMessage, evaluator: TimeLimitedJq, *, timeout_seconds: float | None = None
+) -> EvaluatedMessage:
     """Run the message's jq programs over the message (first output each); raise MessageError.
 
     The region and the identifier must give non-empty strings, the action `upsert` or `delete`
-    in any case.
+    in any case. `timeout_seconds` limits this evaluation (default: the evaluator's limit).
     """
     expressions = [message.region, message.identifier]
     if message.action is not None:
         expressions.append(message.action)
     if message.text is not None:
-        outcomes = evaluator.first_of_each(expressions, value_text=message.text)
+        outcomes = evaluator.first_of_each(expressions, value_text=message.text, timeout_seconds=timeout_seconds)
     else:
-        outcomes = evaluator.first_of_each(expressions, dict(message.body))
+        outcomes = evaluator.first_of_each(expressions, dict(message.body), timeout_seconds=timeout_seconds)
+    unreadable = next((outcome for outcome in outcomes if outcome.input_error), None)
+    if unreadable is not None:
+        # Python's JSON reader took the text but jq's does not: no program ran, the message is at fault.
+        raise MessageError(f"jq cannot read the message: {_cut(str(unreadable.error))}")
+    timed_out = next((outcome for outcome in outcomes if outcome.timed_out), None)
+    if timed_out is not None:
+        # The programs run together, so no one of them can be named.
+        fields = ", ".join(("region", "identifier", "action")[: len(expressions)])
+        raise MessageError(f"{fields}: {timed_out.error}", problem="jq-failed", timed_out=True)
     values: dict[str, Any] = {}
     for field, expression, outcome in zip(("region", "identifier", "action"), expressions, outcomes, strict=False):
         if not outcome.ok:

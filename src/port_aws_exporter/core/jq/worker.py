@@ -13,6 +13,12 @@ program that escaped the jq sandbox would find no secret to read. A new worker s
 ready: starting it (a Python process importing jq, slow on a busy machine) is not counted against
 the time limit of the request that waits for it.
 
+A request the worker cannot evaluate is answered, never a reason for the worker to exit: when jq
+cannot read the input document itself (a lone surrogate escape such as `"\\ud800"`, which Python's
+JSON reader accepts and jq's refuses; nesting past jq's depth limit), every expression of the
+request fails with jq's parse error and `input_error` set, so the caller can say the message is at
+fault rather than one of its programs.
+
 Run as `python -m port_aws_exporter.core.jq.worker` it is the worker itself.
 """
 
@@ -32,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import port_aws_exporter
-from port_aws_exporter.core.jq.engine import JqCompileError, JqError, as_field, compile_program
+from port_aws_exporter.core.jq.engine import JqCompileError, JqError, JqRuntimeError, as_field, compile_program
 
 DEFAULT_TIMEOUT_SECONDS = 2.0
 DEFAULT_MEMORY_LIMIT_BYTES = 1 << 30
@@ -47,11 +53,17 @@ _READY = b"ready"
 
 @dataclass(frozen=True)
 class JqOutcome:
-    """One program's result: `value` when `ok`, else `error` (jq's message or why it was cut off)."""
+    """One program's result: `value` when `ok`, else `error` (jq's message or why it was cut off).
+
+    `input_error`: jq could not read the input document, so no program ran on it; `timed_out`: the
+    evaluation was cut off at its time limit.
+    """
 
     ok: bool
     value: Any = None
     error: str | None = None
+    input_error: bool = False
+    timed_out: bool = False
 
 
 class JqTimeoutError(Exception):
@@ -157,14 +169,21 @@ class TimeLimitedJq:
         self.restarts = 0
 
     def first_of_each(
-        self, expressions: Sequence[str], value: Any = None, *, value_text: str | None = None
+        self,
+        expressions: Sequence[str],
+        value: Any = None,
+        *,
+        value_text: str | None = None,
+        timeout_seconds: float | None = None,
     ) -> list[JqOutcome]:
         """The first output (None if none) of each expression on the input, in one round trip.
 
         The input is `value`, or `value_text` when the caller already holds it as JSON text (an SQS
         message body), which spares an encode. The whole request shares one deadline of
-        `timeout_seconds`; on timeout or crash every expression of the request fails with the reason.
+        `timeout_seconds` (this call's, else the evaluator's); on timeout or crash every expression
+        of the request fails with the reason.
         """
+        limit = self.timeout_seconds if timeout_seconds is None else timeout_seconds
         if self._closed:
             raise RuntimeError("this TimeLimitedJq is closed")
         if value_text is None:
@@ -178,12 +197,12 @@ class TimeLimitedJq:
         try:
             if worker is None:
                 worker = _WorkerProcess(self._memory_limit_bytes)
-            line = worker.request(payload.encode(), time.monotonic() + self.timeout_seconds)
+            line = worker.request(payload.encode(), time.monotonic() + limit)
         except JqTimeoutError:
             self._discard(worker)
             worker = None
-            reason = f"jq evaluation exceeded its time limit of {self.timeout_seconds:g} s"
-            return [JqOutcome(ok=False, error=reason) for _ in expressions]
+            reason = f"jq evaluation exceeded its time limit of {round(limit, 2):g} s"
+            return [JqOutcome(ok=False, error=reason, timed_out=True) for _ in expressions]
         except (_WorkerCrashedError, BrokenPipeError):
             self._discard(worker)
             worker = None
@@ -191,7 +210,10 @@ class TimeLimitedJq:
             return [JqOutcome(ok=False, error=reason) for _ in expressions]
         finally:
             self._idle.put(worker)
-        return [JqOutcome(**outcome) for outcome in json.loads(line)]
+        answer = json.loads(line)
+        if isinstance(answer, dict):  # the worker could not evaluate the request at all
+            return [JqOutcome(ok=False, error=str(answer.get("error"))) for _ in expressions]
+        return [JqOutcome(**outcome) for outcome in answer]
 
     def first(self, expression: str, value: Any) -> JqOutcome:
         """The first output of one expression on `value` (see `first_of_each`)."""
@@ -244,6 +266,12 @@ def _evaluate_request(line: bytes) -> bytes:
         outcomes = compile_program("[" + ", ".join(guarded) + "]").first_from_text(document)
     except JqCompileError:
         outcomes = [_evaluate_alone(expression, document) for expression in expressions]
+    except JqRuntimeError:
+        unreadable = _input_error(document)
+        if unreadable is not None:
+            outcomes = [{"ok": False, "error": unreadable, "input_error": True} for _ in expressions]
+        else:  # an error that escaped `try`: each expression on its own says which failed
+            outcomes = [_evaluate_alone(expression, document) for expression in expressions]
     encoded = json.dumps(outcomes).encode()
     if len(encoded) > MAX_RESULT_BYTES:
         too_big = {"ok": False, "error": f"jq output exceeds {MAX_RESULT_BYTES} bytes"}
@@ -260,6 +288,24 @@ def _evaluate_alone(expression: str, document: str) -> dict[str, Any]:
         return {"ok": False, "error": error.message}
 
 
+def _input_error(document: str) -> str | None:
+    """jq's parse error for the input document, or None when jq reads it."""
+    try:
+        compile_program("empty").first_from_text(document)
+    except JqError as error:
+        return error.message
+    return None
+
+
+def _answer(line: bytes) -> bytes:
+    """The answer to one request line; whatever goes wrong is that request's error, not the worker's end."""
+    try:
+        return _evaluate_request(line)
+    except Exception as error:
+        reason = f"the jq worker could not evaluate this request: {type(error).__name__}: {error}"[:500]
+        return json.dumps({"error": reason}).encode() + b"\n"
+
+
 def _serve(memory_limit_bytes: int) -> None:
 
     resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
@@ -269,7 +315,7 @@ def _serve(memory_limit_bytes: int) -> None:
     stdout.write(_READY + b"\n")
     stdout.flush()
     for line in stdin:
-        stdout.write(_evaluate_request(line))
+        stdout.write(_answer(line))
         stdout.flush()
 
 
