@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -228,3 +229,25 @@ def test_no_secret_reaches_the_logs_or_the_results(
     assert "PortAuthError" in text or "auth" in text
     for secret in (local_catalog.client_secret, wrong, "Bearer "):
         assert secret not in text
+
+
+def test_a_consumer_short_of_time_returns_the_batch_instead_of_being_killed(
+    fresh_local_aws: RunningLocalAws,
+    events_lambda: EventsInvocation,
+    catalog_with: Callable[..., PortClient],
+    seed_message: MessageFactory,
+) -> None:
+    port = catalog_with("lambda.blueprint.json")
+    names = fresh_local_aws.bulk_create_lambda_functions(3, prefix="late")
+    event = sqs_event(*(seed_message("CreateFunction20150331", name) for name in names))
+    reads = fresh_local_aws.faults.delay("CloudApiService.GetResource", latency_ms=1)
+
+    # 5 s left: less than the 3 s answer reserve plus the longest Port call of the test client (7.5 s).
+    short = events_lambda(event, LambdaContext(deadline=time.monotonic() + 5))
+
+    assert short == {"batchItemFailures": [{"itemIdentifier": f"m{n}"} for n in range(3)]}
+    [rule] = [rule for rule in fresh_local_aws.faults.rules() if rule["id"] == reads]
+    assert rule["fired"] == 0  # no read was started
+    assert list(port.iter_blueprint_entities("lambda")) == []
+    assert events_lambda(event, LambdaContext()) == {"batchItemFailures": []}  # with time, all applied
+    assert sorted(entity["identifier"] for entity in port.iter_blueprint_entities("lambda")) == names

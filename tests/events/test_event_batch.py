@@ -11,11 +11,14 @@ import pytest
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.events.batch import EventBatch, EventOptions
 from port_aws_exporter.events.records import EntityRef, SqsRecord
 from port_aws_exporter.local.aws import RunningLocalAws
+from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
+from tests.fixtures.local_catalog import CATALOG_INSTALLATION, make_port_client
 
 REGION = "us-east-1"
 
@@ -44,7 +47,7 @@ def clients(aws_env: dict[str, str]) -> AwsClients:
 
 @pytest.fixture
 def make_batch(
-    clients: AwsClients, port_client: PortClient, jq_evaluator: TimeLimitedJq
+    clients: AwsClients, port_client: PortClient, jq_evaluator: TimeLimitedJq, catalog_installation: Installation
 ) -> Iterator[Callable[..., EventBatch]]:
     def make(config: dict[str, Any], **options: Any) -> EventBatch:
         return EventBatch(
@@ -53,6 +56,7 @@ def make_batch(
             port_client,
             jq_evaluator,
             EventOptions(**options),
+            owned_entities_query=catalog_installation.owned_entities_query,
         )
 
     yield make
@@ -186,3 +190,71 @@ def test_records_and_counters(
         "upsert_requests": 1,
         "delete_requests": 0,
     }
+
+
+def test_a_delete_leaves_an_entity_another_installation_owns_and_says_so(
+    fresh_local_aws: RunningLocalAws,
+    port_client: PortClient,
+    local_catalog: RunningCatalog,
+    make_batch: Callable[..., EventBatch],
+) -> None:
+    port_client.apply_blueprint(blueprint("fn", memory="number"))
+    batch = make_batch({"resources": [function_entry("fn")]})
+    port_client.upsert_entity("fn", {"identifier": "ours", "properties": {}})
+    # The same account's exporter for another region, and another account's: the full sync never
+    # touches their entities, and neither does an event.
+    for installation in (Installation("123456789012", "eu-west-1"), Installation("999999999999", "us-east-1")):
+        with make_port_client(local_catalog, installation) as theirs:
+            theirs.upsert_entity("fn", {"identifier": f"theirs-{installation.region}", "properties": {}})
+
+    outcome = batch.process(
+        [SqsRecord(f"m{n}", message(name, "delete")) for n, name in enumerate(["ours", "theirs-eu-west-1"])]
+    )
+    ours, refused = outcome.results
+    alone = batch.process_message(message("theirs-us-east-1", "delete"))
+
+    assert (ours.error, ours.skipped, ours.deleted) == (None, None, [EntityRef("fn", "ours")])
+    for result, name in ((refused, "theirs-eu-west-1"), (alone, "theirs-us-east-1")):
+        assert (result.error, result.deleted, result.dropped, result.acknowledged) == (None, [], True, True)
+        assert result.skipped is not None and result.skipped.startswith(
+            f"not deleted: fn/{name} belongs to another installation or integration"
+        )
+    assert sorted(entity["identifier"] for entity in port_client.iter_blueprint_entities("fn")) == [
+        "theirs-eu-west-1",
+        "theirs-us-east-1",
+    ]
+
+
+def test_a_batch_s_jq_time_is_bounded_as_a_whole(
+    fresh_local_aws: RunningLocalAws, port_client: PortClient, clients: AwsClients
+) -> None:
+    port_client.apply_blueprint(blueprint("fn", memory="number"))
+    [name] = fresh_local_aws.bulk_create_lambda_functions(1, prefix="patient")
+    runaway = json.dumps(
+        {"resource_type": "AWS::Lambda::Function", "region": f'"{REGION}"', "identifier": "def f: f; f"}
+    )
+    records = [SqsRecord("valid", message(name))] + [SqsRecord(f"runaway-{n}", runaway) for n in range(8)]
+    with TimeLimitedJq(timeout_seconds=0.5) as evaluator:
+        batch = EventBatch(
+            load_config({"resources": [function_entry("fn")]}),
+            lambda spec: fetcher_for(spec, clients),
+            port_client,
+            evaluator,
+            EventOptions(jq_batch_seconds=1.0),
+            owned_entities_query=CATALOG_INSTALLATION.owned_entities_query,
+        )
+        valid, *runaways = batch.process(records).results
+
+    assert (valid.error, valid.written) == (None, [EntityRef("fn", name)])  # evaluated, read and written
+    assert all(result.error is not None for result in runaways)
+    # A runaway that had its whole time limit is refused for good; the others were cut short or not
+    # run because the batch's 1 s was spent: not their fault, they come back.
+    timed_out = [r for r in runaways if not r.transient]
+    assert 1 <= len(timed_out) <= 2
+    assert all(r.error == "region, identifier: jq evaluation exceeded its time limit of 0.5 s" for r in timed_out)
+    cut = [r for r in runaways if r.transient]
+    assert len(cut) >= 6
+    assert all("the batch's jq time was spent on other messages" in (r.error or "") for r in cut)
+    assert cut[-1].error == (
+        "not evaluated: the batch's jq time was spent on other messages; the message comes back to be evaluated again"
+    )

@@ -113,6 +113,33 @@ def test_dlq_show_gives_reasons_and_replay_moves_messages_back_after_a_fix(
     assert [message["Body"] for message in queues.peek(queues.dlq_url)] == ["{oops"]
 
 
+def test_dlq_show_gives_the_consumers_own_reason_for_what_it_refused_for_good(
+    fresh_local_aws: RunningLocalAws,
+    events_env: dict[str, str],
+    event_queues: Callable[..., EventQueues],
+    catalog_with: Callable[..., PortClient],
+    shared_data: Path,
+    events_lambda: Callable[..., dict[str, object]],
+) -> None:
+    catalog_with("lambda.blueprint.json")
+    queues = event_queues(visibility_timeout=1, max_receive_count=1)
+    # A rule whose template hard-codes a mistyped region, and a name holding an escaped lone surrogate.
+    bad_region = json.dumps({"resource_type": "AWS::Lambda::Function", "region": '"us-east1"', "identifier": '"fn"'})
+    surrogate = bad_region.replace('"us-east1"', '"us-east-1"').replace('"fn"', ".name")[:-1] + ', "name": "\\ud800"}'
+    queues.send(bad_region, surrogate)
+    LambdaEventSource(queues, events_lambda).drain(timeout=20)
+    assert queues.depth(queues.dlq_url) == 2
+
+    config = str(examples(shared_data) / "lambda.mapping.json")
+    shown = run("dlq", "show", "--queue-url", queues.dlq_url, "--json", "--config", config)
+    assert shown.exit_code == 0, shown.output
+    reasons = {letter["body"]: letter["reason"] for letter in json.loads(shown.stdout)}
+    assert reasons[bad_region] == "bad message: region: 'us-east1' is not an AWS region name"
+    assert reasons[surrogate].startswith(
+        "bad message: jq cannot read the message: parse error: Invalid \\uXXXX\\uXXXX surrogate pair escape"
+    )
+
+
 def test_dlq_replay_refuses_the_same_queue(events_env: dict[str, str]) -> None:
     result = run("dlq", "replay", "--queue-url", "http://q/1/dlq", "--to", "http://q/1/dlq")
     assert result.exit_code == 1 and "the same queue" in result.stderr

@@ -28,6 +28,7 @@ from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.port import PortClient
 from tests.fixtures.event_queues import EventQueues
+from tests.fixtures.local_catalog import CATALOG_INSTALLATION
 
 CONFIG = {
     "resources": [
@@ -89,7 +90,13 @@ def property_batch(
     fresh_local_aws.bulk_create_lambda_functions(2, prefix="prop")
     clients = AwsClients(max_attempts=1)
     with TimeLimitedJq(timeout_seconds=0.5) as evaluator:
-        yield EventBatch(load_config(CONFIG), lambda spec: fetcher_for(spec, clients), port_client, evaluator)
+        yield EventBatch(
+            load_config(CONFIG),
+            lambda spec: fetcher_for(spec, clients),
+            port_client,
+            evaluator,
+            owned_entities_query=CATALOG_INSTALLATION.owned_entities_query,
+        )
 
 
 def unreadable(body: str) -> bool:

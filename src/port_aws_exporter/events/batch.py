@@ -4,14 +4,22 @@ Each message (the seed's format, `core.message`) names one resource: `upsert` re
 with the fetcher the full sync uses and writes what the config's mappings make of it; `delete`
 removes the entity from every blueprint the kind's mappings write. A batch runs in phases:
 
-1. evaluate every message (sandboxed jq); a bad one fails alone, permanently;
+1. evaluate every message (sandboxed jq); a bad one fails alone, permanently. The batch's jq time
+   is bounded as a whole (`jq_batch_seconds`): once runaway programs have spent it, the messages
+   not yet evaluated fail transiently and come back, rather than the batch running out its time;
 2. coalesce messages about the same resource (kind, region, identifier): one read and one write,
    the last message in batch order deciding the action;
 3. read every resource once, concurrently;
 4. decide: not found yet, a delete that the resource contradicts (`core.delete_guard`), a read error;
 5. delete in bulk, then upsert in bulk (relation targets first, `core.write_order`): when a batch both
    deletes and writes one entity (a queue named by its URL in one message, by its name in another),
-   the write, made from the resource's current state, is the one that stands.
+   the write, made from the resource's current state, is the one that stands. A delete follows the
+   full sync's ownership rule: only entities this installation owns (`owned_entities_query`, its
+   `$datasource`) are deleted; another's entity is left alone and the message says so.
+
+With a `deadline` (the Lambda consumer's, from the invocation's remaining time), no read or catalog
+call starts later than `call_reserve_seconds` before it: the messages not applied by then fail
+transiently and come back, and the batch answers in time instead of being killed with all of them.
 
 Only what was applied, or dropped on purpose with a logged reason, is acknowledged: every other
 message is reported failed and comes back through the queue (Lambda's `batchItemFailures`, or the
@@ -19,7 +27,8 @@ worker not deleting it); the queue's redrive policy moves repeated failures to t
 queue. Dropped on purpose: a resource still not found after `not_found_attempts` deliveries (it was
 deleted since); a delete held back by the guard `overmatch_attempts` times (the rule over-matches).
 
-    batch = EventBatch(config, lambda spec: fetcher_for(spec, clients), port_client, evaluator)
+    batch = EventBatch(config, lambda spec: fetcher_for(spec, clients), port_client, evaluator,
+                       owned_entities_query=installation.owned_entities_query)
     outcome = batch.process([SqsRecord.from_lambda(record) for record in event["Records"]])
     return outcome.batch_item_failures()
 """
@@ -28,19 +37,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from port_aws_exporter.core.catalog import Catalog
 from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.fetching import FetcherFactory, ResourceFetcher
-from port_aws_exporter.core.installation import is_region_name
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.core.kinds.registry import spec_for
 from port_aws_exporter.core.mapping import MappedEntity, build_mappers, mappers_for_kind
-from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
+from port_aws_exporter.core.message import MessageError
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
+from port_aws_exporter.events import intake
 from port_aws_exporter.events.decisions import PendingMessage, ResourceWork, RetryLimits, decide, settle
 from port_aws_exporter.events.records import BatchOutcome, EntityRef, MessageResult, SqsRecord
 
@@ -59,6 +70,14 @@ log = logging.getLogger(__name__)
 DEFAULT_NOT_FOUND_ATTEMPTS = 3
 DEFAULT_OVERMATCH_ATTEMPTS = 3
 DEFAULT_READ_CONCURRENCY = 8
+# jq time a whole batch may spend evaluating its messages: two runaway programs' worth of the
+# default per-message limit (2 s), where ten messages of a normal batch take milliseconds.
+DEFAULT_JQ_BATCH_SECONDS = 4.0
+# With a deadline: the longest one read or catalog call may take (the Lambda consumer's Port client
+# gives up after a 10 s timeout and a 10 s retry budget); none starts later than this before it.
+DEFAULT_CALL_RESERVE_SECONDS = 22.0
+# A jq evaluation is not started with less time than this: it would be cut off before it began.
+_MIN_JQ_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -68,17 +87,25 @@ class EventOptions:
     `not_found_attempts` and `overmatch_attempts` count deliveries (SQS's receive count): keep them
     below the queue's `maxReceiveCount`, or such messages reach the dead-letter queue instead of
     being dropped with a reason. 1 means decide at once (the `event` command).
+
+    `jq_batch_seconds` bounds the jq time of a whole batch; `call_reserve_seconds` is, when a batch
+    has a deadline, how long before it the last read or catalog call may start.
     """
 
     not_found_attempts: int = DEFAULT_NOT_FOUND_ATTEMPTS
     overmatch_attempts: int = DEFAULT_OVERMATCH_ATTEMPTS
     read_concurrency: int = DEFAULT_READ_CONCURRENCY
     delete_dependents: bool = True
+    jq_batch_seconds: float = DEFAULT_JQ_BATCH_SECONDS
+    call_reserve_seconds: float = DEFAULT_CALL_RESERVE_SECONDS
 
     def __post_init__(self) -> None:
         for name in ("not_found_attempts", "overmatch_attempts", "read_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("jq_batch_seconds", "call_reserve_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
 
 
 @dataclass
@@ -104,11 +131,42 @@ class EventCounters:
             return {name: getattr(self, name) for name in names}
 
 
+@dataclass
+class _Clock:
+    """The batch's time: its jq budget, and the deadline by which it must answer (None: none)."""
+
+    jq_left: float
+    deadline: float | None
+    call_reserve: float
+
+    def jq_allowance(self, limit: float) -> tuple[float, str | None]:
+        """Seconds the next evaluation may take (at most `limit`), and what cut it below `limit`."""
+        allowed, why = limit, None
+        if self.jq_left < allowed:
+            allowed, why = max(self.jq_left, 0.0), "the batch's jq time was spent on other messages"
+        if self.deadline is not None:
+            until_reserve = self.deadline - self.call_reserve - time.monotonic()
+            if until_reserve < allowed:
+                allowed, why = max(until_reserve, 0.0), "the invocation is running out of time"
+        return allowed, why
+
+    def late(self) -> str | None:
+        """Why no read or catalog call may start now, or None when one may."""
+        if self.deadline is None:
+            return None
+        left = self.deadline - time.monotonic()
+        if left >= self.call_reserve:
+            return None
+        return f"the invocation is running out of time ({max(left, 0.0):.1f} s left, {self.call_reserve:g} s needed)"
+
+
 class EventBatch:
     """Applies batches of event messages to the catalog with one config (thread-safe).
 
     `fetchers` gives the fetcher of a kind (as the full sync's); `catalog` is Port's API; `evaluator`
-    runs the messages' jq. Build one per config and reuse it: the mappings are compiled once.
+    runs the messages' jq; `owned_entities_query` selects the entities this installation owns
+    (`Installation.owned_entities_query`), the only ones a delete removes. Build one per config and
+    reuse it: the mappings are compiled once.
     """
 
     def __init__(
@@ -118,8 +176,11 @@ class EventBatch:
         catalog: Catalog,
         evaluator: TimeLimitedJq,
         options: EventOptions | None = None,
+        *,
+        owned_entities_query: Mapping[str, Any],
     ) -> None:
         self.config = config
+        self._owned_query = dict(owned_entities_query)
         self.options = options or EventOptions()
         self.counters = EventCounters()
         self._fetcher_factory = fetchers
@@ -132,16 +193,22 @@ class EventBatch:
 
     # -- entry points ------------------------------------------------------------------------
 
-    def process(self, records: Iterable[SqsRecord]) -> BatchOutcome:
-        """Apply a batch; the outcome says, per record in order, what happened and which failed."""
-        messages = [self._evaluate(record) for record in records]
+    def process(self, records: Iterable[SqsRecord], *, deadline: float | None = None) -> BatchOutcome:
+        """Apply a batch; the outcome says, per record in order, what happened and which failed.
+
+        `deadline` (a `time.monotonic()` value) is when the batch must have answered: what is not
+        applied by then fails transiently, to come back (see the module docstring).
+        """
+        clock = _Clock(self.options.jq_batch_seconds, deadline, self.options.call_reserve_seconds)
+        messages = [self._evaluate(record, clock) for record in records]
         resources = self._coalesce(messages)
-        self._read(resources)
+        self._read(resources, clock)
         limits = RetryLimits(self.options.not_found_attempts, self.options.overmatch_attempts)
         for resource in resources:
-            self._guarded(resource, lambda work: decide(work, limits))
-        self._delete([resource for resource in resources if resource.pending and resource.targets])
-        self._write([resource for resource in resources if resource.pending and resource.entities])
+            if resource.pending:
+                self._guarded(resource, lambda work: decide(work, limits))
+        self._delete([resource for resource in resources if resource.pending and resource.targets], clock)
+        self._write([resource for resource in resources if resource.pending and resource.entities], clock)
         for resource in resources:
             settle(resource)
         outcome = BatchOutcome([message.result for message in messages])
@@ -157,33 +224,38 @@ class EventBatch:
 
     # -- 1. evaluation -----------------------------------------------------------------------
 
-    def _evaluate(self, record: SqsRecord) -> PendingMessage:
+    def _evaluate(self, record: SqsRecord, clock: _Clock) -> PendingMessage:
         result = MessageResult(record.message_id, receive_count=record.receive_count)
         message = PendingMessage(record, result)
         try:
-            parsed = parse_message(record.body)
-            message.body = parsed.body
-            result.resource_type = parsed.resource_type
-            evaluated = evaluate_message(parsed, self._evaluator)
+            parsed = intake.parse(record.body)
         except MessageError as error:
             result.fail(error.reason, transient=False)
             return message
-        except RecursionError:
-            result.fail("the message is nested too deeply to read", transient=False)
+        message.body = parsed.body
+        result.resource_type = parsed.resource_type
+        limit = self._evaluator.timeout_seconds
+        allowed, cut_by = clock.jq_allowance(limit)
+        if allowed < _MIN_JQ_SECONDS:
+            result.fail(f"not evaluated: {cut_by}; the message comes back to be evaluated again", transient=True)
+            return message
+        started = time.monotonic()
+        try:
+            evaluated = intake.evaluate(parsed, self._evaluator, self._mappers, timeout_seconds=allowed)
+        except MessageError as error:
+            if error.timed_out and cut_by is not None:
+                # Cut below its own limit by the batch's bounds: not the message's fault.
+                result.fail(f"{error.reason} ({cut_by}): the message comes back", transient=True)
+            else:
+                result.fail(error.reason, transient=False)
             return message
         except Exception as error:  # a fault of ours (the jq worker), not of the message: retry
             log.exception("evaluating a message failed", extra={"message_id": record.message_id})
             result.fail(f"evaluating the message failed: {type(error).__name__}: {error}", transient=True)
             return message
+        finally:
+            clock.jq_left -= time.monotonic() - started
         result.action, result.region, result.identifier = evaluated.action, evaluated.region, evaluated.identifier
-        if evaluated.resource_type not in self._mappers:
-            kinds = ", ".join(self._mappers) or "none"
-            result.fail(
-                f"resource_type {evaluated.resource_type!r} is not a kind of the config (its kinds: {kinds})",
-                transient=False,
-            )
-        elif not is_region_name(evaluated.region):
-            result.fail(f"region: {evaluated.region!r} is not an AWS region name", transient=False)
         return message
 
     # -- 2. coalescing -----------------------------------------------------------------------
@@ -209,11 +281,15 @@ class EventBatch:
                 self._fetchers[kind] = self._fetcher_factory(spec_for(kind))
             return self._fetchers[kind]
 
-    def _read(self, resources: list[ResourceWork]) -> None:
+    def _read(self, resources: list[ResourceWork], clock: _Clock) -> None:
         if not resources:
             return
 
         def read(resource: ResourceWork) -> None:
+            late = clock.late()
+            if late is not None:
+                resource.fail(f"not read: {late}; the message comes back", transient=True)
+                return
             try:
                 resource.document = self._fetcher(resource.kind).read(resource.region, resource.identifier)
             except Exception as error:  # FetchError, or a fault of ours: decided per resource
@@ -240,30 +316,62 @@ class EventBatch:
             )
             resource.fail(f"processing {resource.where} failed: {type(error).__name__}: {error}", transient=True)
 
-    def _delete(self, resources: list[ResourceWork]) -> None:
+    def _delete(self, resources: list[ResourceWork], clock: _Clock) -> None:
         blueprints: dict[str, list[ResourceWork]] = {}
         for resource in resources:
             for blueprint in dict.fromkeys(target.blueprint for target in resource.targets):
                 blueprints.setdefault(blueprint, []).append(resource)
         for blueprint, owners in blueprints.items():
-            identifiers = [t.identifier for r in owners for t in r.targets if t.blueprint == blueprint]
+            late = clock.late()
+            if late is not None:
+                for resource in owners:
+                    resource.fail(f"not deleted: {late}; the message comes back", transient=True)
+                continue
+            identifiers = list(
+                dict.fromkeys(t.identifier for r in owners for t in r.targets if t.blueprint == blueprint)
+            )
             try:
-                deleted = set(self._catalog.bulk_delete(blueprint, identifiers, self.options.delete_dependents))
+                owned, others = self._ownership(blueprint, identifiers)
+                deleted = (
+                    set(self._catalog.bulk_delete(blueprint, owned, self.options.delete_dependents)) if owned else set()
+                )
             except Exception as error:
                 if getattr(error, "status", None) == 404:
-                    deleted = set()  # no such blueprint: none of its entities exists either
+                    owned, others, deleted = [], set(), set()  # no such blueprint: none of its entities exists
                 else:
                     for resource in owners:
                         resource.fail(f"deleting from {blueprint} failed: {error}", transient=_transient(error))
                     continue
             finally:
                 self.counters.add(delete_requests=1)
+            if others:
+                log.warning(
+                    "not deleting entities another installation owns",
+                    extra={"blueprint": blueprint, "identifiers": sorted(others)[:20]},
+                )
             for resource in owners:
                 resource.deleted += [
                     t for t in resource.targets if t.blueprint == blueprint and t.identifier in deleted
                 ]
+                resource.refused += [t for t in resource.targets if t.blueprint == blueprint and t.identifier in others]
 
-    def _write(self, resources: list[ResourceWork]) -> None:
+    def _ownership(self, blueprint: str, identifiers: list[str]) -> tuple[list[str], set[str]]:
+        """(the identifiers of entities this installation owns, those of entities someone else owns);
+        identifiers in neither are not in the catalog."""
+        owned = self._search(blueprint, identifiers, self._owned_query)
+        rest = [identifier for identifier in identifiers if identifier not in owned]
+        others = self._search(blueprint, rest, None) if rest else set()
+        return [identifier for identifier in identifiers if identifier in owned], others
+
+    def _search(self, blueprint: str, identifiers: list[str], within: Mapping[str, Any] | None) -> set[str]:
+        rules: list[Any] = [{"property": "$identifier", "operator": "in", "value": identifiers}]
+        if within is not None:
+            rules.append(dict(within))
+        query = {"combinator": "and", "rules": rules}
+        found = self._catalog.iter_blueprint_entities(blueprint, query, include=["identifier"])
+        return {str(entity.get("identifier")) for entity in found}
+
+    def _write(self, resources: list[ResourceWork], clock: _Clock) -> None:
         planned: dict[EntityRef, MappedEntity] = {}
         owners: dict[EntityRef, list[ResourceWork]] = {}
         for resource in resources:
@@ -274,7 +382,13 @@ class EventBatch:
                 owners.setdefault(ref, []).append(resource)
         for round_entities in write_rounds(list(planned.values())):
             for blueprint, group in by_blueprint(round_entities).items():
-                for entity, (ok, reason, transient) in zip(group, self._upsert(blueprint, group), strict=True):
+                late = clock.late()
+                outcomes = (
+                    self._upsert(blueprint, group)
+                    if late is None
+                    else [(False, f"not started, {late}", True)] * len(group)
+                )
+                for entity, (ok, reason, transient) in zip(group, outcomes, strict=True):
                     ref = EntityRef(blueprint, entity.identifier)
                     for resource in dict.fromkeys(owners[ref]):
                         if ok:

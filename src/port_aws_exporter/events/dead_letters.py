@@ -1,10 +1,11 @@
 """The dead-letter queue: what is in it and why, and moving its messages back after a fix.
 
 A message reaches the dead-letter queue when it failed `maxReceiveCount` times. SQS keeps no reason
-with it, so `diagnose` re-reads the message as the consumer did: a message that cannot be parsed or
-evaluated gets that reason; a valid one failed while being applied (Port or AWS refused, or a
-mapping failed), and the consumer's logs carry that reason under the message id (SQS keeps the id
-when it moves a message to the dead-letter queue).
+with it, so `diagnose` re-reads the message as the consumer did, with the consumer's own checks
+(`events.intake`): a message that cannot be parsed or evaluated, or that the consumer refuses (a
+kind the config lacks, a region that is not one), gets that reason; a valid one failed while being
+applied (Port or AWS refused, or a mapping failed), and the consumer's logs carry that reason under
+the message id (SQS keeps the id when it moves a message to the dead-letter queue).
 
 `peek_dead_letters` looks without consuming: it holds the messages it has seen invisible while it
 reads on, then makes them visible again. `replay_dead_letters` sends each message to the target
@@ -21,7 +22,8 @@ from typing import Any
 
 from port_aws_exporter.aws.sqs_queues import MAX_BATCH_ENTRIES, change_visibility, delete_messages
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
-from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
+from port_aws_exporter.core.message import MessageError
+from port_aws_exporter.events.intake import read_message
 
 DEFAULT_HOLD_SECONDS = 60
 _POLL_SECONDS = 1
@@ -59,15 +61,15 @@ class ReplayReport:
 
 
 def diagnose(message_id: str, body: str, evaluator: TimeLimitedJq, kinds: Collection[str] | None = None) -> str:
-    """Why a message failed, as far as the message itself tells (`kinds`: the config's, if known)."""
+    """Why a message failed, as far as the message itself tells (`kinds`: the config's, if known).
+
+    The message is read with the consumer's own checks (`events.intake`), so a message the consumer
+    refused for good is given the consumer's reason.
+    """
     try:
-        evaluated = evaluate_message(parse_message(body), evaluator)
+        evaluated = read_message(body, evaluator, kinds)
     except MessageError as error:
         return f"bad message: {error.reason}"
-    except RecursionError:
-        return "bad message: nested too deeply to read"
-    if kinds is not None and evaluated.resource_type not in kinds:
-        return f"bad message: resource_type {evaluated.resource_type!r} is not a kind of the config"
     return (
         f"the message is valid ({evaluated.action} {evaluated.resource_type} {evaluated.identifier} in "
         f"{evaluated.region}): applying it failed; the consumer's logs give the reason under message_id {message_id}"

@@ -59,6 +59,8 @@ class ResourceWork:
     targets: list[EntityRef] = field(default_factory=list)
     written: list[EntityRef] = field(default_factory=list)
     deleted: list[EntityRef] = field(default_factory=list)
+    # Delete targets left alone: the catalog has them, but another installation owns them.
+    refused: list[EntityRef] = field(default_factory=list)
     error: str | None = None
     transient: bool = False
     mapping_error: str | None = None
@@ -222,7 +224,14 @@ def settle(resource: ResourceWork) -> None:
             resource.skip(held_back.reason, dropped=True)
         else:
             resource.fail(held_back.reason, transient=True)
-    if resource.pending and resource.targets and not resource.deleted:
+    if resource.pending and resource.refused and not resource.deleted:
+        resource.skip(
+            f"not deleted: {refs_text(resource.refused)} belongs to another installation or integration (its "
+            "$datasource is not this exporter's); the event path deletes only what this installation owns, as the "
+            "full sync does",
+            dropped=True,
+        )
+    elif resource.pending and resource.targets and not resource.deleted:
         resource.skip(f"nothing to delete: {refs_text(resource.targets)} not in the catalog")
     winner = resource.winner
     for message in resource.messages:

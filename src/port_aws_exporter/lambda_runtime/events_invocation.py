@@ -14,6 +14,13 @@ does: `EVENTS_RETRY_DELAY_SECONDS` (default 10) doubled on each further delivery
 `EVENTS_MAX_RETRY_DELAY_SECONDS` (default 600). If that call fails, the message still comes back,
 after the queue's timeout.
 
+The consumer watches the invocation's remaining time (`context.get_remaining_time_in_millis()`):
+the batch is given a deadline `EVENTS_TIME_RESERVE_SECONDS` (default 3: time to delay the failed
+messages and answer) before the end, and starts no read or Port call later than the Port client's
+longest call (its timeout plus its retry budget, and 2 s) before that deadline. Messages not
+applied in time fail transiently and come back, instead of the function being killed with the
+whole batch. A batch's jq time is bounded as a whole: `EVENTS_BATCH_JQ_SECONDS` (default 4).
+
 When the batch cannot be processed at all (no config, no credentials), every message is reported
 failed: they return to the queue and, if the problem lasts, reach the dead-letter queue, from which
 `port-aws-exporter dlq replay` brings them back after the fix.
@@ -33,6 +40,7 @@ from port_aws_exporter.aws.identity import resolve_installation
 from port_aws_exporter.aws.sqs_queues import change_visibility, queue_by_arn
 from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.events.batch import (
+    DEFAULT_JQ_BATCH_SECONDS,
     DEFAULT_NOT_FOUND_ATTEMPTS,
     DEFAULT_OVERMATCH_ATTEMPTS,
     EventBatch,
@@ -56,7 +64,11 @@ DEFAULT_CONFIG_CACHE_SECONDS = 60.0
 DEFAULT_CREDENTIALS_CACHE_SECONDS = 300.0
 # A Port outage must not hold a batch until the function times out: retry briefly, then let the
 # messages come back through the queue.
-EVENT_PORT_OPTIONS: dict[str, Any] = {"timeout": 10.0, "max_attempts": 4, "retry_budget_seconds": 10.0}
+EVENT_PORT_OPTIONS: dict[str, Any] = {"timeout": 10.0, "retry_budget_seconds": 10.0}
+# Kept free at the end of an invocation: delaying the failed messages' retries, and answering.
+DEFAULT_TIME_RESERVE_SECONDS = 3.0
+# Added to the Port client's longest call (timeout + retry budget): a 401's renewed send, slack.
+_CALL_SLACK_SECONDS = 2.0
 
 
 @dataclass
@@ -100,6 +112,7 @@ class EventsInvocation:
         started = time.monotonic()
         try:
             batch, port = self._prepare(context)
+            deadline = self._deadline(context)
         except Exception as error:
             # Not the messages' fault: all of them come back, and the reason is logged once.
             log.error(
@@ -110,7 +123,7 @@ class EventsInvocation:
             return {"batchItemFailures": [{"itemIdentifier": record.message_id} for record in records]}
         auth_calls = port.counters.auth_calls
         try:
-            outcome = batch.process(records)
+            outcome = batch.process(records, deadline=deadline)
         except Exception:
             # A fault of ours that escaped the per-message handling: the whole batch comes back.
             log.exception("processing the batch failed", extra={"messages": len(records)})
@@ -125,6 +138,16 @@ class EventsInvocation:
             },
         )
         return outcome.batch_item_failures()
+
+    @staticmethod
+    def _deadline(context: Any) -> float | None:
+        """When the batch must have answered: the invocation's end, less the time reserve (None
+        when the context does not tell the remaining time, as outside Lambda)."""
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        if not callable(remaining):
+            return None
+        reserve = settings.float_setting("EVENTS_TIME_RESERVE_SECONDS", DEFAULT_TIME_RESERVE_SECONDS)
+        return time.monotonic() + float(remaining()) / 1000.0 - reserve
 
     def _delay_retries(self, records: list[SqsRecord]) -> None:
         """Make failed messages visible again after their backoff rather than the queue's timeout."""
@@ -168,16 +191,29 @@ class EventsInvocation:
         options = EventOptions(
             not_found_attempts=settings.int_setting("EVENTS_NOT_FOUND_ATTEMPTS", DEFAULT_NOT_FOUND_ATTEMPTS),
             overmatch_attempts=settings.int_setting("EVENTS_OVERMATCH_ATTEMPTS", DEFAULT_OVERMATCH_ATTEMPTS),
+            jq_batch_seconds=settings.float_setting("EVENTS_BATCH_JQ_SECONDS", DEFAULT_JQ_BATCH_SECONDS),
+            call_reserve_seconds=self._longest_port_call(),
         )
         with self._lock:
             key = (id(config), id(port), options)
             if self._batch is None or self._batch.key != key:
                 batch = EventBatch(
-                    config, lambda spec: fetcher_for(spec, clients), port, self._warm.evaluator(), options
+                    config,
+                    lambda spec: fetcher_for(spec, clients),
+                    port,
+                    self._warm.evaluator(),
+                    options,
+                    owned_entities_query=installation.owned_entities_query,
                 )
                 self._batch = _Cached(batch, key, time.monotonic())
             cached: EventBatch = self._batch.value
         return cached, port
+
+    def _longest_port_call(self) -> float:
+        """How long one Port call of this consumer's client may take, at most (and some slack)."""
+        timeout = float(self._port_options.get("timeout", EVENT_PORT_OPTIONS["timeout"]))
+        budget = float(self._port_options.get("retry_budget_seconds", EVENT_PORT_OPTIONS["retry_budget_seconds"]))
+        return timeout + budget + _CALL_SLACK_SECONDS
 
     def _cached_config(self, environment: LambdaEnvironment, region: str) -> ExporterConfig:
         ttl = settings.float_setting("CONFIG_CACHE_SECONDS", DEFAULT_CONFIG_CACHE_SECONDS)
