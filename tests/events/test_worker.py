@@ -222,6 +222,56 @@ def test_the_worker_command_stops_on_sigterm_without_losing_or_double_applying(
     assert sorted(entity["identifier"] for entity in port.iter_blueprint_entities("lambda")) == names
 
 
+def test_a_second_sigterm_stops_the_worker_at_once_and_loses_nothing(
+    fresh_local_aws: RunningLocalAws,
+    event_queues: Callable[..., EventQueues],
+    catalog_with: Callable[..., PortClient],
+    seed_message: MessageFactory,
+    events_env: dict[str, str],
+    shared_data: Path,
+) -> None:
+    catalog_with("lambda.blueprint.json")
+    queues = event_queues(visibility_timeout=2, max_receive_count=100)
+    names = fresh_local_aws.bulk_create_lambda_functions(4, prefix="stuck")
+    ids = set(queues.send(*(seed_message("CreateFunction20150331", name) for name in names)))
+    # Every read hangs for a minute: the batch in hand cannot finish while the test runs.
+    reads = fresh_local_aws.faults.delay("CloudApiService.GetResource", latency_ms=60_000)
+    command = [
+        sys.executable,
+        "-m",
+        "port_aws_exporter",
+        "worker",
+        "--config",
+        str(examples(shared_data) / "lambda.mapping.json"),
+        "--queue-url",
+        queues.queue_url,
+        "--wait-seconds",
+        "1",
+    ]
+    worker = subprocess.Popen(
+        command, env={**os.environ, **events_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+
+        def reading() -> bool:
+            return any(rule["id"] == reads and rule["fired"] > 0 for rule in fresh_local_aws.faults.rules())
+
+        wait_for(reading, timeout=60, what="a read in flight")
+        worker.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert worker.poll() is None  # the first signal waits for the batch in hand
+        worker.send_signal(signal.SIGTERM)
+        # Well within the minute the read still needs: the second signal does not wait for it.
+        _, err = worker.communicate(timeout=20)
+    finally:
+        worker.kill()
+        fresh_local_aws.faults.clear()
+    assert worker.returncode == 128 + signal.SIGTERM
+    assert "second signal: exiting without waiting for the batches in hand" in err
+    # Nothing applied, nothing lost: every message is back in the queue once its visibility ends.
+    wait_for(lambda: {message["MessageId"] for message in queues.peek()} == ids, timeout=30, what="the messages back")
+
+
 def test_receive_errors_do_not_stop_the_worker(
     fresh_local_aws: RunningLocalAws,
     event_queues: Callable[..., EventQueues],

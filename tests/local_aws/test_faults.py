@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -46,6 +47,21 @@ def test_a_fault_that_outlasts_the_retries_surfaces_as_its_code(
     assert error["Error"]["Message"] == "Rate exceeded"
     assert error["ResponseMetadata"]["RetryAttempts"] == 1
     assert [rule["remaining"] for rule in aws.faults.rules()] == [1]
+
+
+def test_clearing_the_rules_ends_latency_being_waited_out(aws: RunningLocalAws, aws_client: Callable[..., Any]) -> None:
+    cc = aws_client("cloudcontrol", retries={"mode": "standard", "total_max_attempts": 1})
+    aws.faults.delay("CloudApiService.GetResource", latency_ms=600_000)
+    answered: list[str] = []
+    call = threading.Thread(
+        target=lambda: answered.append(cc.get_resource(TypeName=LAMBDA, Identifier="faulty-00000")["TypeName"])
+    )
+    call.start()
+    while not any(rule["fired"] for rule in aws.faults.rules()):
+        time.sleep(0.01)
+    aws.faults.clear()
+    call.join(timeout=30)  # not the ten minutes of the rule
+    assert answered == [LAMBDA]
 
 
 def test_non_retryable_error_is_not_retried(aws: RunningLocalAws, aws_client: Callable[..., Any]) -> None:

@@ -8,9 +8,10 @@ reaches the dead-letter queue through the queue's redrive policy.
 
 Stopping (`stop()`, or SIGTERM/SIGINT once the handlers are installed): no new receive starts; a
 batch being processed finishes and its applied messages are deleted; messages received after the
-stop are released at once (visibility 0) without being applied. A second signal exits immediately:
-whatever is in flight then returns after its visibility timeout, unapplied or applied but not
-deleted (applying a message twice writes the same state twice).
+stop are released at once (visibility 0) without being applied. A second signal exits immediately
+(`os._exit`, after the log lines are flushed: no thread still reading AWS or writing to Port is
+waited for): whatever is in flight then returns after its visibility timeout, unapplied or applied
+but not deleted (applying a message twice writes the same state twice).
 
     worker = SqsWorker(batch.process, sqs_client, WorkerOptions(queue_url))
     worker.install_signal_handlers()
@@ -19,7 +20,9 @@ deleted (applying a message twice writes the same state twice).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import threading
 import time
@@ -200,7 +203,7 @@ class SqsWorker:
             self._signals += 1
             if self._signals > 1:
                 log.warning("second signal: exiting without waiting for the batches in hand")
-                raise SystemExit(128 + signum)
+                _exit_now(128 + signum)
             log.info(
                 "stopping: finishing the batches in hand, releasing what arrives",
                 extra={"signal": signal.Signals(signum).name},
@@ -317,3 +320,13 @@ class SqsWorker:
         if failures:
             # Not lost: they return when their current visibility timeout ends.
             log.warning("%s failed: %s", what, "; ".join(failures[:3]), extra={"failed": len(failures)})
+
+
+def _exit_now(status: int) -> None:
+    """End the process at once: threads in a read or a Port call (with its retries) are not waited
+    for, as an interpreter exit would (pool threads are joined at exit). Logs are flushed first."""
+    for handler in logging.getLogger().handlers:
+        # Exiting anyway: a closed or broken log stream must not keep the process alive.
+        with contextlib.suppress(OSError, ValueError):
+            handler.flush()
+    os._exit(status)

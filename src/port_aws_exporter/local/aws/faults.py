@@ -125,6 +125,8 @@ class FaultInjector:
         self._lock = threading.Lock()
         self._rules: list[_ActiveRule] = []
         self._random = random.Random(random_seed)
+        # Set (and replaced) by `clear`: calls waiting out injected latency answer at once.
+        self._cleared = threading.Event()
 
     @property
     def active(self) -> bool:
@@ -155,9 +157,17 @@ class FaultInjector:
         return removed
 
     def clear(self) -> None:
-        """Deactivate every rule."""
+        """Deactivate every rule; calls still waiting out injected latency go on at once."""
         with self._lock:
             self._rules = []
+            cleared, self._cleared = self._cleared, threading.Event()
+        cleared.set()
+
+    def wait_latency(self, seconds: float) -> None:
+        """Wait out a call's injected latency, or until the rules are cleared."""
+        with self._lock:
+            cleared = self._cleared
+        cleared.wait(seconds)
 
     def seed(self, random_seed: int) -> None:
         """Make probability rolls reproducible."""

@@ -128,7 +128,7 @@ class LocalAwsMiddleware:
         if decision is None:
             return None
         if decision.latency_ms:
-            time.sleep(decision.latency_ms / 1000)
+            self.faults.wait_latency(decision.latency_ms / 1000)
         rule = decision.error
         if rule is None or rule.code is None:
             return None
