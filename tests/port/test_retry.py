@@ -113,3 +113,55 @@ def test_policy_bounds_are_checked() -> None:
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="negative"):
         RetryPolicy(budget_seconds=-1)
+
+
+class _SimulatedClock:
+    """Time that passes only when the policy sleeps (or an attempt says it took a while)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> _SimulatedClock:
+    simulated = _SimulatedClock()
+    monkeypatch.setattr(time, "monotonic", simulated.monotonic)
+    monkeypatch.setattr(time, "sleep", simulated.sleep)
+    return simulated
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_default_budget_rides_out_an_8_s_outage(clock: _SimulatedClock, seed: int) -> None:
+    random.seed(seed)
+    outage_ends = clock.now + 8.0
+
+    def attempt() -> str:
+        clock.now += 0.01  # each request takes a little time
+        if clock.now < outage_ends:
+            raise _transient()
+        return "written"
+
+    assert RetryPolicy().run(attempt, lambda _error, _delay: None) == "written"
+
+
+def test_retries_go_on_until_the_budget_is_spent_and_the_last_starts_at_its_end(clock: _SimulatedClock) -> None:
+    started = clock.now
+    attempts: list[float] = []
+
+    def attempt() -> None:
+        attempts.append(clock.now - started)
+        raise _transient()
+
+    with pytest.raises(PortApiError) as raised:
+        RetryPolicy(budget_seconds=60.0).run(attempt, lambda _error, _delay: None)
+    assert attempts[-1] == pytest.approx(60.0)  # not given up after a count of attempts
+    assert all(start <= 60.0 for start in attempts)
+    assert raised.value.attempts == len(attempts) > 6

@@ -53,9 +53,10 @@ class PortClient:
     """A client of Port's REST API (or of the local catalog, which speaks the same API).
 
     Retries 429, 5xx, timeouts and connection errors with the one backoff policy of
-    `port.retry` (full jitter; `Retry-After` and `x-ratelimit-reset` honoured; bounded by
-    `max_attempts` and `retry_budget_seconds`), renews its token before it expires and once on a
-    401, and never has more than `max_concurrency` requests in flight. Failures raise
+    `port.retry` (full jitter; `Retry-After` and `x-ratelimit-reset` honoured; retried until
+    `retry_budget_seconds` is spent, and at most `max_attempts` times when given), renews its
+    token before it expires and once on a 401, and never has more than `max_concurrency` requests
+    in flight. Failures raise
     `PortApiError` (with `.transient`), except in `bulk_upsert`, which reports them per entity.
     """
 
@@ -65,7 +66,7 @@ class PortClient:
         installation: Installation | None = None,
         *,
         timeout: float = 30.0,
-        max_attempts: int = 6,
+        max_attempts: int | None = None,
         retry_budget_seconds: float = 60.0,
         max_concurrency: int = 5,
         backoff_base_seconds: float = 0.5,

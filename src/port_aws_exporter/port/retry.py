@@ -2,8 +2,13 @@
 
 Exponential backoff with full jitter (a random delay between 0 and `base * 2**n`, capped), except
 when Port says when to come back (`Retry-After`, or `x-ratelimit-reset` on a 429): then that delay.
-Bounded twice: by a number of attempts and by a total time budget. A retry that would start after
-the budget is not made, so a caller never waits much longer than the budget plus one timeout.
+
+The time budget is what bounds the retries: a transient failure is retried until the budget is
+spent, and a delay that would end past the budget is shortened so that the last attempt starts at
+its end, never after (a 60 s budget rides out an 8 s outage, and then some). When Port asks for a
+wait longer than what is left of the budget, the call gives up at once rather than retry early.
+An optional number of attempts bounds the retries too (tests; callers that must fail fast). So a
+caller waits at most the budget plus one request's timeout.
 """
 
 from __future__ import annotations
@@ -26,20 +31,20 @@ T = TypeVar("T")
 class RetryPolicy:
     """How often and how long to retry a transient Port failure."""
 
-    max_attempts: int = 6
+    max_attempts: int | None = None  # None: the budget alone bounds the retries
     budget_seconds: float = 60.0
     base_delay_seconds: float = 0.5
     max_delay_seconds: float = 30.0
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
+        if self.max_attempts is not None and self.max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if self.budget_seconds < 0 or self.base_delay_seconds < 0 or self.max_delay_seconds < 0:
             raise ValueError("retry delays and budget must not be negative")
 
     def backoff_delay(self, retry_number: int, rng: random.Random | None = None) -> float:
         """Full-jitter delay before retry number `retry_number` (1 for the first retry)."""
-        ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2 ** (retry_number - 1))
+        ceiling = min(self.max_delay_seconds, self.base_delay_seconds * 2.0 ** min(retry_number - 1, 60))
         return (rng or random).uniform(0, ceiling)
 
     def run(self, attempt: Callable[[], T], on_retry: Callable[[PortApiError, float], None]) -> T:
@@ -50,7 +55,7 @@ class RetryPolicy:
         """
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(_is_transient),
-            stop=tenacity.stop_after_attempt(self.max_attempts) | tenacity.stop_before_delay(self.budget_seconds),
+            stop=self._stop,
             wait=self._wait,
             before_sleep=lambda state: on_retry(_error_of(state), state.upcoming_sleep),
             reraise=True,
@@ -64,8 +69,16 @@ class RetryPolicy:
     def _wait(self, state: tenacity.RetryCallState) -> float:
         hint = _error_of(state).retry_after
         if hint is not None:
-            return min(hint, self.budget_seconds)
-        return self.backoff_delay(state.attempt_number)
+            return hint  # `_stop` gives up when it does not fit in the budget
+        left = max(0.0, self.budget_seconds - (state.seconds_since_start or 0.0))
+        return min(self.backoff_delay(state.attempt_number), left)
+
+    def _stop(self, state: tenacity.RetryCallState) -> bool:
+        """Stop when the attempts are used up, or the next attempt would start after the budget."""
+        if self.max_attempts is not None and state.attempt_number >= self.max_attempts:
+            return True
+        elapsed = state.seconds_since_start or 0.0
+        return elapsed >= self.budget_seconds or elapsed + (state.upcoming_sleep or 0.0) > self.budget_seconds
 
 
 def _is_transient(error: BaseException) -> bool:
