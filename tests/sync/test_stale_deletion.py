@@ -211,3 +211,108 @@ def test_a_dry_run_writes_and_deletes_nothing_but_says_what_would_change(
     assert second.changes["awsLambdaFunction"].unchanged == 6
     assert second.deleted == 0 and "q0-eu-west-1" in identifiers(example_catalog, "awsSqsQueue")
     assert second.as_dict()["dry_run"] is True
+
+
+def _functions_config() -> ExporterConfig:
+    mapping = {"identifier": ".FunctionName", "blueprint": "awsLambdaFunction", "properties": {"arn": ".Arn"}}
+    return load_config(
+        {
+            "resources": [
+                {
+                    "kind": "AWS::Lambda::Function",
+                    "selector": {"aws": {"regions": REGIONS}},
+                    "port": {"entity": {"mappings": [mapping]}},
+                }
+            ]
+        }
+    )
+
+
+def test_a_listed_resource_a_read_does_not_find_is_seen_reported_and_its_entity_kept(
+    small_world: dict[str, list[str]],
+    run_sync: SyncRunner,
+    example_catalog: PortClient,
+    aws_client: Any,
+    fresh_local_aws: RunningLocalAws,
+) -> None:
+    config = _functions_config()
+    run_sync(config)
+    gone = small_world["functions"][0]
+    aws_client("lambda", "us-east-1").delete_function(FunctionName=gone)
+    # Two reads answer "not found" for functions the list just returned (deleted in between, or
+    # eventual consistency): ambiguous, so their entities stay; the really deleted one still goes.
+    fresh_local_aws.faults.fail("CloudApiService.GetResource", code="ResourceNotFoundException", count=2)
+
+    report = run_sync(config).report
+
+    assert (report.deleted, report.deletion_skipped, report.error_count, report.succeeded) == (1, {}, 0, True)
+    assert sum(kind.not_found for kind in report.kinds) == 2
+    assert sum(kind.listed for kind in report.kinds) == len(small_world["functions"]) - 1  # seen, counted
+    not_found = report.as_dict()["not_found"]
+    assert len(not_found) == 2 and {record["kind"] for record in not_found} == {"AWS::Lambda::Function"}
+    assert identifiers(example_catalog, "awsLambdaFunction") == sorted(set(small_world["functions"]) - {gone})
+    kept = {record["identifier"] for record in not_found}
+    assert kept <= set(identifiers(example_catalog, "awsLambdaFunction"))
+
+
+def test_when_the_entity_of_a_resource_not_found_cannot_be_told_the_blueprint_waits(
+    small_world: dict[str, list[str]],
+    run_sync: SyncRunner,
+    example_catalog: PortClient,
+    aws_client: Any,
+    fresh_local_aws: RunningLocalAws,
+) -> None:
+    config = _config()  # queues: listed by URL, their entities named by .QueueName
+    run_sync(config)
+    _delete_queue(aws_client, "q2-eu-west-1")
+    fresh_local_aws.faults.fail("CloudApiService.GetResource", code="ResourceNotFoundException", count=1)
+
+    report = run_sync(config).report
+
+    [reason] = report.deletion_skipped.values()
+    assert list(report.deletion_skipped) == ["awsSqsQueue"]
+    assert "was listed but not found when read, and no owned entity has that identifier" in reason
+    assert report.deleted == 0 and "q2-eu-west-1" in identifiers(example_catalog, "awsSqsQueue")
+    clean = run_sync(config).report  # the next run settles it
+    assert clean.deleted == 1 and "q2-eu-west-1" not in identifiers(example_catalog, "awsSqsQueue")
+
+
+class _PortGoesDownForTheStaleSearch:
+    """The catalog, whose Port-compatible server goes down as the stale-entity search starts."""
+
+    def __init__(self, port: PortClient, catalog: RunningCatalog) -> None:
+        self._port = port
+        self._catalog = catalog
+
+    def bulk_upsert(self, blueprint: str, entities: Any) -> Any:
+        return self._port.bulk_upsert(blueprint, entities)
+
+    def bulk_delete(self, blueprint: str, identifiers: Any, delete_dependents: bool = True) -> list[str]:
+        return self._port.bulk_delete(blueprint, identifiers, delete_dependents)
+
+    def iter_blueprint_entities(self, blueprint: str, *args: Any, **options: Any) -> Any:
+        self._catalog.faults.start_outage(60.0)
+        return self._port.iter_blueprint_entities(blueprint, *args, **options)
+
+
+def test_port_failing_during_the_stale_search_is_that_blueprint_s_skipped_deletion(
+    small_world: dict[str, list[str]],
+    run_sync: SyncRunner,
+    example_catalog: PortClient,
+    local_catalog: RunningCatalog,
+    aws_client: Any,
+) -> None:
+    run_sync(_config())
+    _delete_queue(aws_client, "q0-us-east-1")
+    with make_port_client(local_catalog, retry_budget_seconds=0.5) as port:
+        outcome = run_sync(_config(), catalog=_PortGoesDownForTheStaleSearch(port, local_catalog))
+    local_catalog.faults.clear()
+
+    report = outcome.report
+    assert outcome.finished and report.deleted == 0 and not report.succeeded
+    assert set(report.deletion_skipped) == {"awsSqsQueue", "awsLambdaFunction"} == set(report.deletion_errors)
+    for reason in report.deletion_skipped.values():
+        assert reason.startswith("searching its owned entities failed: Port API POST /v1/blueprints/")
+        assert "503" in reason
+    assert report.as_dict()["deletion_errors"] == report.deletion_skipped
+    assert "q0-us-east-1" in identifiers(example_catalog, "awsSqsQueue")

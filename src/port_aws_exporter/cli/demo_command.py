@@ -83,5 +83,5 @@ def demo_command(catalog_db: Path, resources: int | None, examples: Path | None,
         f"  port-aws-exporter catalog serve --db {db}   # then use Port's REST API on the printed URL",
         soft_wrap=True,
     )
-    if result.report.error_count or not all(event.applied for event in result.live):
+    if not result.report.succeeded or not all(event.applied for event in result.live):
         raise click.exceptions.Exit(1)

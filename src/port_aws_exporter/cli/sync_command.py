@@ -91,6 +91,14 @@ def print_summary(report: SyncReport) -> None:
             + (f" ({', '.join(changes.delete[:5])}{'…' if len(changes.delete) > 5 else ''})" if changes.delete else ""),
             soft_wrap=True,
         )
+    if report.not_found:
+        shown = ", ".join(f"{record.kind} {record.identifier}" for record in report.not_found[:5])
+        stdout_console.print(
+            f"[yellow]{len(report.not_found)} listed resource(s) not found when read[/] (deleted meanwhile, or not "
+            f"visible yet; their entities are kept for the next run): {escape(shown)}"
+            + ("…" if len(report.not_found) > 5 else ""),
+            soft_wrap=True,
+        )
     for blueprint, reason in sorted(report.deletion_skipped.items()):
         stdout_console.print(
             f"[yellow]stale deletion skipped for {escape(blueprint)}:[/] {escape(reason)}", soft_wrap=True
@@ -180,5 +188,5 @@ def sync_command(
         print_json(report.as_dict())
     else:
         print_summary(report)
-    if report.error_count:
+    if not report.succeeded:
         raise click.exceptions.Exit(1)

@@ -2,8 +2,9 @@
 
 The checkpoint holds positions and identifiers only: which `resources[]` entry, which regions of it
 are done, the listing's resume token per region in progress, the entities written so far (stale
-deletion, which runs once at the very end, needs them), which blueprints must not be pruned and why,
-and the counts so far. Never credentials: it is written to S3 next to the config.
+deletion, which runs once at the very end, needs them), the entities kept because their resource
+was listed but not found when read, which blueprints must not be pruned and why, and the counts so
+far. Never credentials: it is written to S3 next to the config.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class SyncCheckpoint:
     regions_done: set[str] = field(default_factory=set)
     resume_tokens: dict[str, str] = field(default_factory=dict)
     written: dict[str, set[str]] = field(default_factory=dict)
+    # Per blueprint: identifiers of entities whose resource was listed, then not found when read.
+    unsettled: dict[str, set[str]] = field(default_factory=dict)
     deletion_blocked: dict[str, str] = field(default_factory=dict)
     previous_seconds: float = 0.0
     reports: list[dict[str, Any]] = field(default_factory=list)
@@ -60,6 +63,11 @@ class SyncCheckpoint:
         with self._lock:
             self.written.setdefault(blueprint, set()).update(identifiers)
 
+    def keep_unsettled(self, blueprint: str, identifier: str) -> None:
+        """Keep the entity of a resource listed but not found when read out of stale deletion."""
+        with self._lock:
+            self.unsettled.setdefault(blueprint, set()).add(identifier)
+
     def block_deletion(self, blueprint: str, reason: str) -> None:
         """Keep stale deletion away from `blueprint` (the first reason is kept)."""
         with self._lock:
@@ -86,6 +94,7 @@ class SyncCheckpoint:
                     "regions_done": sorted(self.regions_done),
                     "resume_tokens": self.resume_tokens,
                     "written": {blueprint: sorted(ids) for blueprint, ids in self.written.items()},
+                    "unsettled": {blueprint: sorted(ids) for blueprint, ids in self.unsettled.items()},
                     "deletion_blocked": self.deletion_blocked,
                     "previous_seconds": self.previous_seconds,
                     "reports": self.reports,
@@ -104,6 +113,8 @@ class SyncCheckpoint:
             regions_done=set(data["regions_done"]),
             resume_tokens=dict(data["resume_tokens"]),
             written={blueprint: set(ids) for blueprint, ids in data["written"].items()},
+            # Absent from checkpoints saved before it was recorded.
+            unsettled={blueprint: set(ids) for blueprint, ids in data.get("unsettled", {}).items()},
             deletion_blocked=dict(data["deletion_blocked"]),
             previous_seconds=float(data["previous_seconds"]),
             reports=list(data["reports"]),

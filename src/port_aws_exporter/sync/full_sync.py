@@ -9,8 +9,12 @@ written are kept, so memory does not grow with the number of resources.
 Afterwards, the entities this installation owns (its `$datasource`) that the run did not write and
 that were last updated before the run started are deleted, blueprint by blueprint, and only where
 it is safe: every list and read feeding the blueprint succeeded, and the share to delete is below
-the threshold. A run that must stop early (Lambda's time limit) returns a checkpoint to resume from;
-deletion happens once, at the very end.
+the threshold. A resource the list returned but the read then did not find is ambiguous (deleted
+in between, or AWS's eventual consistency): it counts as seen, is reported, and its entity is left
+for the next run or an event to settle; where that entity cannot be told apart, the blueprint's
+deletion waits for the next run. When Port fails during this stage, the blueprint's deletion is
+reported skipped with the error. A run that must stop early (Lambda's time limit) returns a
+checkpoint to resume from; deletion happens once, at the very end.
 """
 
 from __future__ import annotations
@@ -205,7 +209,8 @@ class FullSync:
                 continue
             with self._report.lock:
                 report.listed += 1
-            if document is None:  # deleted between the list and the read
+            if document is None:  # listed, then not found: deleted in between, or not visible yet
+                self._unsettled(report, mapper, item.identifier)
                 continue
             result = mapper.map_document(document)
             if result.filtered:
@@ -237,6 +242,26 @@ class FullSync:
         for blueprint in mapper.blueprints:
             self._state.block_deletion(blueprint, reason)
 
+    def _unsettled(self, report: KindRegionReport, mapper: ResourceMapper, identifier: str) -> None:
+        """A listed resource the read did not find: keep its entity (the one a delete event would
+        name, `mapper.delete_targets`); `itemsToParse` blueprints, whose entities cannot be told,
+        wait for the next run."""
+        log.warning(
+            "listed resource not found when read: its entity is kept",
+            extra={"kind": report.kind, "region": report.region, "identifier": identifier},
+        )
+        with self._report.lock:
+            report.not_found += 1
+        self._report.record_not_found(SyncErrorRecord(report.kind, report.region, identifier, "not found when read"))
+        targets = dict(mapper.delete_targets(identifier))
+        for blueprint in mapper.blueprints:
+            if blueprint in targets:
+                self._state.keep_unsettled(blueprint, targets[blueprint])
+            else:
+                self._state.block_deletion(
+                    blueprint, f"{report.kind} {identifier} in {report.region} was listed but not found when read"
+                )
+
     # -- stale deletion ----------------------------------------------------------------------
 
     def _config_blueprints(self) -> list[str]:
@@ -256,7 +281,19 @@ class FullSync:
             if blocked is not None:
                 self._skip_deletion(blueprint, blocked)
                 continue
-            stale, owned = self._stale_entities(blueprint)
+            try:
+                stale, owned, kept = self._stale_entities(blueprint)
+            except Exception as error:  # Port failed (sync/ sees the catalog only through its interface)
+                self._deletion_failed(blueprint, f"searching its owned entities failed: {error}")
+                continue
+            unknown = sorted(self._state.unsettled.get(blueprint, set()) - kept)
+            if unknown:
+                self._skip_deletion(
+                    blueprint,
+                    f"{unknown[0]!r} was listed but not found when read, and no owned entity has that identifier: "
+                    "its entity, if it has one, cannot be told apart, so none is deleted this run",
+                )
+                continue
             if not stale:
                 continue
             share = len(stale) / owned
@@ -270,7 +307,11 @@ class FullSync:
             if self.options.dry_run:
                 self._report.changes.setdefault(blueprint, DryRunChanges()).delete = sorted(stale)
                 continue
-            deleted = self._catalog.bulk_delete(blueprint, sorted(stale))
+            try:
+                deleted = self._catalog.bulk_delete(blueprint, sorted(stale))
+            except Exception as error:  # Port failed: what it deleted before failing is unknown
+                self._deletion_failed(blueprint, f"deleting {len(stale)} stale entities failed: {error}")
+                continue
             self._report.deleted += len(deleted)
             log.info("deleted stale entities", extra={"blueprint": blueprint, "deleted": len(deleted)})
 
@@ -278,24 +319,35 @@ class FullSync:
         self._report.deletion_skipped[blueprint] = reason
         log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": reason})
 
-    def _stale_entities(self, blueprint: str) -> tuple[list[str], int]:
-        """Owned entities not written by this run and last updated before it began; and how many
-        entities the installation owns in the blueprint."""
+    def _deletion_failed(self, blueprint: str, reason: str) -> None:
+        """A Port failure during stale deletion: skipped for the blueprint, and counted as a failure."""
+        self._report.deletion_errors[blueprint] = reason
+        self._skip_deletion(blueprint, reason)
+
+    def _stale_entities(self, blueprint: str) -> tuple[list[str], int, set[str]]:
+        """Owned entities not written by this run and last updated before it began; how many
+        entities the installation owns in the blueprint; and the owned entities kept because their
+        resource was listed but not found when read."""
         written = self._state.written.get(blueprint, set())
+        unsettled = self._state.unsettled.get(blueprint, set())
         started_at = self._state.started_at
         owned = 0
         stale = []
+        kept: set[str] = set()
         for entity in self._catalog.iter_blueprint_entities(
             blueprint, self._owned_query, include=["identifier", "updatedAt"], page_size=STALE_SEARCH_PAGE_SIZE
         ):
             owned += 1
+            if entity["identifier"] in unsettled:
+                kept.add(entity["identifier"])
+                continue
             if entity["identifier"] in written:
                 continue
             updated = _timestamp(entity.get("updatedAt"))
             if updated is not None and updated >= started_at:
                 continue  # an event wrote it during this run
             stale.append(entity["identifier"])
-        return stale, owned
+        return stale, owned, kept
 
 
 def _timestamp(value: Any) -> datetime.datetime | None:

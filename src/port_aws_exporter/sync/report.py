@@ -3,7 +3,10 @@
 The JSON form is a contract (`port-aws-exporter sync --json`):
 `{"kinds": [{"index", "kind", "region", "listed", "written", "failed", "filtered"}], "deleted": N,
 "deletion_skipped": {blueprint: reason}, "errors": [{"kind", "region", "identifier", "error"}],
-"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive.
+"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive: each kind's
+`not_found` (listed, then not found when read: counted as listed, its entity kept), the run's
+`not_found` list of those resources, and `deletion_errors` (blueprint: the Port failure that made
+its stale deletion stop), which fail the run as errors do.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class KindRegionReport:
     written: int = 0
     failed: int = 0
     filtered: int = 0
+    not_found: int = 0
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -35,6 +39,7 @@ class KindRegionReport:
             "written": self.written,
             "failed": self.failed,
             "filtered": self.filtered,
+            "not_found": self.not_found,
             "seconds": round(self.seconds, 3),
         }
 
@@ -77,8 +82,10 @@ class SyncReport:
     kinds: list[KindRegionReport] = field(default_factory=list)
     deleted: int = 0
     deletion_skipped: dict[str, str] = field(default_factory=dict)
+    deletion_errors: dict[str, str] = field(default_factory=dict)
     errors: list[SyncErrorRecord] = field(default_factory=list)
     error_count: int = 0
+    not_found: list[SyncErrorRecord] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
     changes: dict[str, DryRunChanges] = field(default_factory=dict)
@@ -91,6 +98,17 @@ class SyncReport:
             self.error_count += 1
             if len(self.errors) < MAX_RECORDED_ERRORS:
                 self.errors.append(record)
+
+    def record_not_found(self, record: SyncErrorRecord) -> None:
+        """A resource listed, then not found when read (kept up to `MAX_RECORDED_ERRORS`)."""
+        with self.lock:
+            if len(self.not_found) < MAX_RECORDED_ERRORS:
+                self.not_found.append(record)
+
+    @property
+    def succeeded(self) -> bool:
+        """Nothing failed: no error, and no stale deletion stopped by a Port failure."""
+        return not self.error_count and not self.deletion_errors
 
     @property
     def listed(self) -> int:
@@ -109,8 +127,10 @@ class SyncReport:
             "kinds": [kind.as_dict() for kind in self.kinds],
             "deleted": self.deleted,
             "deletion_skipped": dict(self.deletion_skipped),
+            "deletion_errors": dict(self.deletion_errors),
             "errors": [error.as_dict() for error in self.errors],
             "error_count": self.error_count,
+            "not_found": [{"kind": r.kind, "region": r.region, "identifier": r.identifier} for r in self.not_found],
             "seconds": round(self.seconds, 3),
         }
         if self.dry_run:
