@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -170,6 +171,42 @@ def test_list_errors_are_clear(local_catalog: RunningCatalog, tmp_path: Path) ->
     )
     assert unknown.exit_code == 1
     assert "ghost" in unknown.output
+
+
+def test_list_never_creates_or_changes_a_database(tmp_path: Path) -> None:
+    runner = CliRunner()
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    not_sqlite = tmp_path / "notes.db"
+    not_sqlite.write_text("meeting notes, not a database\n" * 20)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE songs (title TEXT)")
+    expected = {
+        empty: f"{empty} is an empty file, not a catalog database",
+        not_sqlite: f"{not_sqlite} is not a catalog database (SQLite: file is not a database)",
+        other: f"{other} is an SQLite database but not a catalog: it has no blueprints, entities, relation_links table",
+    }
+    for path, message in expected.items():
+        before = path.read_bytes()
+        result = runner.invoke(main, ["catalog", "list", "--db", str(path)])
+        assert (result.exit_code, result.output.strip()) == (1, f"Error: {message}")
+        assert path.read_bytes() == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["empty.db", "notes.db", "other.db"]
+
+    catalog = tmp_path / "catalog.db"
+    applied = runner.invoke(main, ["catalog", "blueprints", "apply", "--db", str(catalog), str(_region_file(tmp_path))])
+    assert applied.exit_code == 0, applied.output
+    before = catalog.read_bytes()
+    listed = runner.invoke(main, ["catalog", "list", "--db", str(catalog), "--json"])
+    assert (listed.exit_code, json.loads(listed.output)) == (0, [])
+    assert catalog.read_bytes() == before
+
+
+def _region_file(directory: Path) -> Path:
+    path = directory / "region.blueprint.json"
+    path.write_text(json.dumps(REGION))
+    return path
 
 
 def test_apply_reports_unreadable_files_and_applies_the_rest(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 `list` and `blueprints apply` work on a catalog database directly (`--db`) or over the API
 (`--url`, authenticating with `PORT_CLIENT_ID`/`PORT_CLIENT_SECRET`), so they work against Port
-itself too.
+itself too. A reading command opens `--db` read-only (`_open_target(..., read_only=True)`): it
+never creates or changes a database, and a file that is not one is a clear error.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def serve_command(
 @click.option("--json", "as_json", is_flag=True, help="Print the entities as Port returns them.")
 def list_command(db_path: Path | None, url: str | None, blueprint: str | None, as_json: bool) -> None:
     """List the entities of a catalog."""
-    with _open_target(db_path, url, must_exist=True) as target:
+    with _open_target(db_path, url, read_only=True) as target:
         entities = _guarded(lambda: target.entities(blueprint))
     if as_json:
         click.echo(json.dumps(entities, indent=2, ensure_ascii=False))
@@ -140,7 +141,7 @@ def blueprints_group() -> None:
 @click.option("--url", help="Port API base URL (also $PORT_API_URL); uses PORT_CLIENT_ID/SECRET.")
 def apply_command(files: tuple[Path, ...], db_path: Path | None, url: str | None) -> None:
     """Create or update blueprints from Port blueprint JSON files (relation targets first)."""
-    with _open_target(db_path, url, must_exist=False) as target:
+    with _open_target(db_path, url, read_only=False) as target:
         outcomes = apply_blueprint_files(target, list(files))
     for outcome in outcomes:
         if outcome.error:
@@ -180,12 +181,16 @@ def apply_blueprint_files(target: BlueprintTarget, files: list[Path]) -> list[Ap
 
 
 class DatabaseTarget:
-    """A local catalog database, used directly."""
+    """A local catalog database, used directly (`read_only`: for commands that only read)."""
 
-    def __init__(self, db_path: Path) -> None:
-        from port_aws_exporter.local.catalog import CatalogDatabase, CatalogService, Writer
+    def __init__(self, db_path: Path, *, read_only: bool = False) -> None:
+        from port_aws_exporter.local.catalog import CatalogDatabase, CatalogService, NotACatalogDatabase, Writer
 
-        self.service = CatalogService(CatalogDatabase(db_path))
+        try:
+            database = CatalogDatabase.open_read_only(db_path) if read_only else CatalogDatabase(db_path)
+        except NotACatalogDatabase as error:
+            raise click.ClickException(str(error)) from error
+        self.service = CatalogService(database)
         self.writer = Writer(client_id="port-aws-exporter-cli", user_agent=anonymous_user_agent())
 
     def apply(self, blueprint: dict[str, Any]) -> bool:
@@ -220,7 +225,7 @@ class ApiTarget:
 
 
 @contextmanager
-def _open_target(db_path: Path | None, url: str | None, *, must_exist: bool) -> Iterator[BlueprintTarget]:
+def _open_target(db_path: Path | None, url: str | None, *, read_only: bool) -> Iterator[BlueprintTarget]:
     import os
 
     from port_aws_exporter.port import PortConfigurationError
@@ -230,9 +235,7 @@ def _open_target(db_path: Path | None, url: str | None, *, must_exist: bool) -> 
     url = url if db_path is not None or url is not None else os.environ.get("PORT_API_URL") or None
     target: DatabaseTarget | ApiTarget
     if db_path is not None:
-        if must_exist and not db_path.is_file():
-            raise click.ClickException(f"no catalog database at {db_path}")
-        target = DatabaseTarget(db_path)
+        target = DatabaseTarget(db_path, read_only=read_only)
     elif url is not None:
         try:
             target = ApiTarget(url)

@@ -10,7 +10,7 @@ from port_aws_exporter.local.catalog.errors import CatalogError
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.server import RunningCatalog, start_catalog
 from port_aws_exporter.local.catalog.service import CatalogService
-from port_aws_exporter.local.catalog.store import CatalogDatabase
+from port_aws_exporter.local.catalog.store import CatalogDatabase, NotACatalogDatabase
 
 __all__ = [
     "CatalogDatabase",
@@ -18,6 +18,7 @@ __all__ = [
     "CatalogService",
     "FaultInjector",
     "FaultSettings",
+    "NotACatalogDatabase",
     "RunningCatalog",
     "WriteMode",
     "WriteOptions",

@@ -3,6 +3,10 @@
 Safe with concurrent writers, threads and processes alike: WAL journal, a busy timeout, and every
 read-modify-write in one `BEGIN IMMEDIATE` transaction, so two merges of the same entity never
 lose each other's fields. Each thread uses its own connection.
+
+`CatalogDatabase.open_read_only(path)` is for commands that only read (`catalog list --db`): it
+never creates a file nor writes a schema, and an empty or non-SQLite file, or an SQLite file that is
+not a catalog, is a `NotACatalogDatabase` error saying so.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from port_aws_exporter.local.catalog.errors import not_found
 from port_aws_exporter.local.catalog.search import SqlPrefilter
 
 BUSY_TIMEOUT_SECONDS = 30.0
+_TABLES = ("blueprints", "entities", "relation_links")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blueprints (
@@ -44,26 +49,67 @@ CREATE INDEX IF NOT EXISTS relation_links_by_target ON relation_links (target_bl
 """
 
 
-class CatalogDatabase:
-    """The catalog's SQLite file and its per-thread connections."""
+class NotACatalogDatabase(ValueError):
+    """A file opened read-only that is not a catalog database (missing, empty, not SQLite, other tables)."""
 
-    def __init__(self, path: Path | str) -> None:
+
+class CatalogDatabase:
+    """The catalog's SQLite file and its per-thread connections (created with its schema if missing,
+    unless opened read-only)."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = read_only
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        if read_only:
+            self._check_catalog()
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.connection().executescript(_SCHEMA)
+
+    @classmethod
+    def open_read_only(cls, path: Path | str) -> CatalogDatabase:
+        """An existing catalog database, for reading only; raises NotACatalogDatabase."""
+        return cls(path, read_only=True)
+
+    def _check_catalog(self) -> None:
+        if not self.path.is_file():
+            raise NotACatalogDatabase(f"no catalog database at {self.path}")
+        if self.path.stat().st_size == 0:
+            raise NotACatalogDatabase(f"{self.path} is an empty file, not a catalog database")
+        try:
+            rows = self.connection().execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise NotACatalogDatabase(f"{self.path} is not a catalog database (SQLite: {error})") from None
+        missing = [table for table in _TABLES if table not in {row[0] for row in rows}]
+        if missing:
+            self.close()
+            raise NotACatalogDatabase(
+                f"{self.path} is an SQLite database but not a catalog: it has no {', '.join(missing)} table"
+            )
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (autocommit: each read statement sees a consistent snapshot)."""
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            if self.read_only:
+                # `mode=ro`: SQLite itself refuses every write, and never creates the file.
+                connection = sqlite3.connect(
+                    self.path.resolve().as_uri() + "?mode=ro",
+                    uri=True,
+                    timeout=BUSY_TIMEOUT_SECONDS,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+            else:
+                connection = sqlite3.connect(
+                    self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
+                )
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
             with self._connections_lock:
                 self._connections.append(connection)
