@@ -182,6 +182,17 @@ def test_a_missing_file_says_so(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.json")
 
 
+def test_a_directory_or_a_file_that_is_not_text_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"cannot read .*: Is a directory"):
+        load_config(tmp_path)
+    with pytest.raises(ConfigError, match=r"cannot read \(an empty path\)"):
+        load_config("")
+    binary = tmp_path / "config.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    with pytest.raises(ConfigError, match=r"cannot read .*config\.json: 'utf-8' codec can't decode"):
+        load_config(binary)
+
+
 def test_entries_for_kind_keeps_config_order() -> None:
     config = load_config(
         {

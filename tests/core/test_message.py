@@ -60,6 +60,7 @@ class TestParse:
         [
             (b"\xff{}", "the message is not UTF-8 text"),
             ("{not json", "the message is not valid JSON"),
+            ('{"resource_type": "K\ud800"}', "the message is not Unicode text: surrogates not allowed (U+D800 at"),
             ('{"resource_type": NaN}', "NaN is not valid JSON"),
             ("[1, 2]", "the message must be a JSON object, not an array"),
             ('"text"', "the message must be a JSON object, not a string"),

@@ -301,6 +301,9 @@ def read_config_document(source: str | Path | Mapping[str, Any], *, s3_client: A
         return json.loads(Path(text).read_text())
     except FileNotFoundError:
         raise ConfigError([ConfigProblem("", f"file not found: {text}")], text) from None
+    except (OSError, UnicodeDecodeError) as error:  # a directory, no permission, not UTF-8 text
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise ConfigError([ConfigProblem("", f"cannot read {text or '(an empty path)'}: {reason}")], text) from None
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
         raise ConfigError([ConfigProblem("", f"not valid JSON at {where}: {error.msg}")], text) from None

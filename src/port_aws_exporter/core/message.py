@@ -91,6 +91,15 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> EventMessage:
     if isinstance(body, str):
         text = body
         try:
+            # A str may hold a lone surrogate (a hand-made record, JSON text decoded leniently):
+            # not Unicode text, and nothing downstream (SQS, jq) can carry it.
+            body.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise MessageError(
+                f"the message is not Unicode text: {error.reason} (U+{ord(body[error.start]):04X} at character "
+                f"{error.start})"
+            ) from None
+        try:
             document = json.loads(body, parse_constant=_reject_constant)
         except ValueError as error:
             raise MessageError(f"the message is not valid JSON: {error}") from None
