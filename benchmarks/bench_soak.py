@@ -192,9 +192,12 @@ def soak(stack: Stack, arguments: argparse.Namespace) -> tuple[Figures, QueueFee
     stop = threading.Event()
     feeder = QueueFeeder(stack.sqs, stack.queue_url, max_depth=arguments.queue_depth)
     churn = Churn(world, functions, stop)
+    # Daemons: an interrupted soak (Ctrl-C) ends without waiting for them.
     threads = [
-        threading.Thread(target=lambda: feeder.feed(churn.messages()), name="feeder"),
-        threading.Thread(target=_sync_periodically, args=(stack, arguments.sync_every, stop, figures), name="syncs"),
+        threading.Thread(target=lambda: feeder.feed(churn.messages()), name="feeder", daemon=True),
+        threading.Thread(
+            target=_sync_periodically, args=(stack, arguments.sync_every, stop, figures), name="syncs", daemon=True
+        ),
     ]
     started = time.monotonic()
     for thread in threads:
