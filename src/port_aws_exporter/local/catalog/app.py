@@ -1,4 +1,5 @@
-"""The local catalog's HTTP API: Port's `/v1` routes and a few `/_local` control routes.
+"""The local catalog's HTTP API: Port's `/v1` routes and a few `/_local` control routes; its
+read-only web page (`web/`) at `/`.
 
 Each `/v1` request passes, in order: fault injection, rate limiting (`x-ratelimit-*` headers on
 every answer), authentication (bearer token), the 1 MiB body limit, JSON parsing, then the
@@ -40,6 +41,7 @@ from port_aws_exporter.local.catalog.ratelimit import RateLimiter
 from port_aws_exporter.local.catalog.service import CatalogService
 from port_aws_exporter.local.catalog.stats import RequestStats
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
+from port_aws_exporter.local.catalog.web import CatalogPages
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +115,12 @@ def build_app(state: CatalogState) -> Starlette:
         Route("/v1/entities/search", v1(operations.search), methods=["POST"]),
         *_control_routes(state),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: _route_not_found})  # type: ignore[dict-item]
+    pages = CatalogPages(state.service.database.path, state.tokens)
+    return Starlette(
+        routes=[*routes, *pages.routes()],
+        exception_handlers={HTTPException: _route_not_found},  # type: ignore[dict-item]
+        lifespan=pages.lifespan,
+    )
 
 
 class CatalogOperations:

@@ -122,7 +122,7 @@ def start_catalog(
         build_app(state),
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan="on",  # the page closes its database connection at shutdown
         timeout_keep_alive=30,
         http=_http_implementation(),
     )
