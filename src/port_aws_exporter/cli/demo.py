@@ -2,7 +2,9 @@
 
 It starts the local AWS endpoint and seeds the demo world, starts the local catalog (kept in a
 SQLite file so it can be looked at afterwards), applies the project's example blueprints (and the
-region entities they relate to), and runs a full sync with the example `config.json`.
+region entities they relate to), and runs a full sync with the example `config.json`. With a
+`serve` callback, everything stays up while it runs: the catalog and its page, the local AWS, and
+the worker that applies the example rules' events.
 """
 
 from __future__ import annotations
@@ -175,6 +177,16 @@ _EFFECTS = {"create": "created", "update": "updated", "tag": "updated (tags)", "
 LiveReporter = Callable[[LiveEvent], None]
 
 
+@dataclass(frozen=True)
+class ServingDemo:
+    """What is up while `run_demo`'s `serve` callback runs."""
+
+    catalog_url: str
+    aws_url: str
+    region: str
+    watching: bool  # the example rules feed a worker: a change made now reaches the catalog
+
+
 @dataclass
 class DemoResult:
     """What the demo did."""
@@ -197,9 +209,13 @@ def run_demo(
     live: bool = True,
     on_live_event: LiveReporter = lambda event: None,
     on_synced: Callable[[SyncReport], None] | None = None,
+    serve: Callable[[ServingDemo], None] | None = None,
+    catalog_port: int = 0,
 ) -> DemoResult:
     """Local AWS + demo world + local catalog + example blueprints + one full sync; then, with
-    `live`, the example rules in the local EventBridge, a worker on their queue, and live changes."""
+    `live`, the example rules in the local EventBridge, a worker on their queue, and live changes.
+    Finally `serve` (if given) is called with everything still up, which stays up until it returns.
+    The catalog listens on loopback, on `catalog_port` (0: a free port)."""
     steps: list[DemoStep] = []
 
     def done(title: str, started: float) -> None:
@@ -215,7 +231,7 @@ def run_demo(
         seeded = seed_demo_world(aws.url, resources=resources, regions=list(regions))
         done(f"demo world seeded: {seeded.count()} resources in {', '.join(regions)}", started)
         started = time.monotonic()
-        with start_catalog(catalog_db) as catalog:
+        with start_catalog(catalog_db, port=catalog_port) as catalog:
             clients = AwsClients()
             installation = resolve_installation(clients.session)
             with PortClient(catalog.credentials(), installation) as port:
@@ -245,6 +261,10 @@ def run_demo(
                             event = _apply_live_change(aws.url, port, change, regions[0])
                             events.append(event)
                             on_live_event(event)
+                        if serve is not None:
+                            serve(ServingDemo(catalog.url, aws.url, regions[0], watching=True))
+                elif serve is not None:
+                    serve(ServingDemo(catalog.url, aws.url, regions[0], watching=False))
     return DemoResult(report, seeded.to_dict(), catalog_db, blueprints, steps, events)
 
 
