@@ -260,6 +260,11 @@ class PortClient:
                 return
             body["from"] = next_page
 
+    def count_entities(self, blueprint: str) -> int:
+        """How many entities the blueprint has (`GET .../entities-count`)."""
+        path = f"/v1/blueprints/{_segment(blueprint)}/entities-count"
+        return response_field(self._transport.call(PortRequest("GET", path, "entity_count")), "count", int)
+
     # -- blueprints --------------------------------------------------------------------------
 
     def get_blueprint(self, identifier: str) -> dict[str, Any] | None:

@@ -97,6 +97,7 @@ def build_app(state: CatalogState) -> Starlette:
         Route("/v1/blueprints/{blueprint}/entities", v1(operations.list_entities), methods=["GET"]),
         Route("/v1/blueprints/{blueprint}/entities", v1(operations.write_entity), methods=["POST"]),
         Route("/v1/blueprints/{blueprint}/entities/bulk", v1(operations.bulk_write), methods=["POST"]),
+        Route("/v1/blueprints/{blueprint}/entities-count", v1(operations.count_entities), methods=["GET"]),
         Route("/v1/blueprints/{blueprint}/entities/search", v1(operations.search_blueprint), methods=["POST"]),
         Route("/v1/blueprints/{blueprint}/all-entities", v1(operations.delete_all), methods=["DELETE"]),
         Route("/v1/blueprints/{blueprint}/bulk/entities/delete", v1(operations.bulk_delete), methods=["POST"]),
@@ -181,6 +182,9 @@ class CatalogOperations:
         options = WriteOptions(mode, call.flag("create_missing_related_entities"))
         _created, entity = self.service.write_entity(blueprint, body, options, call.writer)
         return 200, {"ok": True, "entity": entity}
+
+    def count_entities(self, call: Call) -> tuple[int, dict[str, Any]]:
+        return 200, {"ok": True, "count": self.service.count_entities(call.path["blueprint"])}
 
     def bulk_write(self, call: Call) -> tuple[int, dict[str, Any]]:
         return self.service.bulk_write(call.path["blueprint"], call.body, _write_options(call), call.writer)

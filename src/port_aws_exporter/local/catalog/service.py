@@ -186,6 +186,12 @@ class CatalogService:
             raise not_found(f"entity {identifier!r} of blueprint {blueprint!r}")
         return _public(entity)
 
+    def count_entities(self, blueprint: str) -> int:
+        """How many entities the blueprint has, or 404."""
+        with self.database.snapshot() as connection:
+            store.required_blueprint(connection, blueprint)
+            return store.count_entities(connection, blueprint)
+
     def list_entities(
         self, blueprint: str, include: Sequence[str] = (), exclude: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
