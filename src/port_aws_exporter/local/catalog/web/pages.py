@@ -18,6 +18,8 @@ import base64
 import binascii
 import ipaddress
 import json
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -39,6 +41,8 @@ from port_aws_exporter.local.catalog.errors import CatalogError
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
 from port_aws_exporter.local.catalog.web import views
 from port_aws_exporter.local.catalog.web.readonly import ReadOnlyCatalog
+
+logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 REFRESH_SECONDS = 2.0
@@ -131,7 +135,10 @@ class CatalogPages:
         try:
             return page(request)
         except CatalogError as error:  # a filter the search refuses: say why, as the API would
-            return self._render("error.html", self.catalog.version(), status=error.status, message=error.message)
+            return self._error(error.status, error.message)
+        except Exception as error:  # a bug here must still answer, and be logged
+            logger.exception("catalog page failed on %s", request.url.path)
+            return self._error(500, f"The page failed: {type(error).__name__}: {error}")
 
     def _may_read(self, request: Request) -> bool:
         if request.client is not None and _is_loopback(request.client.host):
@@ -156,7 +163,14 @@ class CatalogPages:
         return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
     def _not_found(self, version: int, message: str, blueprint: str | None = None) -> Response:
-        return self._render("error.html", version, status=404, message=message, blueprint=blueprint)
+        return self._render("error.html", version, status=404, message=message, blueprint=blueprint, code=404)
+
+    def _error(self, status: int, message: str) -> Response:
+        try:
+            version = self.catalog.version()
+        except sqlite3.Error:
+            version = 0
+        return self._render("error.html", version, status=status, message=message, blueprint=None, code=status)
 
 
 def _is_loopback(host: str) -> bool:
