@@ -206,19 +206,23 @@ def entity_table(connection: sqlite3.Connection, identifier: str, request: Table
         if request.account or request.region
         else {"combinator": "and", "rules": []},
     )
-    matches = _matching(connection, query, blueprint=identifier)
-    if request.sort == "-updatedAt":
-        matches.sort(key=lambda entity: str(entity.get("updatedAt") or ""), reverse=True)
     start = (request.page - 1) * request.limit
-    rows = matches[start : start + request.limit]
+    total = store.count_entities(connection, identifier)
+    if request.filtered:
+        matches = _matching(connection, query, blueprint=identifier)
+        if request.sort == "-updatedAt":
+            matches.sort(key=lambda entity: str(entity.get("updatedAt") or ""), reverse=True)
+        rows, matched = matches[start : start + request.limit], len(matches)
+    else:  # every entity matches: read only the page's rows
+        rows, matched = _unfiltered_page(connection, identifier, request.sort, start, request.limit), total
     columns = table_columns(blueprint)
     return EntityTable(
         blueprint=blueprint,
         columns=columns,
         rows=rows,
         request=request,
-        matched=len(matches),
-        total=store.count_entities(connection, identifier),
+        matched=matched,
+        total=total,
         sources=_sources(connection, identifier),
         titles=_related_titles(connection, blueprint, columns, rows),
     )
@@ -237,6 +241,24 @@ def _matching(
     predicate: Predicate = compile_query(query, "filter")
     rows = store.scan_entities(connection, sql_prefilter(query), blueprint=blueprint)
     return [entity for entity in rows if predicate(entity)]
+
+
+_PAGE_ORDER = {
+    "identifier": "identifier",
+    "-updatedAt": "json_extract(body, '$.updatedAt') DESC, identifier",
+}
+
+
+def _unfiltered_page(
+    connection: sqlite3.Connection, blueprint: str, sort: str, start: int, limit: int
+) -> list[dict[str, Any]]:
+    # Which identifiers are on the page, from the store's table, so that only those are decoded.
+    rows = connection.execute(
+        f"SELECT identifier FROM entities WHERE blueprint = ? ORDER BY {_PAGE_ORDER[sort]} LIMIT ? OFFSET ?",
+        (blueprint, limit, start),
+    ).fetchall()
+    entities = (store.load_entity(connection, blueprint, str(identifier)) for (identifier,) in rows)
+    return [entity for entity in entities if entity is not None]
 
 
 def _sources(connection: sqlite3.Connection, blueprint: str) -> Sources:
