@@ -24,6 +24,9 @@ import pytest
 
 from port_aws_exporter.local.aws import make_change
 
+# The first test also waits for Chromium to be installed (on a fresh machine) and for the demo.
+pytestmark = pytest.mark.timeout(900)
+
 PROJECT = Path(__file__).resolve().parents[2]
 DEMO_START_TIMEOUT_SECONDS = 240.0
 STOP_TIMEOUT_SECONDS = 60.0
@@ -71,7 +74,12 @@ def served_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDemo
         yield ServedDemo(page_url, aws_url, region, db_path, output)
     finally:
         process.send_signal(signal.SIGINT)
-        rest, _ = process.communicate(timeout=STOP_TIMEOUT_SECONDS)
+        try:
+            rest, _ = process.communicate(timeout=STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
     assert process.returncode == 0, "\n".join([*output, rest])
     assert "stopped serving" in rest
 

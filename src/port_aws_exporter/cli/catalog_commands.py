@@ -123,7 +123,8 @@ def serve_command(
         click.echo(catalog.url)
         sys.stdout.flush()
         click.echo(
-            f"local catalog serving {db_path} at {catalog.url} (faults: {catalog.url}/_local/faults); Ctrl-C to stop",
+            f"local catalog serving {db_path} at {catalog.url} (its page: {catalog.url}/, faults: "
+            f"{catalog.url}/_local/faults); Ctrl-C to stop",
             err=True,
         )
         stop.wait()

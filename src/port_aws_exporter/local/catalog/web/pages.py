@@ -174,10 +174,17 @@ class CatalogPages:
 
 
 def _is_loopback(host: str) -> bool:
+    """Whether a client address is this machine's loopback (`::ffff:127.0.0.1` on a dual-stack socket too).
+
+    >>> [_is_loopback(host) for host in ("127.0.0.1", "::1", "::ffff:127.0.0.1", "192.0.2.7", "testclient")]
+    [True, True, True, False, False]
+    """
     try:
-        return ipaddress.ip_address(host).is_loopback
+        address = ipaddress.ip_address(host)
     except ValueError:
         return False
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return (mapped or address).is_loopback
 
 
 # -- what the templates use --------------------------------------------------------------------
