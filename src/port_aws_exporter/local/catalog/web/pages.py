@@ -135,7 +135,7 @@ class CatalogPages:
         try:
             return page(request)
         except CatalogError as error:  # a filter the search refuses: say why, as the API would
-            return self._error(error.status, error.message)
+            return self._error(error.status, error.message, request.path_params.get("blueprint"))
         except Exception as error:  # a bug here must still answer, and be logged
             logger.exception("catalog page failed on %s", request.url.path)
             return self._error(500, f"The page failed: {type(error).__name__}: {error}")
@@ -165,12 +165,12 @@ class CatalogPages:
     def _not_found(self, version: int, message: str, blueprint: str | None = None) -> Response:
         return self._render("error.html", version, status=404, message=message, blueprint=blueprint, code=404)
 
-    def _error(self, status: int, message: str) -> Response:
+    def _error(self, status: int, message: str, blueprint: str | None = None) -> Response:
         try:
             version = self.catalog.version()
         except sqlite3.Error:
             version = 0
-        return self._render("error.html", version, status=status, message=message, blueprint=None, code=status)
+        return self._render("error.html", version, status=status, message=message, blueprint=blueprint, code=status)
 
 
 def _is_loopback(host: str) -> bool:
@@ -302,9 +302,13 @@ def _pretty_json(value: Any) -> str:
 
 
 def _badge(title: str, identifier: str) -> Markup:
-    """A small coloured mark for a blueprint: its title's acronyms and initials (`SNS`, `LF`)."""
+    """A small coloured mark for a blueprint: the acronym its title starts with (`SNS` Topic), else
+    its words' initials (`LF` for Lambda Function)."""
     words = [word for word in title.split() if word.upper() != "AWS"] or title.split() or [identifier]
-    letters = "".join(word if _is_acronym(word) else word[0].upper() for word in words)[:3]
+    if _is_acronym(words[0]):
+        letters = words[0]
+    else:
+        letters = "".join(word if _is_acronym(word) else word[0].upper() for word in words)[:3]
     hue = sum(ord(character) * (index + 1) for index, character in enumerate(identifier)) % 360
     return Markup('<span class="badge" style="--hue: {hue}" aria-hidden="true">{letters}</span>').format(
         hue=hue, letters=letters

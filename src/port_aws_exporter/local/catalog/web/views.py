@@ -422,7 +422,7 @@ def _incoming(connection: sqlite3.Connection, blueprint: str, identifier: str) -
                 more=max(0, len(identifiers) - LINKS_SHOWN_PER_RELATION),
             )
         )
-    return groups
+    return sorted(groups, key=lambda group: (group.blueprint_title.lower(), group.title.lower()))
 
 
 def _link(connection: sqlite3.Connection, blueprint: str, identifier: str) -> Link:
