@@ -15,6 +15,8 @@ from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdou
 if TYPE_CHECKING:  # the demo module needs the local extra: imported when the command runs
     from port_aws_exporter.cli.demo import DemoStep, LiveEvent, ServingDemo
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 @click.command("demo")
 @click.option(
@@ -142,6 +144,3 @@ def _serve_until_stopped(serving: ServingDemo, console: Console) -> None:
         for number, handler in previous.items():
             signal.signal(number, handler)
     console.print("stopped serving", soft_wrap=True)
-
-
-_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
