@@ -37,6 +37,7 @@ from port_aws_exporter.local.catalog.entity_writes import WriteMode, WriteOption
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.ratelimit import RateLimiter
+from port_aws_exporter.local.catalog.route_bodies import patch_entity_body
 from port_aws_exporter.local.catalog.service import CatalogService
 from port_aws_exporter.local.catalog.stats import RequestStats
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
@@ -162,6 +163,7 @@ class CatalogOperations:
         return (201 if created else 200), {"ok": True, "entity": entity}
 
     def patch_entity(self, call: Call) -> tuple[int, dict[str, Any]]:
+        patch_entity_body(call.body)  # the PATCH body's schema: entity fields only, or 422
         return self._update_entity(call, WriteMode.MERGE)
 
     def put_entity(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -171,7 +173,7 @@ class CatalogOperations:
         blueprint, identifier = call.path["blueprint"], call.path["entity"]
         self.service.get_entity(blueprint, identifier)  # 404 unless it exists
         body = {**call.body, "identifier": identifier} if isinstance(call.body, dict) else call.body
-        options = WriteOptions(mode, call.flag("create_missing_related_entities"))
+        options = WriteOptions(mode, call.flag("create_missing_related_entities"), nulls_clear=mode is WriteMode.MERGE)
         _created, entity = self.service.write_entity(blueprint, body, options, call.writer)
         return 200, {"ok": True, "entity": entity}
 
@@ -187,8 +189,8 @@ class CatalogOperations:
         return 200, {"ok": True}
 
     def delete_all(self, call: Call) -> tuple[int, dict[str, Any]]:
-        self.service.delete_all_entities(call.path["blueprint"], call.flag("delete_blueprint"))
-        return 200, {"ok": True}
+        migration = self.service.delete_all_entities(call.path["blueprint"], call.flag("delete_blueprint"))
+        return 200, {"ok": True} if migration is None else {"ok": True, "migrationId": migration}
 
     def bulk_delete(self, call: Call) -> tuple[int, dict[str, Any]]:
         deleted = self.service.bulk_delete(call.path["blueprint"], call.body, call.flag("delete_dependents"))
