@@ -233,7 +233,8 @@ class _PortRoute:
                     headers["retry-after"] = _seconds(fault.retry_after)
                 return _error(CatalogError(fault.status, fault.error, fault.message), headers)
             if not limit.allowed:
-                headers["retry-after"] = _seconds(max(0.0, limit.reset_epoch - time.time()))
+                # Port documents only the x-ratelimit-* headers (no Retry-After): the client must
+                # read the wait from x-ratelimit-reset, in either of its forms.
                 return _error(CatalogError(429, "rate_limited", "rate limit exceeded"), headers)
             started = time.perf_counter()
             try:
