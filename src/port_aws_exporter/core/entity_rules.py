@@ -5,9 +5,9 @@ Port's entity write routes (`POST /v1/blueprints/{bp}/entities`, and each item o
 before anything else: a violation there fails the whole request with 422, in the bulk route for
 every entity of it. The rules are few and pure:
 
-- `identifier`: a string matching `^(?!\\.{1,2}$)[\\p{L}0-9@_.+:\\\\/=-]+$`, at most 1000
-  characters, or a search query (`=`, `in`, `containsAny`, `contains` rules, nested queries) that
-  names one existing entity;
+- `identifier` (optional: without one, Port makes one up): a string matching
+  `^(?!\\.{1,2}$)[\\p{L}0-9@_.+:\\\\/=-]+$`, at most 1000 characters, or a search query (`=`,
+  `in`, `containsAny`, `contains` rules, nested queries) that names one existing entity;
 - `title` and `icon`: strings; `team`: a string, a list of strings, or a search query;
 - `properties`: an object (the values' types are the blueprint's business, checked later and per
   entity);
@@ -157,7 +157,7 @@ def entity_problems(entity: Any) -> list[str]:
 
 def _identifier_field_problem(entity: Mapping[str, Any]) -> str | None:
     if "identifier" not in entity:
-        return "identifier is missing"
+        return None  # Port makes one up
     identifier = entity["identifier"]
     if isinstance(identifier, dict):
         return query_problem(identifier, "identifier")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -73,6 +74,9 @@ class EntityWriter:
             check_entity_shape({k: v for k, v in entity.items() if not (k in NULLABLE_IN_PATCH and v is None)})
         else:
             check_entity_shape(entity)
+        if "identifier" not in entity:
+            # Port makes up an identifier for an entity sent without one.
+            entity = {**entity, "identifier": f"e_{secrets.token_hex(8)}"}
         entity = self._resolve_queries(connection, definition, entity)
         blueprint, identifier = definition["identifier"], entity["identifier"]
         existing = store.load_entity(connection, blueprint, identifier)

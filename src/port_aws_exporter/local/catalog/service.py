@@ -143,7 +143,8 @@ class CatalogService:
         """Create, override or merge one entity; returns `(created, entity as stored)`."""
         with self.database.transaction() as connection:
             definition = store.required_blueprint(connection, blueprint)
-            return self._writer.write(connection, definition, entity, options, writer)
+            created, stored = self._writer.write(connection, definition, entity, options, writer)
+        return created, _public(stored)
 
     def bulk_write(
         self, blueprint: str, body: Any, options: WriteOptions, writer: Writer
@@ -304,7 +305,13 @@ def _bulk_error(entity: Any, index: int, error: CatalogError) -> dict[str, Any]:
 
 
 def _public(entity: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in entity.items() if not key.startswith("$")}
+    """The entity as Port answers it: no internal `$` fields, and no `title` or `icon` when unset
+    (Port's response schemas type both as strings, never null)."""
+    return {
+        key: value
+        for key, value in entity.items()
+        if not key.startswith("$") and not (key in ("title", "icon") and value is None)
+    }
 
 
 def _names(body: Mapping[str, Any], key: str) -> list[str]:
