@@ -83,7 +83,6 @@ def patch_entity_body(body: Any) -> dict[str, Any]:
         if problem:
             raise invalid(problem)
     checked = {k: v for k, v in changes.items() if not (k in ("title", "icon", "team") and v is None)}
-    checked.setdefault("identifier", "patch")
     problems = entity_problems(checked)
     properties = changes.get("properties")
     if isinstance(properties, dict):
