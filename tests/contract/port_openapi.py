@@ -23,7 +23,6 @@ import threading
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -336,8 +335,3 @@ class ContractRecorder:
         with self._lock:
             findings, self.findings = self.findings, []
             return findings
-
-
-def shared_spec_path() -> Path:
-    """Where the document is read from (never copied into the repository)."""
-    return SPEC_PATH
