@@ -18,6 +18,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
 from port_aws_exporter.core.jq.engine import JqCompileError, compile_program
+from port_aws_exporter.core.jq.root_fields import root_fields
+from port_aws_exporter.core.kinds.cloudcontrol import listed_properties
+from port_aws_exporter.core.kinds.registry import FetcherName, spec_for
 
 KIND_PATTERN = r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$"
 DEFAULT_DELETION_THRESHOLD = 0.9
@@ -267,6 +270,51 @@ def _unknown_keys(model: BaseModel, path: str) -> Iterator[ConfigProblem]:
                     yield from _unknown_keys(item, f"{child}.{key}")
 
 
+def _list_properties_warnings(config: ExporterConfig) -> Iterator[ConfigProblem]:
+    """`useListProperties` maps what ListResources returns, which on AWS is only the type's primary
+    identifier (`core.kinds.cloudcontrol.listed_properties`): warn about each expression that
+    reads a property the list will not have (it comes out null), and where the flag does nothing."""
+    for index, resource in enumerate(config.resources):
+        if not resource.selector.aws.use_list_properties:
+            continue
+        where = f"resources[{index}].selector.aws.useListProperties"
+        spec = spec_for(resource.kind)
+        if spec.fetcher is not FetcherName.CLOUD_CONTROL or spec.native_listing is not None:
+            yield ConfigProblem(where, f"{resource.kind} is not listed through Cloud Control: the flag is ignored")
+            continue
+        listed = listed_properties(resource.kind, spec.primary_identifier)
+        if not listed:
+            yield ConfigProblem(
+                where,
+                f"Cloud Control's ListResources returns only the primary identifier of {resource.kind}, which the "
+                "registry does not know: the mappings will see little more than that",
+            )
+            continue
+        for path, expression, ignored in _read_expressions(index, resource):
+            missing = sorted(root_fields(expression) - set(listed) - ignored)
+            if missing:
+                yield ConfigProblem(
+                    path,
+                    f"with useListProperties this reads {', '.join(missing)}, which ListResources does not "
+                    f"return for {resource.kind} (only {', '.join(listed)}): it will be null; read the "
+                    "resource (drop useListProperties) or map only the listed properties",
+                    expression,
+                )
+
+
+def _read_expressions(index: int, resource: ResourceConfig) -> Iterator[tuple[str, str, set[str]]]:
+    """(path, expression, fields that are not the resource's) of every expression run on a listed
+    resource: the selector's query and each mapping's fields."""
+    if resource.selector.query is not None:
+        yield f"resources[{index}].selector.query", resource.selector.query, set()
+    for position, mapping in enumerate(resource.port.entity.mappings):
+        base = f"resources[{index}].port.entity.mappings[{position}]"
+        # With itemsToParse the item is merged into the document as `.item`.
+        ignored = {"item"} if mapping.items_to_parse is not None else set()
+        for path, expression in _mapping_expressions(base, mapping.model_dump(by_alias=True, exclude_none=True)):
+            yield path, expression, ignored
+
+
 def check_config(document: Any) -> ConfigReport:
     """Validate a parsed `config.json` document; never raises for a bad config."""
     errors = _jq_problems(document)
@@ -275,7 +323,7 @@ def check_config(document: Any) -> ConfigReport:
     except ValidationError as error:
         problems = _schema_problems(error, document) + errors
         return ConfigReport(None, errors=sorted(problems, key=_document_order(document)))
-    warnings = list(_unknown_keys(config, ""))
+    warnings = list(_unknown_keys(config, "")) + list(_list_properties_warnings(config))
     return ConfigReport(config if not errors else None, errors=errors, warnings=warnings)
 
 

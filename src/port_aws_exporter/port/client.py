@@ -18,14 +18,17 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from port_aws_exporter.core.entity_rules import entity_problems
 from port_aws_exporter.core.installation import Installation, anonymous_user_agent
 from port_aws_exporter.port.bulk import (
     MAX_BULK_DELETE_IDENTIFIERS,
     EntityWriteResult,
     bulk_body,
     encode_entity,
+    entity_body,
     identifier_of,
     map_bulk_response,
+    not_sent,
     plan_chunks,
 )
 from port_aws_exporter.port.counters import ClientCounters
@@ -139,17 +142,27 @@ class PortClient:
         requests should be written in separate calls, targets first.
         """
         entity_list = list(entities)
-        payloads = [encode_entity(entity) for entity in entity_list]
         identifiers = [identifier_of(entity) for entity in entity_list]
-        chunks, too_large = plan_chunks([len(payload) for payload in payloads])
         results: list[EntityWriteResult | None] = [None] * len(entity_list)
-        for position in too_large:
-            results[position] = _too_large(identifiers[position], len(payloads[position]))
+        # One entity Port's route schema refuses would fail its whole request: it fails alone here.
+        sendable: list[int] = []
+        for position, entity in enumerate(entity_list):
+            problems = entity_problems(entity_body(entity))
+            if problems:
+                results[position] = not_sent(identifiers[position], problems)
+            else:
+                sendable.append(position)
+        payloads = [encode_entity(entity_list[position]) for position in sendable]
+        planned, too_large = plan_chunks([len(payload) for payload in payloads])
+        for index in too_large:
+            results[sendable[index]] = _too_large(identifiers[sendable[index]], len(payloads[index]))
+        chunks = [[sendable[index] for index in chunk] for chunk in planned]
+        payload_at = dict(zip(sendable, payloads, strict=True))
         params = _write_params(merge, create_missing_related_entities)
         path = f"/v1/blueprints/{_segment(blueprint)}/entities/bulk"
 
         def write(chunk: list[int]) -> list[tuple[int, EntityWriteResult]]:
-            return self._write_chunk(path, params, chunk, payloads, identifiers)
+            return self._write_chunk(path, params, chunk, payload_at, identifiers)
 
         for written in self._map_concurrently(write, chunks):
             for position, result in written:
@@ -164,7 +177,13 @@ class PortClient:
         merge: bool = True,
         create_missing_related_entities: bool = False,
     ) -> dict[str, Any]:
-        """Create or update one entity (`upsert=true&merge=true` by default); returns it as stored."""
+        """Create or update one entity (`upsert=true&merge=true` by default); returns it as stored.
+
+        Raises `ValueError` without sending when Port's entity schema refuses the entity.
+        """
+        problems = entity_problems(entity_body(entity))
+        if problems:
+            raise ValueError(f"entity {identifier_of(entity)}: Port's entity schema refuses it: {'; '.join(problems)}")
         response = self._transport.call(
             PortRequest(
                 "POST",
@@ -315,7 +334,7 @@ class PortClient:
         path: str,
         params: Mapping[str, str],
         chunk: list[int],
-        payloads: Sequence[bytes],
+        payloads: Mapping[int, bytes],
         identifiers: Sequence[str],
     ) -> list[tuple[int, EntityWriteResult]]:
         body = bulk_body([payloads[position] for position in chunk])

@@ -286,7 +286,11 @@ class FullSync:
         owned = 0
         stale = []
         for entity in self._catalog.iter_blueprint_entities(
-            blueprint, self._owned_query, include=["identifier", "updatedAt"], page_size=STALE_SEARCH_PAGE_SIZE
+            # Meta-properties take Port's `$` prefix in a search body's `include`; bare names are properties.
+            blueprint,
+            self._owned_query,
+            include=["$identifier", "$updatedAt"],
+            page_size=STALE_SEARCH_PAGE_SIZE,
         ):
             owned += 1
             if entity["identifier"] in written:

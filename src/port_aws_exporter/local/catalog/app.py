@@ -38,6 +38,7 @@ from port_aws_exporter.local.catalog.entity_writes import WriteMode, WriteOption
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.ratelimit import RateLimiter
+from port_aws_exporter.local.catalog.route_bodies import patch_entity_body
 from port_aws_exporter.local.catalog.service import CatalogService
 from port_aws_exporter.local.catalog.stats import RequestStats
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
@@ -170,6 +171,7 @@ class CatalogOperations:
         return (201 if created else 200), {"ok": True, "entity": entity}
 
     def patch_entity(self, call: Call) -> tuple[int, dict[str, Any]]:
+        patch_entity_body(call.body)  # the PATCH body's schema: entity fields only, or 422
         return self._update_entity(call, WriteMode.MERGE)
 
     def put_entity(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -179,7 +181,7 @@ class CatalogOperations:
         blueprint, identifier = call.path["blueprint"], call.path["entity"]
         self.service.get_entity(blueprint, identifier)  # 404 unless it exists
         body = {**call.body, "identifier": identifier} if isinstance(call.body, dict) else call.body
-        options = WriteOptions(mode, call.flag("create_missing_related_entities"))
+        options = WriteOptions(mode, call.flag("create_missing_related_entities"), nulls_clear=mode is WriteMode.MERGE)
         _created, entity = self.service.write_entity(blueprint, body, options, call.writer)
         return 200, {"ok": True, "entity": entity}
 
@@ -198,8 +200,8 @@ class CatalogOperations:
         return 200, {"ok": True}
 
     def delete_all(self, call: Call) -> tuple[int, dict[str, Any]]:
-        self.service.delete_all_entities(call.path["blueprint"], call.flag("delete_blueprint"))
-        return 200, {"ok": True}
+        migration = self.service.delete_all_entities(call.path["blueprint"], call.flag("delete_blueprint"))
+        return 200, {"ok": True} if migration is None else {"ok": True, "migrationId": migration}
 
     def bulk_delete(self, call: Call) -> tuple[int, dict[str, Any]]:
         deleted = self.service.bulk_delete(call.path["blueprint"], call.body, call.flag("delete_dependents"))
@@ -242,7 +244,8 @@ class _PortRoute:
                     headers["retry-after"] = _seconds(fault.retry_after)
                 return _error(CatalogError(fault.status, fault.error, fault.message), headers)
             if not limit.allowed:
-                headers["retry-after"] = _seconds(max(0.0, limit.reset_epoch - time.time()))
+                # Port documents only the x-ratelimit-* headers (no Retry-After): the client must
+                # read the wait from x-ratelimit-reset, in either of its forms.
                 return _error(CatalogError(429, "rate_limited", "rate limit exceeded"), headers)
             started = time.perf_counter()
             try:
