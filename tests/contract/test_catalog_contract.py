@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import copy
 import re
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,7 +19,7 @@ import pytest
 from openapi_core import OpenAPI
 from starlette.routing import Route
 
-from port_aws_exporter.local.catalog import RunningCatalog
+from port_aws_exporter.local.catalog import CatalogDatabase, CatalogService, RunningCatalog
 from port_aws_exporter.local.catalog.app import CatalogState, build_app
 from tests.contract.port_openapi import (
     SPEC_GAPS,
@@ -48,7 +50,12 @@ def api(local_catalog: RunningCatalog, contract: ContractRecorder) -> Iterator[h
 
 
 def _catalog_routes() -> list[tuple[str, str]]:
-    app = build_app(CatalogState(service=None, tokens=None, faults=None))  # type: ignore[arg-type]
+    # The app is built only to read its routing table; the pages' routes need a database path.
+    with tempfile.TemporaryDirectory() as folder:
+        service = CatalogService(CatalogDatabase(Path(folder) / "routes.db"))
+        state = CatalogState(service=service, tokens=None, faults=None)  # type: ignore[arg-type]
+        app = build_app(state)
+        state.service.database.close()
     routes = []
     for route in app.routes:
         if isinstance(route, Route) and route.path.startswith("/v1/"):
