@@ -95,11 +95,14 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["errors"] == [] and report["deleted"] == 0
-    assert sum(kind["listed"] for kind in report["kinds"]) == 50  # the demo world's resources, S3 listed once
+    # Three accounts, each with the demo world (S3 and IAM listed once per account); a member also has
+    # the OrganizationAccountAccessRole that Organizations creates and the exporter's read role.
+    assert [(a["status"], a["listed"]) for a in report["accounts"]] == [("synced", 50), ("synced", 52), ("synced", 52)]
+    assert {kind["account"] for kind in report["kinds"]} == {account["account"] for account in report["accounts"]}
     assert db.exists()
     listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsSnsTopic", "--json"], env, project)
     topics = json.loads(listed.stdout)
-    assert len(topics) == 4 and all(topic["relations"]["queues"] for topic in topics)
+    assert len(topics) == 3 * 4 and all(topic["relations"]["queues"] for topic in topics)
     # The live part: every change reached the catalog through EventBridge, SQS and the worker.
     live = report["live"]
     assert [(e["kind"], e["action"]) for e in live][:3] == [

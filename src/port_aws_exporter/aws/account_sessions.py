@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,11 +37,17 @@ from port_aws_exporter.aws.fetch_errors import describe
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import CallerIdentity
 from port_aws_exporter.core.accounts import AccountTarget, AccountUnavailableError, OrganizationAccount
-from port_aws_exporter.core.config import DEFAULT_ROLE_NAME, AccountsConfig, OrganizationScope
+from port_aws_exporter.core.config import (
+    DEFAULT_ROLE_NAME,
+    AccountsConfig,
+    ExporterConfig,
+    OrganizationScope,
+    ResourceConfig,
+)
 from port_aws_exporter.core.fetching import ResourceFetcher
 from port_aws_exporter.core.kinds.registry import KindSpec
 from port_aws_exporter.core.partitions import Partition
-from port_aws_exporter.core.regions import AccountRegions
+from port_aws_exporter.core.regions import AccountRegions, single_account_regions
 
 ROLE_SESSION_NAME = "port-aws-exporter"
 DEFAULT_SESSION_SECONDS = 3600
@@ -231,3 +237,27 @@ class OrganizationDirectory:
 
     def open(self, target: AccountTarget) -> SessionAccountAccess:
         return SessionAccountAccess(target.account_id, self.sessions.clients(target.account_id), self.home_region)
+
+
+RegionsFor = Callable[[int, ResourceConfig], Sequence[str]]
+
+
+def single_account_regions_for(
+    config: ExporterConfig, caller: CallerIdentity, clients: AwsClients
+) -> tuple[RegionsFor | None, str | None]:
+    """For a single-account sync whose config uses `["*"]` or a `regionPolicy`: the regions of each
+    kind (`core.regions.single_account_regions`), and why the enabled regions could not be read
+    (the `["*"]` kinds are then not read). (None, None) when the config needs neither."""
+    selectors = [resource.selector.aws for resource in config.resources]
+    if not any(selector.all_enabled_regions or selector.region_policy is not None for selector in selectors):
+        return None, None
+    regions: AccountRegions | None = None
+    problem: str | None = None
+    if any(selector.all_enabled_regions for selector in selectors):
+        home = caller.installation
+        try:
+            regions = SessionAccountAccess(home.account_id, clients, home.region).regions()
+        except AccountUnavailableError as error:
+            problem = error.reason
+    default = caller.installation.region
+    return (lambda index, resource: single_account_regions(resource.selector.aws, regions, default)), problem

@@ -18,7 +18,9 @@ if TYPE_CHECKING:  # the demo module needs the local extra: imported when the co
     "--catalog-db", type=click.Path(dir_okay=False, path_type=Path), default="./demo-catalog.db", show_default=True
 )
 @click.option(
-    "--resources", type=click.IntRange(1), help="Seed at least this many resources (extra ones are Lambda functions)."
+    "--resources",
+    type=click.IntRange(1),
+    help="Seed at least this many resources in each account (extra ones are Lambda functions).",
 )
 @click.option(
     "--examples", type=click.Path(file_okay=False, exists=True, path_type=Path), help="The examples directory."
@@ -26,8 +28,9 @@ if TYPE_CHECKING:  # the demo module needs the local extra: imported when the co
 @click.option("--live/--no-live", default=True, show_default=True, help="Then apply live changes through event rules.")
 @click.option("--json", "as_json", is_flag=True, help="Print the sync report (and the live events) as JSON.")
 def demo_command(catalog_db: Path, resources: int | None, examples: Path | None, live: bool, as_json: bool) -> None:
-    """Start a local AWS with a demo world and a local catalog, apply the example blueprints, run a
-    full sync with the example config, and show the result. Then deploy the example event rules into
+    """Start a local AWS holding an organisation of three accounts, each with a demo world, and a
+    local catalog; apply the example blueprints, run a full sync of the organisation with the example
+    config, and show the result per account. Then deploy the example event rules into
     the local EventBridge, start a worker on their queue, make live changes (create, update, tag,
     delete) and show each event, its effect on the catalog and the end-to-end latency. The catalog
     stays in --catalog-db.
@@ -54,7 +57,7 @@ def demo_command(catalog_db: Path, resources: int | None, examples: Path | None,
                 soft_wrap=True,
             )
 
-    from port_aws_exporter.cli.sync_command import print_summary
+    from port_aws_exporter.cli.organization import print_organization_summary
 
     result = run_demo(
         catalog_db,
@@ -63,7 +66,7 @@ def demo_command(catalog_db: Path, resources: int | None, examples: Path | None,
         on_step=show,
         live=live,
         on_live_event=show_live,
-        on_synced=None if as_json else print_summary,
+        on_synced=None if as_json else print_organization_summary,
     )
     if as_json:
         print_json({**result.report.as_dict(), "live": [event.as_dict() for event in result.live]})

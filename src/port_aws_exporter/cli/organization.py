@@ -16,14 +16,12 @@ from port_aws_exporter.aws.account_sessions import (
     AccountSessions,
     OrganizationDirectory,
     RoleSettings,
-    SessionAccountAccess,
+    single_account_regions_for,
 )
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.identity import CallerIdentity
 from port_aws_exporter.cli.output import stderr_console, stdout_console
-from port_aws_exporter.core.accounts import AccountUnavailableError
 from port_aws_exporter.core.config import ExporterConfig
-from port_aws_exporter.core.regions import AccountRegions, single_account_regions
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.sync.accounts import AccountProgress, OrganizationReport, OrganizationSync
 from port_aws_exporter.sync.full_sync import SyncOptions
@@ -60,20 +58,10 @@ def single_account_options(
 ) -> SyncOptions:
     """The options of a single-account sync; with `["*"]` or a `regionPolicy` somewhere, the regions
     of each kind come from the account's enabled regions and the policy."""
-    aws = [resource.selector.aws for resource in config.resources]
-    if not any(selector.all_enabled_regions or selector.region_policy is not None for selector in aws):
-        return options
-    regions: AccountRegions | None = None
-    if any(selector.all_enabled_regions for selector in aws):
-        home = caller.installation
-        try:
-            regions = SessionAccountAccess(home.account_id, clients, home.region).regions()
-        except AccountUnavailableError as error:
-            stderr_console.print(f'[yellow]warning:[/] {escape(error.reason)}: kinds with regions ["*"] are not read')
-    default = options.default_region
-    return replace(
-        options, regions_for=lambda index, resource: single_account_regions(resource.selector.aws, regions, default)
-    )
+    regions_for, problem = single_account_regions_for(config, caller, clients)
+    if problem is not None:
+        stderr_console.print(f'[yellow]warning:[/] {escape(problem)}: kinds with regions ["*"] are not read')
+    return options if regions_for is None else replace(options, regions_for=regions_for)
 
 
 def print_organization_summary(report: OrganizationReport) -> None:
