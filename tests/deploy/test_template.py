@@ -14,6 +14,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from port_aws_exporter.deploy.artifact import default_artifact_path
+from port_aws_exporter.deploy.iam_policy import ORGANIZATION_ACTIONS
 from port_aws_exporter.deploy.lambda_target import DEFAULT_LAMBDA_TARGET
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,14 @@ def test_two_functions_with_the_handlers_and_timeouts(resources: dict[str, Any])
     assert sync["Code"] == events["Code"] == {"S3Bucket": "artifacts-bucket", "S3Key": "port-aws-exporter-lambda.zip"}
     for function in (sync, events):
         variables = function["Environment"]["Variables"]
-        assert set(variables) == {"BUCKET_NAME", "CONFIG_JSON_FILE_KEY", "PORT_CREDS_SECRET_ARN", "PORT_API_URL"}
+        assert set(variables) == {
+            "BUCKET_NAME",
+            "CONFIG_JSON_FILE_KEY",
+            "PORT_CREDS_SECRET_ARN",
+            "PORT_API_URL",
+            "ACCOUNTS_ROLE_NAME",
+            "ACCOUNTS_EXTERNAL_ID",
+        }
         assert variables["PORT_API_URL"] == {
             "Fn::If": ["HasPortApiUrl", {"Ref": "PortApiUrl"}, {"Ref": "AWS::NoValue"}]
         }
@@ -224,9 +232,10 @@ def test_only_this_accounts_rules_may_send_to_the_queue(resources: dict[str, Any
 
 
 def _role_statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """The role's statements; a conditional one (`Fn::If`) as it is when its condition holds."""
     (policy,) = resources[role]["Properties"]["Policies"]
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
-    return statements
+    return [statement["Fn::If"][1] if "Fn::If" in statement else statement for statement in statements]
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -242,8 +251,10 @@ def test_roles_grant_no_more_than_the_functions_use(resources: dict[str, Any], r
         assert statement["Effect"] == "Allow"
         assert all("*" not in action for action in _actions(statement)), statement
         if statement["Resource"] == "*":
-            # Cloud Control's actions cannot be scoped to resources.
-            assert set(_actions(statement)) <= {"cloudformation:ListResources", "cloudformation:GetResource"}
+            # Cloud Control's and Organizations' list actions cannot be scoped to resources.
+            assert set(_actions(statement)) <= {"cloudformation:ListResources", "cloudformation:GetResource"} | set(
+                ORGANIZATION_ACTIONS
+            )
 
 
 def test_the_event_consumer_reads_config_and_never_writes_the_bucket_or_lists_resources(
@@ -295,3 +306,24 @@ def test_the_seeds_rule_template_imports_our_export(shared_data: Path) -> None:
     imported = target["Arn"]["Fn::ImportValue"]["Fn::Sub"]
     exported = yaml_parse(TEMPLATE.read_text())["Outputs"]["EventsQueueARN"]["Export"]["Name"]["Fn::Sub"]
     assert imported.replace("${PortAWSExporterStackName}", "${AWS::StackName}") == exported
+
+
+def test_with_a_member_role_the_sync_may_list_the_organisation_and_assume_that_role_only(
+    resources: dict[str, Any],
+) -> None:
+    statements = {statement.get("Sid"): statement for statement in _role_statements(resources, "SyncFunctionRole")}
+    assume = statements["AssumeMemberReadRole"]
+    assert _actions(assume) == ["sts:AssumeRole"]
+    assert assume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+    assert set(_actions(statements["ListOrganizationAccounts"])) == set(ORGANIZATION_ACTIONS)
+    events = {statement.get("Sid") for statement in _role_statements(resources, "EventsFunctionRole")}
+    assert "AssumeMemberReadRole" not in events
+
+
+def test_the_member_role_template_lints_clean_and_trusts_the_exporters_account_only() -> None:
+    member = PROJECT / "deploy" / "member-role.yaml"
+    assert _lint(member.read_text()) == []
+    role = yaml_parse(member.read_text())["Resources"]["ReadRole"]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ExporterAccountId}:root"}}
+    assert statement["Condition"]["Fn::If"][0] == "HasExternalId"

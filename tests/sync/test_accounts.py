@@ -9,6 +9,7 @@ carries the account (`.FunctionName + "@" + .__AccountId`), so each account has 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,6 +28,7 @@ from port_aws_exporter.sync.accounts import OrganizationReport
 from port_aws_exporter.sync.full_sync import SyncOptions
 
 HOME = "123456789012"
+READ_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:List*", "Resource": "*"}]}'
 FUNCTIONS = 3
 BLUEPRINT = "awsLambdaFunction"
 
@@ -341,3 +343,28 @@ def test_a_govcloud_caller_builds_aws_us_gov_role_arns(
     assert [e["identifier"] for e in example_catalog.iter_blueprint_entities(BLUEPRINT, owned)] == [
         f"gov-00000@{member}"
     ]
+
+
+def test_the_member_role_template_makes_a_role_the_exporter_can_assume(
+    fresh_local_aws: RunningLocalAws, sync_accounts: SyncAccounts, example_catalog: PortClient, aws_env: dict[str, str]
+) -> None:
+    member = "222233334444"
+    iam = _iam_in(fresh_local_aws, member)
+    policy = iam.create_policy(PolicyName="port-read", PolicyDocument=READ_ALL)["Policy"]["Arn"]
+    template = (Path(__file__).resolve().parents[2] / "deploy" / "member-role.yaml").read_text()
+    cloudformation = _client_in("cloudformation", fresh_local_aws, member)
+    parameters = {"ExporterAccountId": HOME, "ExternalId": "handshake-42", "ReadPolicyArns": policy}
+    cloudformation.create_stack(
+        StackName="port-aws-exporter-member",
+        TemplateBody=template,
+        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    fresh_local_aws.bulk_create_lambda_functions(2, region="us-east-1", account_id=member, prefix="fn")
+
+    refused = sync_accounts(_config({"ids": [member], "includeHome": False}))
+    report = sync_accounts(_config({"ids": [member], "includeHome": False, "externalId": "handshake-42"}))
+
+    assert refused.accounts[0].status == "unavailable"  # the template requires the external id
+    assert report.accounts[0].status == "synced", report.as_dict()
+    assert _owned(example_catalog, member) == _names(member, 2)

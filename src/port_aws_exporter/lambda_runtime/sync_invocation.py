@@ -62,7 +62,7 @@ class SyncInvocation:
         config = load_config(environment.config_source, s3_client=clients.client("s3", installation.region))
         credentials = environment.port_credentials(event, clients, installation.region)
         if config.accounts is not None:
-            return self._run_accounts(config, caller, credentials)
+            return self._run_accounts(environment.accounts_role(config), caller, credentials)
         store = (
             S3CheckpointStore(clients, environment.checkpoint_prefix, installation.region)
             if environment.checkpoint_prefix is not None

@@ -30,6 +30,7 @@ from port_aws_exporter.local.aws.middleware import LocalAwsMiddleware, ServerSta
 _log = logging.getLogger(__name__)
 # Enough for concurrent clients plus SQS long polls, which hold a worker while they wait.
 _WORKER_THREADS = 32
+_KEEP_ALIVE_CONNECTIONS = 2048
 
 
 def _reset_moto() -> None:
@@ -159,6 +160,9 @@ def _http_server(host: str, port: int, app: Any) -> Any:
 
     server = wsgi.Server((host, port), app, numthreads=_WORKER_THREADS, shutdown_timeout=1, server_name="local-aws")
     server.gateway = _header_preserving_gateway()
+    # cheroot closes idle keep-alive connections past 10; AWS keeps them. A client with more
+    # connections open (one pool per account and region) would see resets and back off.
+    server.keep_alive_conn_limit = _KEEP_ALIVE_CONNECTIONS
     try:
         server.prepare()
     except OSError as error:
