@@ -260,7 +260,9 @@ def test_a_named_region_not_enabled_in_an_account_is_a_warning_that_keeps_only_i
     report = sync_accounts(config)
 
     home = next(part for part in report.accounts if part.account_id == HOME)
-    assert [(w.region, w.reason.split(":")[0]) for w in home.all_warnings] == [("ap-east-1", "not enabled")]
+    # AWS refuses the role's token in a region the account has not enabled: a denied region.
+    assert [(w.region, w.reason.split(":")[0]) for w in home.all_warnings] == [("ap-east-1", "denied")]
+    assert "UnrecognizedClientException" in home.all_warnings[0].reason
     assert BLUEPRINT in home.report.deletion_skipped  # type: ignore[union-attr]
     assert _owned(example_catalog, HOME) == _names(HOME)  # kept: ap-east-1 is unknown there
     assert _owned(example_catalog, team_a) == _names(team_a)[1:]  # team-a pruned its own

@@ -312,8 +312,10 @@ class OrganizationSync:
         """The regions of each entry in this account, and a warning per region it cannot be read in."""
         regions: AccountRegions | None = None
         unknown: str | None = None
+        # Only `["*"]` needs the account's regions: a named region the account has not enabled
+        # refuses the role's token there, a warning like any denied region.
         needs_regions = any(
-            self.config.resources[index].selector.aws.regions is not None
+            self.config.resources[index].selector.aws.all_enabled_regions
             and not read_once(spec_for(self.config.resources[index].kind))
             for index in entries
         )

@@ -11,6 +11,10 @@ local endpoint answers these two calls before moto does:
   root ARN, an ARN of the caller's account, or `*`) and, when it has one, the `sts:ExternalId`
   condition (`StringEquals`/`StringLike`) matches. Other condition keys or operators are refused
   with a message that says the local STS does not evaluate them. Every call is recorded.
+- **Opt-in regions**: a call signed for an opt-in region the caller's account has not enabled
+  (`RegionOptIns.enable`) is refused as AWS refuses it (`UnrecognizedClientException`,
+  `InvalidClientTokenId` or `AuthFailure`: the token is not valid there). Which regions are opt-in
+  is moto's list, which calls a few of AWS's opt-in regions (af-south-1, eu-south-1…) default ones.
 - **DescribeRegions**: the regions of the caller's partition only; without `AllRegions` only
   those enabled in the caller's account (AWS's default set, plus the opt-in regions enabled with
   `RegionOptIns.enable`); `RegionName.N` and the `region-name` / `opt-in-status` filters apply.
@@ -19,6 +23,7 @@ local endpoint answers these two calls before moto does:
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import threading
 import uuid
@@ -200,8 +205,17 @@ class RegionOptIns:
                 return "opted-in"
         return default
 
+    def _enabled(self, request: AwsRequest) -> bool:
+        return self.status(request.account_id, request.region, "not-opted-in") in _ENABLED
+
     def __call__(self, request: AwsRequest) -> HttpResponse | None:
-        """Answer EC2 `DescribeRegions` for the caller's account and partition."""
+        """Refuse a call in a region the caller's account has not enabled, as AWS does; answer EC2
+        `DescribeRegions` for the caller's account and partition."""
+        if request.signing_service and _opt_in(request.region) and not self._enabled(request):
+            code = _DISABLED_REGION_CODES.get(request.protocol, "UnrecognizedClientException")
+            return error_response(
+                request.protocol, code, "The security token included in the request is invalid.", status=403
+            )
         if request.signing_service != "ec2" or request.operation != "DescribeRegions":
             return None
         form = _form(request)
@@ -226,6 +240,22 @@ class RegionOptIns:
 
 def _passes(value: str, patterns: list[str] | None) -> bool:
     return patterns is None or any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+
+
+# What AWS answers a call signed for a region the account has not enabled, per wire protocol.
+_DISABLED_REGION_CODES = {QUERY: "InvalidClientTokenId", EC2: "AuthFailure"}
+
+
+def _opt_in(region: str) -> bool:
+    """Whether `region` is one an account must enable before using it."""
+    return _default_statuses().get(region) == "not-opted-in"
+
+
+@functools.cache
+def _default_statuses() -> dict[str, str]:
+    from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
+
+    return {item.name: item.opt_in_status for item in RegionsAndZonesBackend.regions}
 
 
 def _filters(form: dict[str, str]) -> dict[str, list[str]]:
