@@ -31,6 +31,7 @@ HOME = "123456789012"
 READ_ALL = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "lambda:List*", "Resource": "*"}]}'
 FUNCTIONS = 3
 BLUEPRINT = "awsLambdaFunction"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def _config(accounts: dict[str, Any], regions: list[str] | None = None, **aws: Any) -> ExporterConfig:
@@ -353,7 +354,7 @@ def test_the_member_role_template_makes_a_role_the_exporter_can_assume(
     member = "222233334444"
     iam = _iam_in(fresh_local_aws, member)
     policy = iam.create_policy(PolicyName="port-read", PolicyDocument=READ_ALL)["Policy"]["Arn"]
-    template = (Path(__file__).resolve().parents[2] / "deploy" / "member-role.yaml").read_text()
+    template = (EXAMPLES.parent / "deploy" / "member-role.yaml").read_text()
     cloudformation = _client_in("cloudformation", fresh_local_aws, member)
     parameters = {"ExporterAccountId": HOME, "ExternalId": "handshake-42", "ReadPolicyArns": policy}
     cloudformation.create_stack(
@@ -370,3 +371,32 @@ def test_the_member_role_template_makes_a_role_the_exporter_can_assume(
     assert refused.accounts[0].status == "unavailable"  # the template requires the external id
     assert report.accounts[0].status == "synced", report.as_dict()
     assert _owned(example_catalog, member) == _names(member, 2)
+
+
+def test_the_organisation_example_relates_every_entity_to_its_account_and_region(
+    organization: OrganizationSummary, sync_accounts: SyncAccounts, example_catalog: PortClient
+) -> None:
+    config = load_config(EXAMPLES / "organization.config.json")
+
+    report = sync_accounts(config)
+
+    assert report.error_count == 0, report.as_dict()["errors"]
+    accounts = {entity["identifier"]: entity for entity in example_catalog.iter_blueprint_entities("awsAccount")}
+    team_a = organization.member("team-a")
+    assert set(accounts) == {HOME, team_a.account_id, organization.member("team-b").account_id}
+    assert accounts[team_a.account_id]["title"] == "team-a"
+    assert accounts[team_a.account_id]["properties"]["organizationalUnitPath"] == "Root/Workloads"
+    assert accounts[team_a.account_id]["properties"]["state"] == "ACTIVE"
+    function = example_catalog.get_entity("awsLambdaFunction", f"fn-00000@{team_a.account_id}")
+    assert function is not None
+    assert (function["relations"]["account"], function["relations"]["region"]) == (team_a.account_id, "us-east-1")
+    # The organisation's accounts are read once, at home, before any account's entities relate to them.
+    assert report.organization is not None and report.organization.report is not None
+    assert [kind.kind for kind in report.organization.report.kinds] == ["AWS::Organizations::Account"]
+    roles = _owned_in(example_catalog, "awsIamRole", team_a.account_id)
+    assert f"PortAwsExporterReadRole@{team_a.account_id}" in roles
+
+
+def _owned_in(port: PortClient, blueprint: str, account_id: str) -> list[str]:
+    query = Installation(account_id, "us-east-1").owned_entities_query
+    return sorted(entity["identifier"] for entity in port.iter_blueprint_entities(blueprint, query))
