@@ -100,6 +100,7 @@ def test_the_transform_gives_the_expected_resources(resources: dict[str, Any]) -
         "SyncFunctionLogGroup": "AWS::Logs::LogGroup",
         "EventsFunctionLogGroup": "AWS::Logs::LogGroup",
         "SyncFunctionRole": "AWS::IAM::Role",
+        "SyncFunctionAccountsPolicy": "AWS::IAM::Policy",
         "EventsFunctionRole": "AWS::IAM::Role",
         "SyncFunction": "AWS::Lambda::Function",
         "SyncFunctionSchedule": "AWS::Events::Rule",
@@ -232,10 +233,9 @@ def test_only_this_accounts_rules_may_send_to_the_queue(resources: dict[str, Any
 
 
 def _role_statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    """The role's statements; a conditional one (`Fn::If`) as it is when its condition holds."""
     (policy,) = resources[role]["Properties"]["Policies"]
     statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
-    return [statement["Fn::If"][1] if "Fn::If" in statement else statement for statement in statements]
+    return statements
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -251,10 +251,8 @@ def test_roles_grant_no_more_than_the_functions_use(resources: dict[str, Any], r
         assert statement["Effect"] == "Allow"
         assert all("*" not in action for action in _actions(statement)), statement
         if statement["Resource"] == "*":
-            # Cloud Control's and Organizations' list actions cannot be scoped to resources.
-            assert set(_actions(statement)) <= {"cloudformation:ListResources", "cloudformation:GetResource"} | set(
-                ORGANIZATION_ACTIONS
-            )
+            # Cloud Control's actions cannot be scoped to resources.
+            assert set(_actions(statement)) <= {"cloudformation:ListResources", "cloudformation:GetResource"}
 
 
 def test_the_event_consumer_reads_config_and_never_writes_the_bucket_or_lists_resources(
@@ -311,7 +309,10 @@ def test_the_seeds_rule_template_imports_our_export(shared_data: Path) -> None:
 def test_with_a_member_role_the_sync_may_list_the_organisation_and_assume_that_role_only(
     resources: dict[str, Any],
 ) -> None:
-    statements = {statement.get("Sid"): statement for statement in _role_statements(resources, "SyncFunctionRole")}
+    policy = resources["SyncFunctionAccountsPolicy"]
+    assert policy["Condition"] == "HasMemberRole"
+    assert policy["Properties"]["Roles"] == [{"Ref": "SyncFunctionRole"}]
+    statements = {statement["Sid"]: statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]}
     assume = statements["AssumeMemberReadRole"]
     assert _actions(assume) == ["sts:AssumeRole"]
     assert assume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
