@@ -400,3 +400,20 @@ def test_the_organisation_example_relates_every_entity_to_its_account_and_region
 def _owned_in(port: PortClient, blueprint: str, account_id: str) -> list[str]:
     query = Installation(account_id, "us-east-1").owned_entities_query
     return sorted(entity["identifier"] for entity in port.iter_blueprint_entities(blueprint, query))
+
+
+def test_an_identifier_that_is_not_unique_across_accounts_is_a_warning(
+    organization: OrganizationSummary, sync_accounts: SyncAccounts, example_catalog: PortClient
+) -> None:
+    config = _config({"organization": {}})
+    plain = config.model_copy(deep=True)
+    plain.resources[0].port.entity.mappings[0].identifier = ".FunctionName"
+
+    report = sync_accounts(plain)
+
+    shared = [warning.reason for _, warning in report.warnings]
+    assert len(shared) == FUNCTIONS
+    assert shared[0].startswith("awsLambdaFunction/fn-00000 was written by accounts ")
+    assert "unique across accounts" in shared[0]
+    assert report.error_count == 0
+    assert sync_accounts(config).warnings == []

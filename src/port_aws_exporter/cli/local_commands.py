@@ -56,8 +56,17 @@ def local_group() -> None:
 @click.option("--seed/--no-seed", default=False, help="Seed the demo world once the endpoint is up.")
 @click.option("--resources", type=click.IntRange(min=0), default=None, help="With --seed: at least N resources.")
 @click.option("--regions", default=DEFAULT_REGIONS, show_default=True, help="With --seed: comma-separated regions.")
+@click.option(
+    "--accounts",
+    "members",
+    type=click.IntRange(0, 26),
+    default=None,
+    help="With --seed: an organisation with N member accounts, every account seeded.",
+)
 @click.option("--log-requests", is_flag=True, help="Log every request on stderr.")
-def aws_command(host: str, port: int, seed: bool, resources: int | None, regions: str, log_requests: bool) -> None:
+def aws_command(
+    host: str, port: int, seed: bool, resources: int | None, regions: str, members: int | None, log_requests: bool
+) -> None:
     """Serve a local AWS endpoint until interrupted (SIGINT or SIGTERM).
 
     The first line on stdout is the endpoint's base URL: point boto3 at it with AWS_ENDPOINT_URL.
@@ -79,7 +88,13 @@ def aws_command(host: str, port: int, seed: bool, resources: int | None, regions
             f"Fault injection: {aws.url}/_local/faults   Stop with Ctrl-C.",
             err=True,
         )
-        if seed:
+        if seed and members is not None:
+            from port_aws_exporter.local.aws import seed_organization, seed_organization_worlds
+
+            organization = seed_organization(aws.url, members=members)
+            seed_organization_worlds(aws.url, organization, regions=_regions(regions), resources=resources)
+            click.echo(f"Seeded an organisation of {members + 1} accounts: {organization.count()} resources.", err=True)
+        elif seed:
             summary = seed_demo_world(aws.url, resources=resources, regions=_regions(regions))
             click.echo(
                 f"Seeded the demo world: {summary.count()} resources in {', '.join(summary.regions)}.",

@@ -95,10 +95,8 @@ def print_organization_summary(report: OrganizationReport) -> None:
     for account, warning in report.warnings:
         if warning.kind == "*":
             continue  # the account's own status line says it
-        stdout_console.print(
-            f"[yellow]warning:[/] {account} {escape(warning.kind)} {warning.region}: {escape(warning.reason)}",
-            soft_wrap=True,
-        )
+        where = f"{account} {warning.kind} {warning.region}" if warning.kind else account
+        stdout_console.print(f"[yellow]warning:[/] {escape(where)}: {escape(warning.reason)}", soft_wrap=True)
     for part in report.parts:
         for blueprint, reason in sorted((part.report.deletion_skipped if part.report else {}).items()):
             stdout_console.print(

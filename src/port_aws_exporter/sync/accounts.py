@@ -54,6 +54,8 @@ from port_aws_exporter.sync.report import KindRegionReport, SyncReport, SyncWarn
 log = logging.getLogger(__name__)
 
 CatalogFor = Callable[[Installation], Catalog]
+# Entities written by several accounts reported one by one, at most.
+MAX_SHARED_WARNINGS = 20
 AccountProgress = Callable[[str, KindRegionReport], None]
 
 
@@ -236,6 +238,7 @@ class OrganizationSync:
         self._blueprints = {index: mapper.blueprints for index, mapper in enumerate(mappers)}
         _check_disjoint(self._blueprints, self._organization_entries, self._account_entries)
         self._lock = threading.Lock()
+        self._written: dict[str, Mapping[str, set[str]]] = {}
 
     def run(self) -> OrganizationReport:
         started = time.monotonic()
@@ -249,6 +252,7 @@ class OrganizationSync:
             futures = [pool.submit(self._sync_account, target, self._account_entries) for target in selection.targets]
             report.accounts = [future.result() for future in futures]
         report.accounts += [self._departed(account) for account in selection.departed]
+        self._warn_shared_entities(report)
         report.seconds = time.monotonic() - started
         log.info("organization sync done", extra={"accounts": len(report.accounts), "errors": report.error_count})
         return report
@@ -302,7 +306,10 @@ class OrganizationSync:
             sync = FullSync(
                 self.config, access.fetcher, self._catalog_for(installation), installation.owned_entities_query, options
             )
-            part.report = sync.run().report
+            outcome = sync.run()
+            part.report = outcome.report
+            with self._lock:
+                self._written[target.account_id] = outcome.written
         except Exception as error:  # one account's failure never stops the others
             part.status, part.reason = AccountStatus.FAILED, f"the sync of this account failed: {error}"
             log.exception("account sync failed", extra={"account": target.account_id})
@@ -345,6 +352,30 @@ class OrganizationSync:
         if on_progress is None:
             return lambda report: None
         return lambda report: on_progress(account_id, report)
+
+    def _warn_shared_entities(self, report: OrganizationReport) -> None:
+        """Entities that several accounts wrote: their identifiers are not unique across accounts, so
+        one entity stands for several resources and its last writer owns it."""
+        writers: dict[tuple[str, str], str] = {}
+        shared: dict[tuple[str, str], list[str]] = {}
+        for account, written in sorted(self._written.items()):
+            for blueprint, identifiers in written.items():
+                for identifier in identifiers:
+                    first = writers.setdefault((blueprint, identifier), account)
+                    if first != account:
+                        shared.setdefault((blueprint, identifier), [first]).append(account)
+        self._written.clear()
+        if not shared:
+            return
+        parts = {part.account_id: part for part in report.accounts}
+        for (blueprint, identifier), accounts in sorted(shared.items())[:MAX_SHARED_WARNINGS]:
+            reason = (
+                f"{blueprint}/{identifier} was written by accounts {', '.join(accounts)}: identifiers must be "
+                'unique across accounts (e.g. .Name + "@" + .__AccountId)'
+            )
+            parts[accounts[-1]].warnings.append(SyncWarning("", "", reason))
+        if len(shared) > MAX_SHARED_WARNINGS:
+            log.warning("entities written by several accounts", extra={"count": len(shared)})
 
     # -- accounts that left ----------------------------------------------------------------------
 

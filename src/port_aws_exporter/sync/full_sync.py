@@ -82,6 +82,8 @@ class SyncOutcome:
 
     report: SyncReport
     checkpoint: SyncCheckpoint | None = None
+    # The identifiers written, per blueprint (what stale deletion spared).
+    written: Mapping[str, set[str]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -148,7 +150,7 @@ class FullSync:
             return SyncOutcome(self._report, self._state)
         self._delete_stale(existing)
         self._report.seconds = time.monotonic() - started + self._state.previous_seconds
-        return SyncOutcome(self._report)
+        return SyncOutcome(self._report, written=self._state.written)
 
     # -- listing, reading, mapping -----------------------------------------------------------
 
