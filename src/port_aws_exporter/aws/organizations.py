@@ -9,6 +9,7 @@ explicit account id.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from port_aws_exporter.aws.fetch_errors import describe, error_code
 from port_aws_exporter.core.accounts import ACTIVE, OrganizationAccount, OrganizationUnavailableError
 from port_aws_exporter.core.config import OrganizationScope
+
+log = logging.getLogger(__name__)
 
 NOT_IN_USE = "AWSOrganizationsNotInUseException"
 ACCOUNT_NOT_FOUND = "AccountNotFoundException"
@@ -66,7 +69,11 @@ def describe_accounts(client: Any, account_ids: list[str]) -> dict[str, Organiza
     for account_id in account_ids:
         try:
             described[account_id] = account_of(client.describe_account(AccountId=account_id)["Account"])
-        except (ClientError, BotoCoreError):
+        except (ClientError, BotoCoreError) as error:
+            log.info(
+                "Organizations does not describe this account; it is read through its role",
+                extra={"account": account_id, "reason": describe(error)},
+            )
             described[account_id] = None
     return described
 
