@@ -23,7 +23,9 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
     "--catalog-db", type=click.Path(dir_okay=False, path_type=Path), default="./demo-catalog.db", show_default=True
 )
 @click.option(
-    "--resources", type=click.IntRange(1), help="Seed at least this many resources (extra ones are Lambda functions)."
+    "--resources",
+    type=click.IntRange(1),
+    help="Seed at least this many resources in each account (extra ones are Lambda functions).",
 )
 @click.option(
     "--examples", type=click.Path(file_okay=False, exists=True, path_type=Path), help="The examples directory."
@@ -43,8 +45,9 @@ def demo_command(
     serve: bool,
     port: int,
 ) -> None:
-    """Start a local AWS with a demo world and a local catalog, apply the example blueprints, run a
-    full sync with the example config, and show the result. Then deploy the example event rules into
+    """Start a local AWS holding an organisation of three accounts, each with a demo world, and a
+    local catalog; apply the example blueprints, run a full sync of the organisation with the example
+    config, and show the result per account. Then deploy the example event rules into
     the local EventBridge, start a worker on their queue, make live changes (create, update, tag,
     delete) and show each event, its effect on the catalog and the end-to-end latency. The catalog
     stays in --catalog-db.
@@ -82,7 +85,7 @@ def demo_command(
             _print_live_summary(live_events)
         _serve_until_stopped(serving, stderr_console if as_json else stdout_console)
 
-    from port_aws_exporter.cli.sync_command import print_summary
+    from port_aws_exporter.cli.organization import print_organization_summary
 
     result = run_demo(
         catalog_db,
@@ -91,7 +94,7 @@ def demo_command(
         on_step=show,
         live=live,
         on_live_event=show_live,
-        on_synced=None if as_json else print_summary,
+        on_synced=None if as_json else print_organization_summary,
         serve=serve_page if serve else None,
         catalog_port=port,
     )

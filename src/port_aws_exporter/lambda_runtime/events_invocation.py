@@ -173,7 +173,11 @@ class EventsInvocation:
             key = (id(config), id(port), options)
             if self._batch is None or self._batch.key != key:
                 batch = EventBatch(
-                    config, lambda spec: fetcher_for(spec, clients), port, self._warm.evaluator(), options
+                    config,
+                    lambda spec: fetcher_for(spec, clients, installation.account_id),
+                    port,
+                    self._warm.evaluator(),
+                    options,
                 )
                 self._batch = _Cached(batch, key, time.monotonic())
             cached: EventBatch = self._batch.value

@@ -10,6 +10,7 @@ token and its connection pool across calls, and several threads may call it at o
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +99,21 @@ class PortClient:
         )
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        self._owner = self
+
+    def for_installation(self, installation: Installation) -> PortClient:
+        """A client that writes as `installation` (its User-Agent, hence the `$datasource` of what it
+        writes) and shares everything else with this one: token, connections, the concurrency bound,
+        retries, counters and worker threads. Closing this client closes it too.
+
+        One exporter that serves several accounts writes each account's entities through its own
+        view, and every writer stays under one budget of Port requests.
+        """
+        view = copy.copy(self)
+        view.installation = installation
+        view.user_agent = installation.user_agent
+        view._transport = self._transport.with_user_agent(view.user_agent)
+        return view
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -113,7 +129,10 @@ class PortClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool and the worker threads."""
+        """Close the connection pool and the worker threads (a view of `for_installation` leaves
+        them to the client it came from)."""
+        if self._owner is not self:
+            return
         with self._executor_lock:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
@@ -362,6 +381,8 @@ class PortClient:
         return list(self._pool().map(work, items))
 
     def _pool(self) -> ThreadPoolExecutor:
+        if self._owner is not self:
+            return self._owner._pool()
         with self._executor_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="port-client")

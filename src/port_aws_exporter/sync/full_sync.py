@@ -38,7 +38,7 @@ from port_aws_exporter.core.kinds.registry import spec_for
 from port_aws_exporter.core.mapping import OPTIONAL_ENTITY_FIELDS, MappedEntity, ResourceMapper, build_mappers
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.sync.checkpoint import SyncCheckpoint
-from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport
+from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport, SyncWarning
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,15 @@ class SyncOptions:
     should_pause: Callable[[], bool] = field(default=lambda: False)
     # Called after every page with the (kind, region) report, for progress displays.
     on_progress: Callable[[KindRegionReport], None] = field(default=lambda report: None)
+    # The scope of a run, for a caller that splits a sync into parts (`sync.accounts`): which
+    # `resources[]` entries (None: all; their blueprints alone are pruned), the regions of an entry
+    # (None: its `selector.aws.regions`, else `default_region`; an empty list reads nothing),
+    # blueprints whose deletion is blocked from the start (and why), and which listing failures are
+    # warnings (the reason) rather than errors; a warning still blocks its blueprints' deletion.
+    entries: Sequence[int] | None = None
+    regions_for: Callable[[int, ResourceConfig], Sequence[str]] | None = None
+    blocked_deletions: Mapping[str, str] = field(default_factory=dict)
+    warning_for: Callable[[FetchError], str | None] = field(default=lambda error: None)
 
 
 @dataclass
@@ -73,6 +82,8 @@ class SyncOutcome:
 
     report: SyncReport
     checkpoint: SyncCheckpoint | None = None
+    # The identifiers written, per blueprint (what stale deletion spared).
+    written: Mapping[str, set[str]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -125,6 +136,8 @@ class FullSync:
             self._state = resume_from
             self._report.kinds = list(resume_from.kind_reports())
             self._report.resumed_from_checkpoint = True
+        for blueprint, reason in self.options.blocked_deletions.items():
+            self._state.block_deletion(blueprint, reason)
         existing = self._existing_entities() if self.options.dry_run else {}
         try:
             with _BackgroundWriter(self._catalog, self._report, self._state, existing) as writer:
@@ -137,14 +150,25 @@ class FullSync:
             return SyncOutcome(self._report, self._state)
         self._delete_stale(existing)
         self._report.seconds = time.monotonic() - started + self._state.previous_seconds
-        return SyncOutcome(self._report)
+        return SyncOutcome(self._report, written=self._state.written)
 
     # -- listing, reading, mapping -----------------------------------------------------------
 
+    def _entry_indices(self) -> list[int]:
+        entries = self.options.entries
+        return list(range(len(self.config.resources))) if entries is None else sorted(set(entries))
+
+    def _regions(self, index: int, resource: ResourceConfig) -> Sequence[str]:
+        if self.options.regions_for is not None:
+            return self.options.regions_for(index, resource)
+        return resource.selector.aws.regions or [self.options.default_region]
+
     def _sync_resources(self) -> None:
-        for index in range(self._state.resource_index, len(self.config.resources)):
+        for index in self._entry_indices():
+            if index < self._state.resource_index:
+                continue
             resource = self.config.resources[index]
-            regions = resource.selector.aws.regions or [self.options.default_region]
+            regions = self._regions(index, resource)
             pending = [r for r in regions if r not in self._state.regions_done]
             with ThreadPoolExecutor(max_workers=max(1, self.options.region_concurrency)) as pool:
                 units = [pool.submit(self._sync_region, index, resource, region) for region in pending]
@@ -182,7 +206,11 @@ class FullSync:
                         self._state.pause_region(region, page.resume_token)
                         raise _Paused
         except FetchError as error:
-            self._fail(report, mapper, None, str(error))
+            warning = self.options.warning_for(error)
+            if warning is None:
+                self._fail(report, mapper, None, str(error))
+            else:
+                self._warn(report, mapper, warning)
         finally:
             report.seconds += time.monotonic() - started
         self._state.region_done(region)
@@ -237,10 +265,17 @@ class FullSync:
         for blueprint in mapper.blueprints:
             self._state.block_deletion(blueprint, reason)
 
+    def _warn(self, report: KindRegionReport, mapper: ResourceMapper, reason: str) -> None:
+        log.warning("sync warning", extra={"kind": report.kind, "region": report.region, "reason": reason})
+        self._report.record_warning(SyncWarning(report.kind, report.region, reason))
+        for blueprint in mapper.blueprints:
+            self._state.block_deletion(blueprint, f"{report.kind} in {report.region} was not read: {reason}")
+
     # -- stale deletion ----------------------------------------------------------------------
 
     def _config_blueprints(self) -> list[str]:
-        return list(dict.fromkeys(blueprint for mapper in self._mappers for blueprint in mapper.blueprints))
+        mappers = [self._mappers[index] for index in self._entry_indices()]
+        return list(dict.fromkeys(blueprint for mapper in mappers for blueprint in mapper.blueprints))
 
     def _existing_entities(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Dry run only: the owned entities of each blueprint, to tell creates from updates."""

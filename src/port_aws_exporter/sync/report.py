@@ -3,7 +3,8 @@
 The JSON form is a contract (`port-aws-exporter sync --json`):
 `{"kinds": [{"index", "kind", "region", "listed", "written", "failed", "filtered"}], "deleted": N,
 "deletion_skipped": {blueprint: reason}, "errors": [{"kind", "region", "identifier", "error"}],
-"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive.
+"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive: `warnings`
+(`[{"kind", "region", "reason"}]`, when there are any).
 """
 
 from __future__ import annotations
@@ -52,6 +53,19 @@ class SyncErrorRecord:
         return {"kind": self.kind, "region": self.region, "identifier": self.identifier, "error": self.error}
 
 
+@dataclass(frozen=True)
+class SyncWarning:
+    """Something not read for a reason that is no error (a denied, disabled or unoffered region, an
+    account whose role cannot be assumed): reported, and it keeps deletion away from its scope."""
+
+    kind: str
+    region: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "region": self.region, "reason": self.reason}
+
+
 @dataclass
 class DryRunChanges:
     """What a dry run would have done to one blueprint."""
@@ -79,6 +93,7 @@ class SyncReport:
     deletion_skipped: dict[str, str] = field(default_factory=dict)
     errors: list[SyncErrorRecord] = field(default_factory=list)
     error_count: int = 0
+    warnings: list[SyncWarning] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
     changes: dict[str, DryRunChanges] = field(default_factory=dict)
@@ -91,6 +106,11 @@ class SyncReport:
             self.error_count += 1
             if len(self.errors) < MAX_RECORDED_ERRORS:
                 self.errors.append(record)
+
+    def record_warning(self, warning: SyncWarning) -> None:
+        with self.lock:
+            if len(self.warnings) < MAX_RECORDED_ERRORS:
+                self.warnings.append(warning)
 
     @property
     def listed(self) -> int:
@@ -113,6 +133,8 @@ class SyncReport:
             "error_count": self.error_count,
             "seconds": round(self.seconds, 3),
         }
+        if self.warnings:
+            report["warnings"] = [warning.as_dict() for warning in self.warnings]
         if self.dry_run:
             report["dry_run"] = True
             report["changes"] = {blueprint: changes.as_dict() for blueprint, changes in self.changes.items()}
