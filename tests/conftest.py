@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 pytest_plugins: list[str] = [
+    "tests.fixtures.browser",
     "tests.fixtures.event_queues",
     "tests.fixtures.jq_evaluator",
     "tests.fixtures.lambda_artifact",

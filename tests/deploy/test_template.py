@@ -14,6 +14,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from port_aws_exporter.deploy.artifact import default_artifact_path
+from port_aws_exporter.deploy.iam_policy import ORGANIZATION_ACTIONS
 from port_aws_exporter.deploy.lambda_target import DEFAULT_LAMBDA_TARGET
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -99,6 +100,7 @@ def test_the_transform_gives_the_expected_resources(resources: dict[str, Any]) -
         "SyncFunctionLogGroup": "AWS::Logs::LogGroup",
         "EventsFunctionLogGroup": "AWS::Logs::LogGroup",
         "SyncFunctionRole": "AWS::IAM::Role",
+        "SyncFunctionAccountsPolicy": "AWS::IAM::Policy",
         "EventsFunctionRole": "AWS::IAM::Role",
         "SyncFunction": "AWS::Lambda::Function",
         "SyncFunctionSchedule": "AWS::Events::Rule",
@@ -138,7 +140,14 @@ def test_two_functions_with_the_handlers_and_timeouts(resources: dict[str, Any])
     assert sync["Code"] == events["Code"] == {"S3Bucket": "artifacts-bucket", "S3Key": "port-aws-exporter-lambda.zip"}
     for function in (sync, events):
         variables = function["Environment"]["Variables"]
-        assert set(variables) == {"BUCKET_NAME", "CONFIG_JSON_FILE_KEY", "PORT_CREDS_SECRET_ARN", "PORT_API_URL"}
+        assert set(variables) == {
+            "BUCKET_NAME",
+            "CONFIG_JSON_FILE_KEY",
+            "PORT_CREDS_SECRET_ARN",
+            "PORT_API_URL",
+            "ACCOUNTS_ROLE_NAME",
+            "ACCOUNTS_EXTERNAL_ID",
+        }
         assert variables["PORT_API_URL"] == {
             "Fn::If": ["HasPortApiUrl", {"Ref": "PortApiUrl"}, {"Ref": "AWS::NoValue"}]
         }
@@ -295,3 +304,27 @@ def test_the_seeds_rule_template_imports_our_export(shared_data: Path) -> None:
     imported = target["Arn"]["Fn::ImportValue"]["Fn::Sub"]
     exported = yaml_parse(TEMPLATE.read_text())["Outputs"]["EventsQueueARN"]["Export"]["Name"]["Fn::Sub"]
     assert imported.replace("${PortAWSExporterStackName}", "${AWS::StackName}") == exported
+
+
+def test_with_a_member_role_the_sync_may_list_the_organisation_and_assume_that_role_only(
+    resources: dict[str, Any],
+) -> None:
+    policy = resources["SyncFunctionAccountsPolicy"]
+    assert policy["Condition"] == "HasMemberRole"
+    assert policy["Properties"]["Roles"] == [{"Ref": "SyncFunctionRole"}]
+    statements = {statement["Sid"]: statement for statement in policy["Properties"]["PolicyDocument"]["Statement"]}
+    assume = statements["AssumeMemberReadRole"]
+    assert _actions(assume) == ["sts:AssumeRole"]
+    assert assume["Resource"] == {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}"}
+    assert set(_actions(statements["ListOrganizationAccounts"])) == set(ORGANIZATION_ACTIONS)
+    events = {statement.get("Sid") for statement in _role_statements(resources, "EventsFunctionRole")}
+    assert "AssumeMemberReadRole" not in events
+
+
+def test_the_member_role_template_lints_clean_and_trusts_the_exporters_account_only() -> None:
+    member = PROJECT / "deploy" / "member-role.yaml"
+    assert _lint(member.read_text()) == []
+    role = yaml_parse(member.read_text())["Resources"]["ReadRole"]["Properties"]
+    (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ExporterAccountId}:root"}}
+    assert statement["Condition"]["Fn::If"][0] == "HasExternalId"

@@ -143,3 +143,37 @@ def test_dlq_show_gives_the_consumers_own_reason_for_what_it_refused_for_good(
 def test_dlq_replay_refuses_the_same_queue(events_env: dict[str, str]) -> None:
     result = run("dlq", "replay", "--queue-url", "http://q/1/dlq", "--to", "http://q/1/dlq")
     assert result.exit_code == 1 and "the same queue" in result.stderr
+
+
+def test_the_event_paths_documents_carry_their_account_and_region(
+    fresh_local_aws: RunningLocalAws,
+    events_env: dict[str, str],
+    port_client: PortClient,
+    seed_message: MessageFactory,
+    tmp_path: Path,
+) -> None:
+    blueprint = {
+        "identifier": "fn",
+        "title": "Function",
+        "schema": {"properties": {"account": {"type": "string"}, "region": {"type": "string"}}},
+    }
+    port_client.apply_blueprint(blueprint)
+    mapping = {
+        "identifier": ".FunctionName",
+        "blueprint": "fn",
+        "properties": {"account": ".__AccountId", "region": ".__Region"},
+    }
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"resources": [{"kind": "AWS::Lambda::Function", "port": {"entity": {"mappings": [mapping]}}}]})
+    )
+    [name] = fresh_local_aws.bulk_create_lambda_functions(1, prefix="origin")
+    message = tmp_path / "message.json"
+    message.write_text(seed_message("CreateFunction20150331", name))
+
+    result = run("event", "--config", str(config), str(message), "--json")
+
+    assert result.exit_code == 0, result.output
+    entity = port_client.get_entity("fn", name)
+    assert entity is not None
+    assert entity["properties"] == {"account": "123456789012", "region": "us-east-1"}

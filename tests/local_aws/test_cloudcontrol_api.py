@@ -117,8 +117,20 @@ def test_a_type_listed_under_a_parent_needs_and_filters_by_its_resource_model(cc
     code = _error_code(lambda: cc.list_resources(TypeName="AWS::ApiGateway::Authorizer"))
     assert code == "InvalidRequestException"
     listed = cc.list_resources(TypeName="AWS::ApiGateway::Authorizer", ResourceModel=json.dumps({"RestApiId": "api-1"}))
-    names = sorted(json.loads(d["Properties"])["Name"] for d in listed["ResourceDescriptions"])
+    identifiers = [d["Identifier"] for d in listed["ResourceDescriptions"]]
+    names = sorted(
+        json.loads(
+            cc.get_resource(TypeName="AWS::ApiGateway::Authorizer", Identifier=identifier)["ResourceDescription"][
+                "Properties"
+            ]
+        )["Name"]
+        for identifier in identifiers
+    )
     assert names == ["auth-a", "auth-b"]
+    # The list descriptions carry the primary identifier only (RestApiId, AuthorizerId).
+    assert all(
+        set(json.loads(d["Properties"])) == {"RestApiId", "AuthorizerId"} for d in listed["ResourceDescriptions"]
+    )
 
 
 def test_create_through_cloud_control_of_a_moto_type_lands_in_the_service(
@@ -141,12 +153,23 @@ def test_create_through_cloud_control_of_a_moto_type_lands_in_the_service(
     assert sqs.list_queues().get("QueueUrls", []) == []
 
 
-def test_failed_changes_end_as_failed_progress_events_with_handler_codes(cc: Any) -> None:
-    invalid = cc.create_resource(TypeName=LOG_GROUP, DesiredState=json.dumps({"RetentionInDays": "a week"}))
-    event = _final_event(cc, invalid)
-    assert (event["OperationStatus"], event["ErrorCode"]) == ("FAILED", "InvalidRequest")
-    assert "RetentionInDays" in event["StatusMessage"]
+def test_a_desired_state_outside_the_schema_is_refused_at_once(cc: Any) -> None:
+    """AWS answers CreateResource with a ValidationException, not an IN_PROGRESS event that fails
+    later (recorded: pulumi/pulumi-aws-native#581, "Model validation failed (#/...: extraneous
+    key [Id] is not permitted)")."""
+    with pytest.raises(ClientError) as extraneous:
+        cc.create_resource(TypeName=LOG_GROUP, DesiredState=json.dumps({"LogGroupName": "x", "Colour": "red"}))
+    error = extraneous.value.response["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == "Model validation failed (#: extraneous key [Colour] is not permitted)"
+    with pytest.raises(ClientError) as wrong_type:
+        cc.create_resource(TypeName=LOG_GROUP, DesiredState=json.dumps({"RetentionInDays": "a week"}))
+    message = wrong_type.value.response["Error"]["Message"]
+    assert message.startswith("Model validation failed (#/RetentionInDays: ")
+    assert cc.list_resource_requests()["ResourceRequestStatusSummaries"] == []
 
+
+def test_failed_changes_end_as_failed_progress_events_with_handler_codes(cc: Any) -> None:
     read_only = cc.create_resource(TypeName=LOG_GROUP, DesiredState=json.dumps({"LogGroupName": "x", "Arn": "arn:x"}))
     assert _final_event(cc, read_only)["ErrorCode"] == "InvalidRequest"
 

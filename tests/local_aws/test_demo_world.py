@@ -35,8 +35,14 @@ def world(local_aws: RunningLocalAws) -> Iterator[SeedSummary]:
 
 
 def _cc_documents(aws_client: Callable[..., Any], kind: str, region: str) -> list[dict[str, Any]]:
-    pages = aws_client("cloudcontrol", region).get_paginator("list_resources").paginate(TypeName=kind)
-    return [json.loads(d["Properties"]) for page in pages for d in page["ResourceDescriptions"]]
+    """Every resource of `kind` as GetResource reads it (list descriptions carry only identifiers)."""
+    cc = aws_client("cloudcontrol", region)
+    pages = cc.get_paginator("list_resources").paginate(TypeName=kind)
+    identifiers = [d["Identifier"] for page in pages for d in page["ResourceDescriptions"]]
+    return [
+        json.loads(cc.get_resource(TypeName=kind, Identifier=identifier)["ResourceDescription"]["Properties"])
+        for identifier in identifiers
+    ]
 
 
 # The property each kind's Port mapping uses as the entity identifier.

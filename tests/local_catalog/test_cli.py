@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -13,7 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from port_aws_exporter.cli import main
-from port_aws_exporter.local.catalog import RunningCatalog, WriteOptions, Writer
+from port_aws_exporter.local.catalog import (
+    CatalogDatabase,
+    CatalogService,
+    RunningCatalog,
+    WriteOptions,
+    Writer,
+    start_catalog,
+)
 
 REGION = {"identifier": "region", "title": "Region", "schema": {"properties": {}}, "relations": {}}
 
@@ -220,3 +228,124 @@ def test_apply_reports_unreadable_files_and_applies_the_rest(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert "broken.json: cannot read JSON" in result.output
     assert "created region" in result.output
+
+
+def _example_catalog(db_path: Path) -> None:
+    """Two blueprints in a database: clusters, and services that relate to them."""
+    service = CatalogService(CatalogDatabase(db_path))
+    writer = Writer("test", "port-aws-exporter/0.1.0 (accountid/123456789012 region/eu-west-1)")
+    string = {"type": "string"}
+    service.create_blueprint(
+        {"identifier": "cluster", "title": "Cluster", "schema": {"properties": {"engine": string}}}, writer
+    )
+    service.create_blueprint(
+        {
+            "identifier": "service",
+            "title": "Service",
+            "schema": {"properties": {"port": {"type": "number"}}},
+            "relations": {"cluster": {"target": "cluster", "many": False, "required": False}},
+        },
+        writer,
+    )
+    for name, engine in (("c-blue", "fargate"), ("c-green", "ec2"), ("c-red", "fargate")):
+        service.write_entity("cluster", {"identifier": name, "properties": {"engine": engine}}, WriteOptions(), writer)
+    service.write_entity(
+        "service",
+        {"identifier": "web", "title": "Web", "properties": {"port": 443}, "relations": {"cluster": "c-blue"}},
+        WriteOptions(),
+        writer,
+    )
+    service.database.close()
+
+
+def test_list_filters_and_limits_like_the_page(tmp_path: Path) -> None:
+    db_path = tmp_path / "c.db"
+    _example_catalog(db_path)
+    runner = CliRunner()
+
+    def listed(*args: str) -> list[str]:
+        result = runner.invoke(main, ["catalog", "list", "--db", str(db_path), "--json", *args])
+        assert result.exit_code == 0, result.output
+        return [entity["identifier"] for entity in json.loads(result.output)]
+
+    assert listed() == ["c-blue", "c-green", "c-red", "web"]
+    assert listed("--limit", "2") == ["c-blue", "c-green"]
+    assert listed("--filter", "fargate") == ["c-blue", "c-red"]  # a text property's value
+    assert listed("--filter", "e", "--blueprint", "service") == ["web"]
+    assert listed("--filter", '{"property": "port", "operator": ">", "value": 80}') == ["web"]
+    assert listed("--filter", "c-", "--limit", "1") == ["c-blue"]
+    table = runner.invoke(main, ["catalog", "list", "--db", str(db_path), "--limit", "2"])
+    assert "the first 2 entities" in table.output
+    bad = runner.invoke(main, ["catalog", "list", "--db", str(db_path), "--filter", "{oops"])
+    assert bad.exit_code == 2 and "--filter" in bad.output and "not JSON" in bad.output
+    refused = runner.invoke(
+        main, ["catalog", "list", "--db", str(db_path), "--filter", '{"property": "port", "operator": "~"}']
+    )
+    assert refused.exit_code == 1 and "'~' is not supported" in refused.output
+    ghost = runner.invoke(main, ["catalog", "list", "--db", str(db_path), "--blueprint", "ghost"])
+    assert ghost.exit_code == 1 and "no blueprint 'ghost'" in ghost.output
+
+
+def test_get_shows_one_entity(tmp_path: Path) -> None:
+    db_path = tmp_path / "c.db"
+    _example_catalog(db_path)
+    runner = CliRunner()
+    shown = runner.invoke(main, ["catalog", "get", "--db", str(db_path), "service", "web"])
+    assert shown.exit_code == 0, shown.output
+    assert "Web  service/web" in shown.output
+    assert re.search(r"port\s+443", shown.output) and re.search(r"cluster\s+c-blue", shown.output)
+    assert "accountid/123456789012 region/eu-west-1" in shown.output  # the database keeps $datasource
+    as_json = runner.invoke(main, ["catalog", "get", "--db", str(db_path), "service", "web", "--json"])
+    entity = json.loads(as_json.output)
+    assert (entity["identifier"], entity["relations"]) == ("web", {"cluster": "c-blue"})
+    assert not any(key.startswith("$") for key in entity)  # as Port returns it
+    missing = runner.invoke(main, ["catalog", "get", "--db", str(db_path), "service", "api"])
+    assert missing.exit_code == 1 and "blueprint 'service' has no entity 'api'" in missing.output
+    no_blueprint = runner.invoke(main, ["catalog", "get", "--db", str(db_path), "ghost", "web"])
+    assert no_blueprint.exit_code == 1 and "no blueprint 'ghost'" in no_blueprint.output
+
+
+def test_blueprints_list_counts_entities(tmp_path: Path) -> None:
+    db_path = tmp_path / "c.db"
+    _example_catalog(db_path)
+    runner = CliRunner()
+    table = runner.invoke(main, ["catalog", "blueprints", "list", "--db", str(db_path)])
+    assert table.exit_code == 0, table.output
+    assert re.search(r"cluster\s+│\s+Cluster\s+│\s+3\s+│", table.output)
+    assert re.search(r"service\s+│\s+Service\s+│\s+1\s+│\s+cluster → cluster", table.output)
+    as_json = runner.invoke(main, ["catalog", "blueprints", "list", "--db", str(db_path), "--json"])
+    assert [blueprint["identifier"] for blueprint in json.loads(as_json.output)] == ["cluster", "service"]
+
+
+def test_list_get_and_blueprints_over_the_api(local_catalog: RunningCatalog) -> None:
+    _example_catalog(local_catalog.db_path)
+    environment = {"PORT_CLIENT_ID": local_catalog.client_id, "PORT_CLIENT_SECRET": local_catalog.client_secret}
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, ["catalog", *args, "--url", local_catalog.url], env=environment)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert [e["identifier"] for e in json.loads(run("list", "--filter", "fargate", "--json"))] == ["c-blue", "c-red"]
+    assert len(json.loads(run("list", "--limit", "3", "--json"))) == 3
+    assert json.loads(run("get", "service", "web", "--json"))["properties"] == {"port": 443}
+    assert re.search(r"cluster\s+│\s+Cluster\s+│\s+3\s+│", run("blueprints", "list"))
+
+
+def test_entities_count_route_answers_as_port() -> None:
+    """`GET /v1/blueprints/{id}/entities-count`, as Port's OpenAPI document gives it."""
+    with start_catalog(client_secret="s") as catalog:
+        token = _token_for(catalog)
+        headers = {"Authorization": f"Bearer {token}"}
+        _example_catalog(catalog.db_path)
+        counted = httpx.get(f"{catalog.url}/v1/blueprints/cluster/entities-count", headers=headers)
+        assert (counted.status_code, counted.json()) == (200, {"ok": True, "count": 3})
+        missing = httpx.get(f"{catalog.url}/v1/blueprints/ghost/entities-count", headers=headers)
+        assert missing.status_code == 404 and missing.json()["ok"] is False
+        assert httpx.get(f"{catalog.url}/v1/blueprints/cluster/entities-count").status_code == 401
+
+
+def _token_for(catalog: RunningCatalog) -> str:
+    body = {"clientId": catalog.client_id, "clientSecret": catalog.client_secret}
+    return str(httpx.post(f"{catalog.url}/v1/auth/access_token", json=body).json()["accessToken"])

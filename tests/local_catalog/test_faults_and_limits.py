@@ -8,6 +8,8 @@ import httpx
 import pytest
 
 from port_aws_exporter.local.catalog import FaultSettings, RunningCatalog, start_catalog
+from port_aws_exporter.port import PortApiError
+from tests.fixtures.local_catalog import make_port_client
 
 
 def test_faults_are_off_by_default(local_catalog: RunningCatalog, api: httpx.Client) -> None:
@@ -103,7 +105,31 @@ def test_rate_limit_headers_and_429_past_the_limit() -> None:
     assert [response.status_code for response in responses[:5]] == [401] * 5  # counted, then refused for no token
     assert last.status_code == 429
     assert last.json()["error"] == "rate_limited"
-    assert 0 < float(last.headers["retry-after"]) <= 60
+    assert "retry-after" not in last.headers  # Port documents only the x-ratelimit-* headers
+    assert int(time.time()) < int(last.headers["x-ratelimit-reset"]) <= int(time.time()) + 61
+
+
+def test_rate_limit_reset_as_seconds_until_the_reset() -> None:
+    with start_catalog(rate_limit=1, rate_limit_period_seconds=60, rate_limit_reset="relative") as catalog:
+        responses = [httpx.get(f"{catalog.url}/v1/blueprints") for _ in range(2)]
+    assert [response.status_code for response in responses] == [401, 429]
+    assert 0 < int(responses[1].headers["x-ratelimit-reset"]) <= 60
+
+
+@pytest.mark.parametrize("form", ["epoch", "relative"])
+def test_the_client_waits_for_the_reset_in_either_form(form: str) -> None:
+    """A 429 with only `x-ratelimit-reset` gives the client the wait to the window's end (a 0 s
+    wait here would be a burst of immediate retries)."""
+    with (
+        start_catalog(rate_limit=2, rate_limit_period_seconds=120, rate_limit_reset=form) as catalog,
+        make_port_client(catalog, max_attempts=1) as client,
+    ):
+        client.list_blueprints()  # the token and one call use the window's two requests
+        with pytest.raises(PortApiError) as refused:
+            client.list_blueprints()
+    assert refused.value.status == 429
+    assert refused.value.retry_after is not None
+    assert 60 < refused.value.retry_after <= 121  # the epoch form is rounded up to a whole second
 
 
 def test_stats_count_requests_and_time_per_operation(local_catalog: RunningCatalog, api: httpx.Client) -> None:

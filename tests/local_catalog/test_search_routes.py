@@ -17,7 +17,7 @@ def fleet(api: httpx.Client, blueprints: None) -> None:
         cluster("prod-eu", size=10, state="ACTIVE", zones=["a", "b"], tags={"env": "prod"}),
         cluster("prod-us", size=4, state="ACTIVE", zones=["c"]),
         cluster("dev-eu", size=1, state="INACTIVE", zones=[]),
-        {**cluster("legacy"), "title": None, "team": ["ops"]},
+        {**{k: v for k, v in cluster("legacy").items() if k != "title"}, "team": ["ops"]},
     ]
     for entity in clusters[:3]:
         assert api.post("/v1/blueprints/cluster/entities", params=MERGE, json=entity).status_code == 201
@@ -165,14 +165,14 @@ def test_paginated_blueprint_search(api: httpx.Client, blueprints: None) -> None
     body: dict[str, Any] = {
         "query": {"combinator": "and", "rules": [rule("size", ">=", 5)]},
         "limit": 16,
-        "include": ["identifier"],
+        "include": ["$identifier"],
     }
     pages: list[list[str]] = []
     while True:
         page = api.post("/v1/blueprints/cluster/entities/search", json=body).json()
         assert page["ok"] is True
         pages.append([entity["identifier"] for entity in page["entities"]])
-        if not page["next"]:
+        if "next" not in page:  # Port's last page has no `next` at all
             break
         body["from"] = page["next"]
     assert [len(page) for page in pages] == [16, 16, 8]
@@ -183,8 +183,45 @@ def test_blueprint_search_defaults_and_errors(api: httpx.Client, blueprints: Non
     api.post("/v1/blueprints/cluster/entities", json=cluster("only"))
     everything = api.post("/v1/blueprints/cluster/entities/search", json={}).json()
     assert [entity["identifier"] for entity in everything["entities"]] == ["only"]
-    assert everything["next"] is None
+    assert "next" not in everything
     assert api.post("/v1/blueprints/ghost/entities/search", json={}).status_code == 404
     assert api.post("/v1/blueprints/cluster/entities/search", json={"limit": 0}).status_code == 422
     assert api.post("/v1/blueprints/cluster/entities/search", json={"limit": 1001}).status_code == 422
     assert api.post("/v1/blueprints/cluster/entities/search", json={"from": "garbage!"}).status_code == 422
+
+
+def test_blueprint_search_include_takes_meta_properties_with_a_dollar_and_properties_bare(
+    api: httpx.Client, blueprints: None
+) -> None:
+    api.post("/v1/blueprints/cluster/entities", params=MERGE, json=cluster("c1", size=3))
+
+    def first(include: list[str], exclude: list[str] | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"include": include, **({"exclude": exclude} if exclude else {})}
+        response = api.post("/v1/blueprints/cluster/entities/search", json=body)
+        assert response.status_code == 200, response.json()
+        entity: dict[str, Any] = response.json()["entities"][0]
+        return entity
+
+    with_meta = first(["$identifier", "$updatedAt"])
+    assert set(with_meta) == {"identifier", "updatedAt"}
+    assert with_meta["identifier"] == "c1"
+    # Bare names are property identifiers: a blueprint has no property called `identifier`.
+    assert first(["identifier", "updatedAt"]) == {}
+    assert first(["size", "$title"]) == {"title": "C1", "properties": {"size": 3}}
+    assert "size" not in first([], exclude=["size"])["properties"]
+    refused = api.post("/v1/blueprints/cluster/entities/search", json={"include": ["$nope"]})
+    assert refused.status_code == 422
+    assert "$nope" in refused.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/blueprints/cluster/entities/search", {"limit": 5, "sort": "asc"}),
+        ("/v1/entities/search", {"combinator": "and", "rules": [], "limit": 5}),
+    ],
+)
+def test_search_bodies_refuse_unknown_keys(api: httpx.Client, blueprints: None, path: str, body: Any) -> None:
+    response = api.post(path, json=body)
+    assert response.status_code == 422
+    assert "additional properties" in response.json()["message"]

@@ -33,7 +33,11 @@ def test_bulk_207_reports_exactly_the_failed_entities(port_client: PortClient, s
     results = port_client.bulk_upsert(service_blueprint, entities)
     failed = {result.identifier: result for result in results if not result.ok}
     assert set(failed) == {"svc-00003", "svc-00017", "has space", "svc-00024"}
-    assert all(result.status == 422 and not result.transient for result in failed.values())
+    assert all(failed[name].status == 422 for name in ("svc-00003", "svc-00017", "svc-00024"))
+    assert not any(result.transient for result in failed.values())
+    # Sent, "has space" would make Port refuse its whole request (422 for all 20): it fails alone.
+    assert (failed["has space"].error, failed["has space"].status) == ("invalid_entity", None)
+    assert "does not match Port's identifier pattern" in (failed["has space"].message or "")
     assert "memory" in (failed["svc-00003"].message or "")
     assert "cobol" in (failed["svc-00017"].message or "")
     written = {entity["identifier"] for entity in port_client.iter_blueprint_entities(service_blueprint)}
@@ -96,7 +100,7 @@ def test_upsert_error_carries_method_path_status_and_ports_message(
         "POST",
         "/v1/blueprints/service/entities",
         422,
-        "schema_mismatch",
+        "blueprint_schema_mismatch",
     )
     assert "memory" in (error.message or "")
     assert error.transient is False
@@ -117,7 +121,7 @@ def test_bulk_delete_chunks_by_100(port_client: PortClient, service_blueprint: s
 def test_paginated_listing_returns_every_match_once(port_client: PortClient, service_blueprint: str) -> None:
     port_client.bulk_upsert(service_blueprint, [service(index, memory=index % 3) for index in range(95)])
     query = {"combinator": "and", "rules": [{"property": "memory", "operator": "=", "value": 1}]}
-    found = list(port_client.iter_blueprint_entities(service_blueprint, query, include=["identifier"], page_size=10))
+    found = list(port_client.iter_blueprint_entities(service_blueprint, query, include=["$identifier"], page_size=10))
     assert found == [{"identifier": f"svc-{index:05d}"} for index in range(95) if index % 3 == 1]
     assert port_client.counters.requests["search_page"] == 4
 

@@ -4,6 +4,8 @@ import pytest
 from pydantic import SecretStr
 
 from port_aws_exporter.port import DEFAULT_API_URL, PortConfigurationError, PortCredentials
+from port_aws_exporter.port.credentials import LEGACY_API_URL, PORT_API_URLS
+from tests.contract.port_openapi import port_spec
 
 SECRET = "sup3r-s3cret-value"
 
@@ -21,6 +23,15 @@ SECRET = "sup3r-s3cret-value"
 )
 def test_api_url_is_normalised_with_or_without_v1(given: str, expected: str) -> None:
     assert PortCredentials(client_id="id", client_secret=SecretStr(SECRET), api_url=given).api_url == expected
+
+
+def test_ports_regional_base_urls_are_the_documents_servers_and_the_client_takes_them_all() -> None:
+    servers = [server["url"] for server in port_spec().document["servers"]]
+    assert servers == [PORT_API_URLS["eu"], PORT_API_URLS["us"]]
+    assert PORT_API_URLS["eu"] == DEFAULT_API_URL
+    for url in [*servers, LEGACY_API_URL]:
+        for given in (url, f"{url}/v1", f"{url}/v1/"):
+            assert PortCredentials(client_id="id", client_secret=SecretStr(SECRET), api_url=given).api_url == url
 
 
 @pytest.mark.parametrize("bad", ["api.getport.io", "ftp://x", "https://"])

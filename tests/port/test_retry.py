@@ -26,15 +26,31 @@ def test_retry_after_as_http_date() -> None:
 
 def test_a_retry_after_that_is_neither_seconds_nor_a_date_gives_no_hint() -> None:
     assert retry_after_hint(503, {"retry-after": "soon"}) is None
-    assert retry_after_hint(429, {"retry-after": "soon", "x-ratelimit-reset": "1000"}, now=990.0) == 10.0
+    now = 1_760_000_000.0
+    assert retry_after_hint(429, {"retry-after": "soon", "x-ratelimit-reset": str(int(now) + 10)}, now=now) == 10.0
 
 
 def test_ratelimit_reset_is_used_on_429_only() -> None:
-    headers = {"x-ratelimit-reset": "1000"}
-    assert retry_after_hint(429, headers, now=990.0) == 10.0
-    assert retry_after_hint(429, headers, now=2000.0) == 0.0
-    assert retry_after_hint(500, headers, now=990.0) is None
-    assert retry_after_hint(429, {}, now=990.0) is None
+    now = 1_760_000_000.0
+    headers = {"x-ratelimit-reset": str(int(now) + 10)}
+    assert retry_after_hint(429, headers, now=now) == 10.0
+    assert retry_after_hint(429, headers, now=now + 1000) == 0.0
+    assert retry_after_hint(500, headers, now=now) is None
+    assert retry_after_hint(429, {}, now=now) is None
+
+
+@pytest.mark.parametrize(
+    ("reset", "wait"),
+    [
+        ("37", 37.0),  # seconds until the reset (Port's docs site, its Terraform provider)
+        ("0", 0.0),
+        ("299.5", 299.5),
+        ("1760000037", 37.0),  # the UTC epoch second of the reset (Port's docs repository)
+        ("1759999990", 0.0),  # a reset already past
+    ],
+)
+def test_ratelimit_reset_is_read_as_an_epoch_or_as_seconds_until_the_reset(reset: str, wait: float) -> None:
+    assert retry_after_hint(429, {"x-ratelimit-reset": reset}, now=1_760_000_000.0) == wait
 
 
 @given(retry=st.integers(min_value=1, max_value=40), seed=st.integers())

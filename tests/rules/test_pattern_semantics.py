@@ -113,12 +113,14 @@ class TestSemantics:
         assert pattern.matches({"ip": "2001:0db8:0000:0000:0000:0000:0000:0001"})
         assert not pattern.matches({"ip": "2001:db8::2"})
 
-    def test_cidr_range_starts_at_the_given_address(self) -> None:
-        # event-ruler does not clear host bits: 10.0.0.128/24 admits 10.0.0.128 to 10.0.0.255.
+    def test_cidr_with_host_bits_set_matches_the_whole_network(self) -> None:
+        # AWS (and event-ruler since May 2023) clear the host bits: 10.0.0.128/24 is 10.0.0.0/24.
         pattern = compile_pattern({"ip": [{"cidr": "10.0.0.128/24"}]})
         assert pattern.matches({"ip": "10.0.0.200"})
-        assert not pattern.matches({"ip": "10.0.0.5"})
+        assert pattern.matches({"ip": "10.0.0.5"})
+        assert not pattern.matches({"ip": "10.0.1.5"})
         assert not pattern.matches({"ip": "2001:db8::1"})
+        assert compile_pattern({"ip": [{"cidr": "2001:db8::ff/120"}]}).matches({"ip": "2001:db8::1"})
 
     def test_wildcard_escapes(self) -> None:
         assert compile_pattern({"a": [{"wildcard": "x\\*y"}]}).matches({"a": "x*y"})

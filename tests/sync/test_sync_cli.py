@@ -95,11 +95,14 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["errors"] == [] and report["deleted"] == 0
-    assert sum(kind["listed"] for kind in report["kinds"]) == 50  # the demo world's resources, S3 listed once
+    # Three accounts, each with the demo world (S3 and IAM listed once per account); a member also has
+    # the OrganizationAccountAccessRole that Organizations creates and the exporter's read role.
+    assert [(a["status"], a["listed"]) for a in report["accounts"]] == [("synced", 50), ("synced", 52), ("synced", 52)]
+    assert {kind["account"] for kind in report["kinds"]} == {account["account"] for account in report["accounts"]}
     assert db.exists()
     listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsSnsTopic", "--json"], env, project)
     topics = json.loads(listed.stdout)
-    assert len(topics) == 4 and all(topic["relations"]["queues"] for topic in topics)
+    assert len(topics) == 3 * 4 and all(topic["relations"]["queues"] for topic in topics)
     # The live part: every change reached the catalog through EventBridge, SQS and the worker.
     live = report["live"]
     assert [(e["kind"], e["action"]) for e in live][:3] == [
@@ -110,3 +113,43 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert live[-1]["effect"] == "awsDynamoDbTable/demo-live-carts deleted"
     functions = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsLambdaFunction", "--json"], env, project)
     assert "demo-live-checkout" not in {entity["identifier"] for entity in json.loads(functions.stdout)}
+
+
+def test_local_seed_accounts_then_sync_the_organisation(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, tmp_path: Path
+) -> None:
+    env = _env(aws_env)
+    seeded = _run(["local", "seed", "--accounts", "2", "--regions", "us-east-1", "--json"], env, tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    organization = json.loads(seeded.stdout)
+    members = [member["account_id"] for member in organization["members"]]
+    assert [member["unit"] for member in organization["members"]] == ["Workloads", "Sandbox"]
+    assert set(organization["resources"]) == {organization["management_account_id"], *members}
+    config = tmp_path / "config.json"
+    mapping = {"identifier": '.QueueName + "@" + .__AccountId', "blueprint": "queue", "properties": {"arn": ".Arn"}}
+    entry = {
+        "kind": "AWS::SQS::Queue",
+        "selector": {"aws": {"regions": ["us-east-1"]}},
+        "port": {"entity": {"mappings": [mapping]}},
+    }
+    config.write_text(json.dumps({"accounts": {"organization": {}}, "resources": [entry]}))
+    blueprint = tmp_path / "queue.json"
+    blueprint.write_text(
+        json.dumps({"identifier": "queue", "title": "Queue", "schema": {"properties": {"arn": {"type": "string"}}}})
+    )
+    db = tmp_path / "catalog.db"
+    assert _run(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path).returncode == 0
+
+    result = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--json"], env, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) >= REPORT_KEYS
+    assert [(a["account"], a["status"], a["written"]) for a in report["accounts"]] == [
+        (organization["management_account_id"], "synced", 4),
+        *sorted((member, "synced", 4) for member in members),
+    ]
+    assert {kind["account"] for kind in report["kinds"]} == {organization["management_account_id"], *members}
+    table = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "3 accounts: 12 resources listed, 12 entities written, 0 failures" in table.stdout

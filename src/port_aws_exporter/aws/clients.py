@@ -36,6 +36,12 @@ class AwsClients:
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
         self.session = session or boto3.Session()
+        self._options: dict[str, Any] = {
+            "max_attempts": max_attempts,
+            "retry_mode": retry_mode,
+            "max_pool_connections": max_pool_connections,
+            "read_timeout": read_timeout,
+        }
         self._config = Config(
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             max_pool_connections=max_pool_connections,
@@ -44,6 +50,10 @@ class AwsClients:
         )
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+
+    def with_session(self, session: boto3.Session) -> AwsClients:
+        """Clients with these settings on another session (another account's credentials)."""
+        return AwsClients(session, **self._options)
 
     def client(self, service: str, region: str) -> Any:
         """The shared client of `service` in `region`."""

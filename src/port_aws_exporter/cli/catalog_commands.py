@@ -1,18 +1,22 @@
-"""`port-aws-exporter catalog ...`: serve the local catalog, list entities, apply blueprints.
+"""`port-aws-exporter catalog ...`: serve the local catalog (its API and web page), list and get
+entities, list and apply blueprints.
 
-`list` and `blueprints apply` work on a catalog database directly (`--db`) or over the API
-(`--url`, authenticating with `PORT_CLIENT_ID`/`PORT_CLIENT_SECRET`), so they work against Port
-itself too. A reading command opens `--db` read-only (`_open_target(..., read_only=True)`): it
-never creates or changes a database, and a file that is not one is a clear error.
+`list`, `get` and `blueprints list|apply` work on a catalog database directly (`--db`) or over the
+API (`--url`, authenticating with `PORT_CLIENT_ID`/`PORT_CLIENT_SECRET`), so they work against Port
+itself too. `list --filter` reads a filter as the catalog page does (`core.entity_filter`) and
+hands it to the catalog's search. The reading commands open `--db` read-only
+(`_open_target(..., read_only=True)`): they never create or change a database, and a file that is
+not one is a clear error.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,19 +25,32 @@ from typing import Any, Protocol, TypeVar
 
 import click
 
+from port_aws_exporter.core.entity_filter import MATCH_ALL, FilterError, filter_query
 from port_aws_exporter.core.installation import anonymous_user_agent
 
 T = TypeVar("T")
 
 
 class BlueprintTarget(Protocol):
-    """Where blueprints are applied and entities listed: a database or an API."""
+    """Where blueprints are applied and entities read: a database or an API."""
 
     def apply(self, blueprint: dict[str, Any]) -> bool:
         """Create or replace the blueprint; True if it was created."""
 
-    def entities(self, blueprint: str | None) -> list[dict[str, Any]]:
-        """Entities of one blueprint, or of all."""
+    def blueprints(self) -> list[dict[str, Any]]:
+        """Every blueprint."""
+
+    def blueprint(self, identifier: str) -> dict[str, Any] | None:
+        """The blueprint, or None."""
+
+    def count(self, blueprint: str) -> int:
+        """How many entities the blueprint has."""
+
+    def entities(self, blueprint: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        """The blueprint's entities that match a Port search query, as the search answers them."""
+
+    def entity(self, blueprint: str, identifier: str) -> dict[str, Any] | None:
+        """The entity, or None."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +125,8 @@ def serve_command(
         click.echo(catalog.url)
         sys.stdout.flush()
         click.echo(
-            f"local catalog serving {db_path} at {catalog.url} (faults: {catalog.url}/_local/faults); Ctrl-C to stop",
+            f"local catalog serving {db_path} at {catalog.url} (its page: {catalog.url}/, faults: "
+            f"{catalog.url}/_local/faults); Ctrl-C to stop",
             err=True,
         )
         stop.wait()
@@ -119,20 +137,94 @@ def serve_command(
 @click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), help="Catalog database.")
 @click.option("--url", help="Port API base URL (also $PORT_API_URL); uses PORT_CLIENT_ID/SECRET.")
 @click.option("--blueprint", help="Only entities of this blueprint.")
+@click.option(
+    "--filter",
+    "filter_text",
+    help="Only matching entities: words (in the identifier, title or a text property), or a Port search "
+    "query (or one rule) as JSON. The catalog page's filter reads it the same way.",
+)
+@click.option("--limit", type=click.IntRange(1), help="At most this many entities.")
 @click.option("--json", "as_json", is_flag=True, help="Print the entities as Port returns them.")
-def list_command(db_path: Path | None, url: str | None, blueprint: str | None, as_json: bool) -> None:
-    """List the entities of a catalog."""
+def list_command(
+    db_path: Path | None,
+    url: str | None,
+    blueprint: str | None,
+    filter_text: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List the entities of a catalog (by blueprint, then identifier)."""
     with _open_target(db_path, url, read_only=True) as target:
-        entities = _guarded(lambda: target.entities(blueprint))
+        entities = _guarded(lambda: list_entities(target, blueprint, filter_text, limit))
     if as_json:
         click.echo(json.dumps(entities, indent=2, ensure_ascii=False))
         return
-    _print_table(entities)
+    limited = limit is not None and len(entities) == limit
+    _print_table(entities, f"the first {limit} entities" if limited else f"{len(entities)} entities")
+
+
+def list_entities(
+    target: BlueprintTarget, blueprint: str | None, filter_text: str | None, limit: int | None
+) -> list[dict[str, Any]]:
+    """The entities of one blueprint (or of all) that match the filter, at most `limit` of them."""
+    if blueprint is None:
+        definitions = sorted(target.blueprints(), key=lambda definition: str(definition["identifier"]))
+    else:
+        definition = target.blueprint(blueprint)
+        if definition is None:
+            raise click.ClickException(f"the catalog has no blueprint {blueprint!r}")
+        definitions = [definition]
+
+    def matching(definition: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        try:
+            query = filter_query(filter_text or "", [definition])
+        except FilterError as error:
+            raise click.BadParameter(str(error), param_hint="--filter") from error
+        return target.entities(str(definition["identifier"]), query)
+
+    found: Iterable[dict[str, Any]] = itertools.chain.from_iterable(map(matching, definitions))
+    return list(itertools.islice(found, limit))
+
+
+@catalog_group.command("get")
+@click.argument("blueprint")
+@click.argument("identifier")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), help="Catalog database.")
+@click.option("--url", help="Port API base URL (also $PORT_API_URL); uses PORT_CLIENT_ID/SECRET.")
+@click.option("--json", "as_json", is_flag=True, help="Print the entity as Port returns it.")
+def get_command(blueprint: str, identifier: str, db_path: Path | None, url: str | None, as_json: bool) -> None:
+    """Show one entity: its properties, relations, $datasource (with --db) and timestamps."""
+    with _open_target(db_path, url, read_only=True) as target:
+        if _guarded(lambda: target.blueprint(blueprint)) is None:
+            raise click.ClickException(f"the catalog has no blueprint {blueprint!r}")
+        entity = _guarded(lambda: target.entity(blueprint, identifier))
+    if entity is None:
+        raise click.ClickException(f"blueprint {blueprint!r} has no entity {identifier!r}")
+    if as_json:
+        public = {key: value for key, value in entity.items() if not key.startswith("$")}
+        click.echo(json.dumps(public, indent=2, ensure_ascii=False))
+        return
+    _print_entity(entity)
 
 
 @catalog_group.group("blueprints")
 def blueprints_group() -> None:
     """Manage blueprints."""
+
+
+@blueprints_group.command("list")
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), help="Catalog database.")
+@click.option("--url", help="Port API base URL (also $PORT_API_URL); uses PORT_CLIENT_ID/SECRET.")
+@click.option("--json", "as_json", is_flag=True, help="Print the blueprints as Port returns them.")
+def list_blueprints_command(db_path: Path | None, url: str | None, as_json: bool) -> None:
+    """List the blueprints of a catalog, with their entity counts and relations."""
+    with _open_target(db_path, url, read_only=True) as target:
+        blueprints = sorted(_guarded(target.blueprints), key=lambda blueprint: str(blueprint["identifier"]))
+        if as_json:
+            click.echo(json.dumps(blueprints, indent=2, ensure_ascii=False))
+            return
+        counts = _guarded(lambda: {str(b["identifier"]): target.count(str(b["identifier"])) for b in blueprints})
+    _print_blueprints(blueprints, counts)
 
 
 @blueprints_group.command("apply")
@@ -180,6 +272,9 @@ def apply_blueprint_files(target: BlueprintTarget, files: list[Path]) -> list[Ap
     return outcomes
 
 
+DATABASE_PAGE_SIZE = 1000
+
+
 class DatabaseTarget:
     """A local catalog database, used directly (`read_only`: for commands that only read)."""
 
@@ -197,9 +292,41 @@ class DatabaseTarget:
         created, _stored = self.service.apply_blueprint(blueprint, self.writer)
         return created
 
-    def entities(self, blueprint: str | None) -> list[dict[str, Any]]:
-        blueprints = [blueprint] if blueprint else [bp["identifier"] for bp in self.service.list_blueprints()]
-        return [entity for name in blueprints for entity in self.service.list_entities(name)]
+    def blueprints(self) -> list[dict[str, Any]]:
+        return self.service.list_blueprints()
+
+    def blueprint(self, identifier: str) -> dict[str, Any] | None:
+        return self._unless_missing(lambda: self.service.get_blueprint(identifier))
+
+    def count(self, blueprint: str) -> int:
+        return self.service.count_entities(blueprint)
+
+    def entities(self, blueprint: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        # Page by page through the search `POST .../entities/search` answers, as over the API.
+        body: dict[str, Any] = {"query": query or MATCH_ALL, "limit": DATABASE_PAGE_SIZE}
+        while True:
+            page = self.service.search_blueprint(blueprint, body)
+            yield from page["entities"]
+            if not page.get("next"):
+                return
+            body["from"] = page["next"]
+
+    def entity(self, blueprint: str, identifier: str) -> dict[str, Any] | None:
+        from port_aws_exporter.local.catalog import store
+
+        # The store's own read: it keeps the entity's `$datasource`, which the API does not return.
+        return store.load_entity(self.service.database.connection(), blueprint, identifier)
+
+    @staticmethod
+    def _unless_missing(read: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+        from port_aws_exporter.local.catalog import CatalogError
+
+        try:
+            return read()
+        except CatalogError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def close(self) -> None:
         self.service.database.close()
@@ -216,9 +343,20 @@ class ApiTarget:
     def apply(self, blueprint: dict[str, Any]) -> bool:
         return self.client.apply_blueprint(blueprint).created
 
-    def entities(self, blueprint: str | None) -> list[dict[str, Any]]:
-        blueprints = [blueprint] if blueprint else [bp["identifier"] for bp in self.client.list_blueprints()]
-        return [entity for name in blueprints for entity in self.client.iter_blueprint_entities(name)]
+    def blueprints(self) -> list[dict[str, Any]]:
+        return self.client.list_blueprints()
+
+    def blueprint(self, identifier: str) -> dict[str, Any] | None:
+        return self.client.get_blueprint(identifier)
+
+    def count(self, blueprint: str) -> int:
+        return self.client.count_entities(blueprint)
+
+    def entities(self, blueprint: str, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        return self.client.iter_blueprint_entities(blueprint, query if query.get("rules") else None)
+
+    def entity(self, blueprint: str, identifier: str) -> dict[str, Any] | None:
+        return self.client.get_entity(blueprint, identifier)
 
     def close(self) -> None:
         self.client.close()
@@ -269,11 +407,11 @@ def _parse_json_option(name: str, text: str) -> dict[str, Any]:
     return value
 
 
-def _print_table(entities: list[dict[str, Any]]) -> None:
+def _print_table(entities: list[dict[str, Any]], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("Blueprint", "Identifier", "Title", "Updated", title=f"{len(entities)} entities")
+    table = Table("Blueprint", "Identifier", "Title", "Updated", title=title)
     for entity in entities:
         table.add_row(
             str(entity.get("blueprint", "")),
@@ -282,3 +420,45 @@ def _print_table(entities: list[dict[str, Any]]) -> None:
             str(entity.get("updatedAt") or ""),
         )
     Console(width=200).print(table)
+
+
+def _print_blueprints(blueprints: list[dict[str, Any]], counts: dict[str, int]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("Identifier", "Title", "Entities", "Relations", title=f"{len(blueprints)} blueprints")
+    for blueprint in blueprints:
+        identifier = str(blueprint["identifier"])
+        relations = ", ".join(
+            f"{name} → {relation.get('target')}" for name, relation in (blueprint.get("relations") or {}).items()
+        )
+        table.add_row(identifier, str(blueprint.get("title") or ""), str(counts[identifier]), relations)
+    Console(width=200).print(table)
+
+
+def _print_entity(entity: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from port_aws_exporter.cli.output import stdout_console as console
+
+    console.print(
+        f"[bold]{escape(str(entity.get('title') or entity['identifier']))}[/]  "
+        f"{escape(str(entity.get('blueprint')))}/{escape(str(entity['identifier']))}"
+    )
+    sections = [
+        ("Properties", entity.get("properties") or {}),
+        ("Relations", entity.get("relations") or {}),
+        ("Meta", {key: entity.get(key) for key in _META_FIELDS if entity.get(key) not in (None, "", [])}),
+    ]
+    for title, values in sections:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="dim")
+        table.add_column(overflow="fold")
+        for name, value in values.items():
+            table.add_row(escape(str(name)), escape(value if isinstance(value, str) else json.dumps(value)))
+        console.print(f"\n[bold]{title}[/]")
+        console.print(table if values else "[dim]none[/]")
+
+
+_META_FIELDS = ("team", "icon", "$datasource", "createdAt", "createdBy", "updatedAt", "updatedBy")

@@ -1,8 +1,12 @@
 """The demo: the whole exporter on the local stack, with no AWS or Port account.
 
-It starts the local AWS endpoint and seeds the demo world, starts the local catalog (kept in a
-SQLite file so it can be looked at afterwards), applies the project's example blueprints (and the
-region entities they relate to), and runs a full sync with the example `config.json`.
+It starts the local AWS endpoint with an organisation of three accounts (the management account,
+where the exporter runs, and two members, each with the exporter's read role) and seeds the demo
+world in each, starts the local catalog (kept in a SQLite file so it can be looked at afterwards),
+applies the project's example blueprints (and the region entities they relate to), and runs a full
+sync of the whole organisation with the example `config.json` (plus `"accounts": {"organization": {}}`).
+With a `serve` callback, everything stays up while it runs: the catalog and its page, the local AWS,
+and the worker that applies the example rules' events.
 """
 
 from __future__ import annotations
@@ -19,20 +23,28 @@ from typing import Any
 
 import port_aws_exporter
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.aws.identity import resolve_identity
 from port_aws_exporter.cli.event_session import open_event_batch
-from port_aws_exporter.core.config import load_config
+from port_aws_exporter.cli.organization import run_organization_sync
+from port_aws_exporter.core.config import AccountsConfig, load_config
 from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
-from port_aws_exporter.local.aws import deploy_rule_template, make_change, seed_demo_world, start_local_aws
+from port_aws_exporter.local.aws import (
+    deploy_rule_template,
+    make_change,
+    seed_organization,
+    seed_organization_worlds,
+    start_local_aws,
+)
 from port_aws_exporter.local.catalog import start_catalog
 from port_aws_exporter.port import PortClient, PortCredentials
 from port_aws_exporter.port.blueprint_order import order_by_relations
-from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
-from port_aws_exporter.sync.report import SyncReport
+from port_aws_exporter.sync.accounts import OrganizationReport
+from port_aws_exporter.sync.full_sync import SyncOptions
 
 REGION_BLUEPRINT = "awsRegion"
 DEMO_REGIONS = ("us-east-1", "eu-west-1")
+# Member accounts of the demo's organisation (with the management account: three accounts).
+DEMO_MEMBER_ACCOUNTS = 2
 # Dummy credentials for the local endpoint; the local AWS accepts any.
 LOCAL_AWS_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local-demo", "AWS_SECRET_ACCESS_KEY": "local-demo"}
 
@@ -175,11 +187,21 @@ _EFFECTS = {"create": "created", "update": "updated", "tag": "updated (tags)", "
 LiveReporter = Callable[[LiveEvent], None]
 
 
+@dataclass(frozen=True)
+class ServingDemo:
+    """What is up while `run_demo`'s `serve` callback runs."""
+
+    catalog_url: str
+    aws_url: str
+    region: str
+    watching: bool  # the example rules feed a worker: a change made now reaches the catalog
+
+
 @dataclass
 class DemoResult:
     """What the demo did."""
 
-    report: SyncReport
+    report: OrganizationReport
     seeded: dict[str, Any]
     catalog_db: Path
     blueprints: list[str]
@@ -196,10 +218,15 @@ def run_demo(
     on_step: StepReporter = lambda step: None,
     live: bool = True,
     on_live_event: LiveReporter = lambda event: None,
-    on_synced: Callable[[SyncReport], None] | None = None,
+    on_synced: Callable[[OrganizationReport], None] | None = None,
+    members: int = DEMO_MEMBER_ACCOUNTS,
+    serve: Callable[[ServingDemo], None] | None = None,
+    catalog_port: int = 0,
 ) -> DemoResult:
     """Local AWS + demo world + local catalog + example blueprints + one full sync; then, with
-    `live`, the example rules in the local EventBridge, a worker on their queue, and live changes."""
+    `live`, the example rules in the local EventBridge, a worker on their queue, and live changes.
+    Finally `serve` (if given) is called with everything still up, which stays up until it returns.
+    The catalog listens on loopback, on `catalog_port` (0: a free port)."""
     steps: list[DemoStep] = []
 
     def done(title: str, started: float) -> None:
@@ -208,29 +235,34 @@ def run_demo(
         on_step(step)
 
     config = load_config(examples / "config.json")
+    config = config.model_copy(update={"accounts": AccountsConfig.model_validate({"organization": {}})})
     started = time.monotonic()
     with start_local_aws() as aws, local_aws_environment(aws.url, regions[0]):
         done(f"local AWS endpoint started at {aws.url}", started)
         started = time.monotonic()
-        seeded = seed_demo_world(aws.url, resources=resources, regions=list(regions))
-        done(f"demo world seeded: {seeded.count()} resources in {', '.join(regions)}", started)
+        organization = seed_organization(aws.url, members=members)
+        seed_organization_worlds(aws.url, organization, regions=list(regions), resources=resources)
+        home = organization.worlds[organization.management_account_id]
+        names = ", ".join(member.name for member in organization.members)
+        done(
+            f"organisation of {members + 1} accounts (management + {names}), demo world seeded in each: "
+            f"{organization.count()} resources in {', '.join(regions)}",
+            started,
+        )
         started = time.monotonic()
-        with start_catalog(catalog_db) as catalog:
+        with start_catalog(catalog_db, port=catalog_port) as catalog:
             clients = AwsClients()
-            installation = resolve_installation(clients.session)
-            with PortClient(catalog.credentials(), installation) as port:
+            caller = resolve_identity(clients.session)
+            with PortClient(catalog.credentials(), caller.installation) as port:
                 blueprints = apply_example_blueprints(port, examples, regions)
                 done(f"local catalog at {catalog.url} ({catalog_db}), {len(blueprints)} blueprints applied", started)
                 started = time.monotonic()
-                sync = FullSync(
-                    config,
-                    lambda spec: fetcher_for(spec, clients),
-                    port,
-                    installation.owned_entities_query,
-                    SyncOptions(default_region=regions[0]),
+                report = run_organization_sync(config, clients, caller, port, SyncOptions(default_region=regions[0]))
+                done(
+                    f"full sync of {len(report.accounts)} accounts: {report.written} entities written, "
+                    f"{report.deleted} stale deleted",
+                    started,
                 )
-                report = sync.run().report
-                done(f"full sync: {report.written} entities written, {report.deleted} stale deleted", started)
                 if on_synced is not None:
                     on_synced(report)
                 events: list[LiveEvent] = []
@@ -245,7 +277,13 @@ def run_demo(
                             event = _apply_live_change(aws.url, port, change, regions[0])
                             events.append(event)
                             on_live_event(event)
-    return DemoResult(report, seeded.to_dict(), catalog_db, blueprints, steps, events)
+                        if serve is not None:
+                            serve(ServingDemo(catalog.url, aws.url, regions[0], watching=True))
+                elif serve is not None:
+                    serve(ServingDemo(catalog.url, aws.url, regions[0], watching=False))
+    return DemoResult(
+        report, {**home.to_dict(), "organization": organization.to_dict()}, catalog_db, blueprints, steps, events
+    )
 
 
 @contextmanager

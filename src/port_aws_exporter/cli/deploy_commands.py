@@ -12,7 +12,13 @@ from port_aws_exporter.aws.clients import config_s3_client
 from port_aws_exporter.cli.output import fail, print_json, stderr_console
 from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.deploy.artifact import PackageBuildError, build_lambda_artifact
-from port_aws_exporter.deploy.iam_policy import DEFAULT_POLICY_NAME, build_read_policy, create_policy_command
+from port_aws_exporter.deploy.iam_policy import (
+    DEFAULT_POLICY_NAME,
+    AccountsPolicies,
+    accounts_policies,
+    build_read_policy,
+    create_policy_command,
+)
 from port_aws_exporter.deploy.lambda_target import DEFAULT_LAMBDA_TARGET, LambdaTarget, UnsupportedTargetError
 from port_aws_exporter.deploy.type_registry import CloudFormationTypeRegistry
 
@@ -99,6 +105,7 @@ def package_command(
     is_flag=True,
     help="Also allow reads that return data (secret values, object contents) that handlers list.",
 )
+@click.option("--partition", default="aws", show_default=True, help="With accounts: the partition of role ARNs.")
 def iam_policy_command(
     *,
     config_source: str | None,
@@ -109,9 +116,14 @@ def iam_policy_command(
     region: str | None,
     offline: bool,
     include_data_reads: bool,
+    partition: str,
 ) -> None:
     """Print the least-privilege read policy for a config's kinds, then the `aws iam create-policy`
     command whose resulting ARN is the exporter stack's CustomIAMPolicyARN.
+
+    With `accounts` in the config: the member accounts' read role's policy, and the home account's
+    (its own reads when includeHome, the organisation's account list, sts:AssumeRole of the read
+    role by name only); `--json` prints `{"memberRole": ..., "home": ...}`.
 
     Actions come from the kind registry, else CloudFormation DescribeType, else the kind is reported
     as unknown. Only reads go in: what was left out, and why, is printed on stderr.
@@ -119,12 +131,27 @@ def iam_policy_command(
     if config_source is None and not kinds:
         fail("give --config FILE or at least one --kind", exit_code=2)
     wanted = list(kinds)
+    registry = None if offline else CloudFormationTypeRegistry(region=region)
     if config_source is not None:
         try:
-            wanted = load_config(config_source, s3_client=config_s3_client(config_source)).kinds() + wanted
+            config = load_config(config_source, s3_client=config_s3_client(config_source))
         except ConfigError as error:
             fail(escape(str(error)))
-    registry = None if offline else CloudFormationTypeRegistry(region=region)
+        if config.accounts is not None:
+            if kinds:
+                fail(
+                    "--kind adds to a single account's policy; with accounts, put the kinds in the config", exit_code=2
+                )
+            _print_accounts_policies(
+                accounts_policies(
+                    config, partition=partition, type_registry=registry, include_data_reads=include_data_reads
+                ),
+                config.accounts.role_name,
+                as_json,
+                output,
+            )
+            return
+        wanted = config.kinds() + wanted
     policy = build_read_policy(wanted, type_registry=registry, include_data_reads=include_data_reads)
     for line in policy.explanation():
         stderr_console.print(escape(line), soft_wrap=True, style="yellow" if _is_warning(line) else None)
@@ -144,6 +171,22 @@ def iam_policy_command(
         click.echo()
     click.echo("# Create the policy; the ARN it prints is the exporter stack's CustomIAMPolicyARN parameter:")
     click.echo(command)
+
+
+def _print_accounts_policies(policies: AccountsPolicies, role_name: str, as_json: bool, output: Path | None) -> None:
+    for line in policies.member_role.explanation():
+        stderr_console.print(escape(line), soft_wrap=True, style="yellow" if _is_warning(line) else None)
+    both = {"memberRole": policies.member_role.document, "home": policies.home}
+    if output is not None:
+        output.write_text(json.dumps(both, indent=2) + "\n")
+        stderr_console.print(f"wrote both policies to {escape(str(output))}", soft_wrap=True)
+    if as_json:
+        print_json(both)
+        return
+    click.echo(f"# The member accounts' read role ({role_name}; deploy/member-role.yaml creates it, e.g. by StackSet):")
+    print_json(policies.member_role.document)
+    click.echo("# The home account, where the exporter runs (the stack's CustomIAMPolicyARN):")
+    print_json(policies.home)
 
 
 def _is_warning(line: str) -> bool:

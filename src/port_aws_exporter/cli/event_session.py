@@ -50,12 +50,8 @@ def open_event_batch(
     config = load_config(config_source, s3_client=clients.client("s3", clients.default_region))
     installation = resolve_installation(clients.session)
     with PortClient(credentials, installation) as port, TimeLimitedJq(workers=jq_workers) as evaluator:
+        fetchers = lambda spec: fetcher_for(spec, clients, installation.account_id)  # noqa: E731
         batch = EventBatch(
-            config,
-            lambda spec: fetcher_for(spec, clients),
-            port,
-            evaluator,
-            options,
-            owned_entities_query=installation.owned_entities_query,
+            config, fetchers, port, evaluator, options, owned_entities_query=installation.owned_entities_query
         )
         yield EventSession(batch, clients, port, installation)

@@ -56,8 +56,17 @@ def local_group() -> None:
 @click.option("--seed/--no-seed", default=False, help="Seed the demo world once the endpoint is up.")
 @click.option("--resources", type=click.IntRange(min=0), default=None, help="With --seed: at least N resources.")
 @click.option("--regions", default=DEFAULT_REGIONS, show_default=True, help="With --seed: comma-separated regions.")
+@click.option(
+    "--accounts",
+    "members",
+    type=click.IntRange(0, 26),
+    default=None,
+    help="With --seed: an organisation with N member accounts, every account seeded.",
+)
 @click.option("--log-requests", is_flag=True, help="Log every request on stderr.")
-def aws_command(host: str, port: int, seed: bool, resources: int | None, regions: str, log_requests: bool) -> None:
+def aws_command(
+    host: str, port: int, seed: bool, resources: int | None, regions: str, members: int | None, log_requests: bool
+) -> None:
     """Serve a local AWS endpoint until interrupted (SIGINT or SIGTERM).
 
     The first line on stdout is the endpoint's base URL: point boto3 at it with AWS_ENDPOINT_URL.
@@ -79,7 +88,13 @@ def aws_command(host: str, port: int, seed: bool, resources: int | None, regions
             f"Fault injection: {aws.url}/_local/faults   Stop with Ctrl-C.",
             err=True,
         )
-        if seed:
+        if seed and members is not None:
+            from port_aws_exporter.local.aws import seed_organization, seed_organization_worlds
+
+            organization = seed_organization(aws.url, members=members)
+            seed_organization_worlds(aws.url, organization, regions=_regions(regions), resources=resources)
+            click.echo(f"Seeded an organisation of {members + 1} accounts: {organization.count()} resources.", err=True)
+        elif seed:
             summary = seed_demo_world(aws.url, resources=resources, regions=_regions(regions))
             click.echo(
                 f"Seeded the demo world: {summary.count()} resources in {', '.join(summary.regions)}.",
@@ -90,16 +105,42 @@ def aws_command(host: str, port: int, seed: bool, resources: int | None, regions
 
 
 @local_group.command("seed")
-@click.option("--resources", type=click.IntRange(min=0), default=None, help="At least N resources in total.")
+@click.option("--resources", type=click.IntRange(min=0), default=None, help="At least N resources (in each account).")
 @click.option("--regions", default=DEFAULT_REGIONS, show_default=True, help="Comma-separated regions.")
+@click.option(
+    "--accounts",
+    "members",
+    type=click.IntRange(0, 26),
+    default=None,
+    help="Create an organisation with N member accounts (each with the read role) and seed every account.",
+)
+@click.option(
+    "--role-name", default=None, help="With --accounts: the read role's name (default PortAwsExporterReadRole)."
+)
+@click.option(
+    "--external-id", default=None, help="With --accounts: the external id the read role's trust policy requires."
+)
 @click.option("--endpoint-url", default=None, help=_ENDPOINT_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the full summary as JSON.")
-def seed_command(resources: int | None, regions: str, endpoint_url: str | None, as_json: bool) -> None:
-    """Create the demo world in a running local AWS endpoint."""
+def seed_command(
+    resources: int | None,
+    regions: str,
+    members: int | None,
+    role_name: str | None,
+    external_id: str | None,
+    endpoint_url: str | None,
+    as_json: bool,
+) -> None:
+    """Create the demo world in a running local AWS endpoint; with --accounts N, an organisation
+    of the endpoint's default account (its management account) and N members, and the demo world in
+    every account (members' names start with the account's name, team-a, team-b…)."""
     from port_aws_exporter.local.aws import seed_demo_world
     from port_aws_exporter.local.aws.demo_world import SeedError
 
     endpoint = _endpoint(endpoint_url)
+    if members is not None:
+        _seed_organization(endpoint, members, _regions(regions), resources, role_name, external_id, as_json)
+        return
     try:
         summary = seed_demo_world(endpoint, resources=resources, regions=_regions(regions))
     except SeedError as error:
@@ -108,6 +149,51 @@ def seed_command(resources: int | None, regions: str, endpoint_url: str | None, 
         print_json(summary.to_dict())
         return
     _print_summary(summary.to_dict())
+
+
+def _seed_organization(
+    endpoint: str,
+    members: int,
+    regions: list[str],
+    resources: int | None,
+    role_name: str | None,
+    external_id: str | None,
+    as_json: bool,
+) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+    from rich.table import Table
+
+    from port_aws_exporter.core.config import DEFAULT_ROLE_NAME
+    from port_aws_exporter.local.aws import seed_organization, seed_organization_worlds
+    from port_aws_exporter.local.aws.demo_world import SeedError
+
+    try:
+        organization = seed_organization(
+            endpoint, members=members, role_name=role_name or DEFAULT_ROLE_NAME, external_id=external_id
+        )
+        seed_organization_worlds(endpoint, organization, regions=regions, resources=resources)
+    except (SeedError, ClientError, BotoCoreError) as error:
+        raise click.ClickException(f"seeding the organisation failed: {error}") from error
+    if as_json:
+        print_json(organization.to_dict())
+        return
+    table = Table(
+        "account", "name", "organisational unit", "resources", title=f"Organisation {organization.organization_id}"
+    )
+    table.add_row(
+        organization.management_account_id,
+        "management (home)",
+        "Root",
+        str(organization.worlds[organization.management_account_id].count()),
+    )
+    for member in organization.members:
+        table.add_row(member.account_id, member.name, member.unit, str(organization.worlds[member.account_id].count()))
+    stdout_console.print(table)
+    stdout_console.print(
+        f"Each member has the role {organization.role_name}, trusted by {organization.management_account_id}. "
+        'Sync them all with "accounts": {"organization": {}} in config.json.',
+        soft_wrap=True,
+    )
 
 
 def _print_summary(summary: dict[str, object]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
@@ -15,6 +15,9 @@ from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdou
 from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.port import PortConfigurationError, PortCredentials
 from port_aws_exporter.sync.report import KindRegionReport, SyncReport
+
+if TYPE_CHECKING:  # the multi-account sync is imported when a config asks for it
+    from port_aws_exporter.sync.accounts import OrganizationReport
 
 DEFAULT_LOCAL_CATALOG = "./catalog.db"
 CONFIG_ENV = "PORT_AWS_EXPORTER_CONFIG"
@@ -119,6 +122,12 @@ def print_summary(report: SyncReport) -> None:
 @click.option("--region", help="Region for kinds without selector.aws.regions (default: the AWS session's).")
 @click.option("--read-concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
 @click.option("--log-json", is_flag=True, help="Also log the sync's structured JSON lines on stderr.")
+@click.option(
+    "--delete-departed-accounts",
+    is_flag=True,
+    default=None,
+    help="With accounts: delete the entities of accounts the organisation lists as closed or suspended.",
+)
 def sync_command(
     config_source: str,
     local_catalog: str | None,
@@ -128,17 +137,20 @@ def sync_command(
     region: str | None,
     read_concurrency: int,
     log_json: bool,
+    delete_departed_accounts: bool | None,
 ) -> None:
     """Sync every configured AWS kind in every configured region to the catalog, then delete the
     stale entities this installation owns, where it is safe.
 
-    Reads AWS with boto3's default credentials (and AWS_ENDPOINT_URL, for a local endpoint). Writes to
-    Port with PORT_CLIENT_ID / PORT_CLIENT_SECRET / PORT_API_URL, or to a local catalog with
-    --local-catalog. Exits 1 when anything failed.
+    Reads AWS with boto3's default credentials (and AWS_ENDPOINT_URL, for a local endpoint); with
+    `accounts` in the config, every account of the organisation (or of the listed ids) through its
+    read role, each owning its own entities. Writes to Port with PORT_CLIENT_ID / PORT_CLIENT_SECRET /
+    PORT_API_URL, or to a local catalog with --local-catalog. Exits 1 when anything failed.
     """
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.fetchers import fetcher_for
-    from port_aws_exporter.aws.identity import resolve_installation
+    from port_aws_exporter.aws.identity import resolve_identity
+    from port_aws_exporter.cli.organization import run_organization_sync, single_account_options
     from port_aws_exporter.core.logs import configure_logging
     from port_aws_exporter.port import PortClient
     from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
@@ -151,9 +163,10 @@ def sync_command(
     except ConfigError as error:
         fail(str(error))
     try:
-        installation = resolve_installation(clients.session)
+        caller = resolve_identity(clients.session)
     except Exception as error:  # no credentials, no network: say so plainly
         fail(f"cannot tell which AWS account this is (STS GetCallerIdentity): {error}")
+    installation = caller.installation
     with catalog_credentials(local_catalog) as credentials, PortClient(credentials, installation) as port:
         progress = Progress(
             SpinnerColumn(),
@@ -163,14 +176,18 @@ def sync_command(
             transient=True,
             disable=as_json or not stderr_console.is_terminal,
         )
-        tasks: dict[tuple[int, str], Any] = {}
+        tasks: dict[tuple[str, int, str], Any] = {}
 
-        def show(kind: KindRegionReport) -> None:
-            key = (kind.index, kind.region)
+        def show_account(account: str, kind: KindRegionReport) -> None:
+            key = (account, kind.index, kind.region)
             text = f"{kind.kind} {kind.region}: {kind.listed} listed, {kind.written} written, {kind.failed} failed"
+            text = f"{account} {text}" if account else text
             if key not in tasks:
                 tasks[key] = progress.add_task(text, total=None)
             progress.update(tasks[key], description=text)
+
+        def show(kind: KindRegionReport) -> None:
+            show_account("", kind)
 
         options = SyncOptions(
             default_region=region or installation.region,
@@ -180,13 +197,39 @@ def sync_command(
             on_progress=show,
         )
         with progress:
-            sync = FullSync(
-                config, lambda spec: fetcher_for(spec, clients), port, installation.owned_entities_query, options
-            )
-            report = sync.run().report
+            result: SyncReport | OrganizationReport
+            if config.accounts is not None:
+                result = run_organization_sync(
+                    config,
+                    clients,
+                    caller,
+                    port,
+                    options,
+                    delete_departed=delete_departed_accounts,
+                    on_progress=show_account,
+                )
+            else:
+                options = single_account_options(config, clients, caller, options)
+                sync = FullSync(
+                    config,
+                    lambda spec: fetcher_for(spec, clients, installation.account_id),
+                    port,
+                    installation.owned_entities_query,
+                    options,
+                )
+                result = sync.run().report
+    _print_result(result, as_json)
+
+
+def _print_result(result: SyncReport | OrganizationReport, as_json: bool) -> None:
+    """The report (one account's, or the organisation's) for people or as JSON; exit 1 on errors."""
+    from port_aws_exporter.cli.organization import print_organization_summary
+
     if as_json:
-        print_json(report.as_dict())
+        print_json(result.as_dict())
+    elif isinstance(result, SyncReport):
+        print_summary(result)
     else:
-        print_summary(report)
-    if not report.succeeded:
+        print_organization_summary(result)
+    if result.error_count:
         raise click.exceptions.Exit(1)

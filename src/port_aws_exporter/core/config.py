@@ -13,14 +13,37 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from port_aws_exporter.core.jq.engine import JqCompileError, compile_program
+from port_aws_exporter.core.jq.root_fields import root_fields
+from port_aws_exporter.core.kinds.cloudcontrol import listed_properties
+from port_aws_exporter.core.kinds.registry import FetcherName, spec_for
 
 KIND_PATTERN = r"^[A-Za-z0-9]+::[A-Za-z0-9]+::[A-Za-z0-9]+$"
 DEFAULT_DELETION_THRESHOLD = 0.9
+# `selector.aws.regions: ["*"]`: every region enabled in the account being read.
+ALL_ENABLED_REGIONS = "*"
+DEFAULT_ROLE_NAME = "PortAwsExporterReadRole"
+DEFAULT_ACCOUNT_CONCURRENCY = 5
+ACCOUNT_ID_PATTERN = r"^\d{12}$"
+# IAM role names (with an optional path) and external ids, as STS accepts them.
+ROLE_NAME_PATTERN = r"^([\w+=,.@-]+/)*[\w+=,.@-]{1,64}$"
+EXTERNAL_ID_PATTERN = r"^[\w+=,.@:/-]+$"
+# An organisational unit (`ou-ab12-cd34ef56`) or the organisation's root (`r-ab12`).
+OU_ID_PATTERN = r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$"
 
 
 class _Section(BaseModel):
@@ -47,16 +70,41 @@ class RegionConfig(_Section):
         return models
 
 
+class RegionPolicy(_Section):
+    """`selector.aws.regionPolicy` (extension): which of the regions to read. A region is read when
+    `allow` is empty or names it, and `deny` does not."""
+
+    allow: list[StrictStr] = Field(default_factory=list)
+    deny: list[StrictStr] = Field(default_factory=list)
+
+    def allows(self, region: str) -> bool:
+        return (not self.allow or region in self.allow) and region not in self.deny
+
+
 class AwsSelector(_Section):
     """`selector.aws`: where and how to list a kind."""
 
+    # Region names, or `["*"]` (extension) for every region enabled in the account.
     regions: list[StrictStr] | None = None
+    region_policy: RegionPolicy | None = Field(default=None, alias="regionPolicy")
     regions_config: dict[str, RegionConfig] = Field(default_factory=dict)
     list_parameters: dict[str, Any] = Field(default_factory=dict)
     # Extension: map ListResources' properties directly instead of a GetResource per identifier.
     use_list_properties: StrictBool = Field(default=False, alias="useListProperties")
     # Written by the original exporter into its checkpoint files; accepted and ignored.
     next_token: StrictStr | None = None
+
+    @field_validator("regions")
+    @classmethod
+    def _star_alone(cls, regions: list[str] | None) -> list[str] | None:
+        if regions is not None and ALL_ENABLED_REGIONS in regions and len(regions) > 1:
+            raise ValueError('"*" means every enabled region and stands alone: ["*"], or name the regions')
+        return regions
+
+    @property
+    def all_enabled_regions(self) -> bool:
+        """Whether the kind is read in every region enabled in the account (`["*"]`)."""
+        return self.regions == [ALL_ENABLED_REGIONS]
 
 
 class Selector(_Section):
@@ -107,12 +155,56 @@ class ResourceConfig(_Section):
     port: PortSection
 
 
+class OrganizationScope(_Section):
+    """`accounts.organization`: the organisation's accounts; `{}` is all of them, `ouIds` those under
+    these organisational units (walked recursively)."""
+
+    ou_ids: list[Annotated[str, StringConstraints(strict=True, pattern=OU_ID_PATTERN)]] | None = Field(
+        default=None, alias="ouIds", min_length=1
+    )
+
+
+AccountId = Annotated[str, StringConstraints(strict=True, pattern=ACCOUNT_ID_PATTERN)]
+
+
+class AccountsConfig(_Section):
+    """`accounts` (extension): the AWS accounts one exporter reads, each through an assumed role.
+
+    Without it the exporter reads the account its credentials belong to, as the original does.
+    """
+
+    role_name: str = Field(default=DEFAULT_ROLE_NAME, alias="roleName", pattern=ROLE_NAME_PATTERN, strict=True)
+    external_id: str | None = Field(
+        default=None, alias="externalId", pattern=EXTERNAL_ID_PATTERN, min_length=2, max_length=1224, strict=True
+    )
+    organization: OrganizationScope | None = None
+    ids: list[AccountId] = Field(default_factory=list)
+    exclude: list[AccountId] = Field(default_factory=list)
+    # The exporter's own account, read with its own credentials (no role is assumed there).
+    include_home: StrictBool = Field(default=True, alias="includeHome")
+    # Accounts read at once.
+    concurrency: int = Field(default=DEFAULT_ACCOUNT_CONCURRENCY, ge=1, le=100, strict=True)
+    # Delete the entities of accounts Organizations lists as closed or suspended (never by default).
+    delete_departed_accounts: StrictBool = Field(default=False, alias="deleteDepartedAccounts")
+
+    @model_validator(mode="after")
+    def _names_accounts(self) -> AccountsConfig:
+        if self.organization is None and not self.ids:
+            raise ValueError(
+                "accounts needs 'organization' ({} for the whole organisation, or {\"ouIds\": [...]}) "
+                "or 'ids' (a list of account ids), or leave 'accounts' out to read only this account"
+            )
+        return self
+
+
 class ExporterConfig(_Section):
     """The whole `config.json`."""
 
     resources: list[ResourceConfig]
     # Extension: stale deletion is skipped for a blueprint when more than this share would go.
     deletion_threshold: float = Field(default=DEFAULT_DELETION_THRESHOLD, gt=0, le=1, alias="deletionThreshold")
+    # Extension: several accounts (an AWS Organization) from one exporter.
+    accounts: AccountsConfig | None = None
 
     def kinds(self) -> list[str]:
         """The distinct kinds, in config order."""
@@ -172,7 +264,16 @@ def _json_path(location: tuple[int | str, ...]) -> str:
     return path
 
 
-_ALIASES = {"use_list_properties": "useListProperties", "items_to_parse": "itemsToParse"}
+_ALIASES = {
+    "use_list_properties": "useListProperties",
+    "items_to_parse": "itemsToParse",
+    "region_policy": "regionPolicy",
+    "role_name": "roleName",
+    "external_id": "externalId",
+    "ou_ids": "ouIds",
+    "include_home": "includeHome",
+    "delete_departed_accounts": "deleteDepartedAccounts",
+}
 
 
 def _schema_problems(error: ValidationError, document: Any) -> list[ConfigProblem]:
@@ -184,6 +285,8 @@ def _schema_problems(error: ValidationError, document: Any) -> list[ConfigProble
             message = f"required field '{location[-1]}' is missing"
         elif detail["type"] == "string_pattern_mismatch" and location[-1] == "kind":
             message = f"kind must look like AWS::Service::Type, not {detail['input']!r}"
+        elif detail["type"] == "string_pattern_mismatch":
+            message = _pattern_message(location, detail["input"]) or message
         elif detail["type"].endswith("_type") or detail["type"] == "model_type":
             message = f"{message} (got {type(detail['input']).__name__})"
         problems.append(ConfigProblem(_json_path(location), message))
@@ -191,6 +294,21 @@ def _schema_problems(error: ValidationError, document: Any) -> list[ConfigProble
         hint = _root_hint(document)
         problems = [ConfigProblem("", hint)] if hint else problems
     return problems
+
+
+def _pattern_message(location: tuple[int | str, ...], value: Any) -> str | None:
+    """What a value of the `accounts` section should look like, for a value that does not."""
+    names = [part for part in location if isinstance(part, str)]
+    field = names[-1] if names else ""
+    if field in ("ids", "exclude"):
+        return f"an AWS account id is 12 digits, not {value!r}"
+    if field == "ouIds":
+        return f"an organisational unit id looks like ou-ab12-cd34ef56 (or the root, r-ab12), not {value!r}"
+    if field == "roleName":
+        return f"not an IAM role name (letters, digits and +=,.@_-, at most 64, after an optional path/): {value!r}"
+    if field == "externalId":
+        return "an external id is 2 to 1224 letters, digits or +=,.@:/_- (no spaces)"
+    return None
 
 
 def _root_hint(document: Any) -> str | None:
@@ -267,6 +385,51 @@ def _unknown_keys(model: BaseModel, path: str) -> Iterator[ConfigProblem]:
                     yield from _unknown_keys(item, f"{child}.{key}")
 
 
+def _list_properties_warnings(config: ExporterConfig) -> Iterator[ConfigProblem]:
+    """`useListProperties` maps what ListResources returns, which on AWS is only the type's primary
+    identifier (`core.kinds.cloudcontrol.listed_properties`): warn about each expression that
+    reads a property the list will not have (it comes out null), and where the flag does nothing."""
+    for index, resource in enumerate(config.resources):
+        if not resource.selector.aws.use_list_properties:
+            continue
+        where = f"resources[{index}].selector.aws.useListProperties"
+        spec = spec_for(resource.kind)
+        if spec.fetcher is not FetcherName.CLOUD_CONTROL or spec.native_listing is not None:
+            yield ConfigProblem(where, f"{resource.kind} is not listed through Cloud Control: the flag is ignored")
+            continue
+        listed = listed_properties(resource.kind, spec.primary_identifier)
+        if not listed:
+            yield ConfigProblem(
+                where,
+                f"Cloud Control's ListResources returns only the primary identifier of {resource.kind}, which the "
+                "registry does not know: the mappings will see little more than that",
+            )
+            continue
+        for path, expression, ignored in _read_expressions(index, resource):
+            missing = sorted(root_fields(expression) - set(listed) - ignored)
+            if missing:
+                yield ConfigProblem(
+                    path,
+                    f"with useListProperties this reads {', '.join(missing)}, which ListResources does not "
+                    f"return for {resource.kind} (only {', '.join(listed)}): it will be null; read the "
+                    "resource (drop useListProperties) or map only the listed properties",
+                    expression,
+                )
+
+
+def _read_expressions(index: int, resource: ResourceConfig) -> Iterator[tuple[str, str, set[str]]]:
+    """(path, expression, fields that are not the resource's) of every expression run on a listed
+    resource: the selector's query and each mapping's fields."""
+    if resource.selector.query is not None:
+        yield f"resources[{index}].selector.query", resource.selector.query, set()
+    for position, mapping in enumerate(resource.port.entity.mappings):
+        base = f"resources[{index}].port.entity.mappings[{position}]"
+        # With itemsToParse the item is merged into the document as `.item`.
+        ignored = {"item"} if mapping.items_to_parse is not None else set()
+        for path, expression in _mapping_expressions(base, mapping.model_dump(by_alias=True, exclude_none=True)):
+            yield path, expression, ignored
+
+
 def check_config(document: Any) -> ConfigReport:
     """Validate a parsed `config.json` document; never raises for a bad config."""
     errors = _jq_problems(document)
@@ -275,7 +438,7 @@ def check_config(document: Any) -> ConfigReport:
     except ValidationError as error:
         problems = _schema_problems(error, document) + errors
         return ConfigReport(None, errors=sorted(problems, key=_document_order(document)))
-    warnings = list(_unknown_keys(config, ""))
+    warnings = list(_unknown_keys(config, "")) + list(_list_properties_warnings(config))
     return ConfigReport(config if not errors else None, errors=errors, warnings=warnings)
 
 

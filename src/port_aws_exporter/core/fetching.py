@@ -110,3 +110,52 @@ def complete(fetcher: ResourceFetcher, region: str, listed: ListedResource) -> R
 
 
 FetcherFactory = Callable[[KindSpec], ResourceFetcher]
+
+
+# Every document a fetcher gives carries the account and region it was read in, under the names
+# Ocean's users know, so mappings can relate any entity to its account and region.
+ACCOUNT_ID_FIELD = "__AccountId"
+REGION_FIELD = "__Region"
+
+
+def with_origin(document: ResourceDocument, account_id: str, region: str) -> ResourceDocument:
+    """The document with `__AccountId` and `__Region` added (they replace any the document had).
+
+    JSON text is extended as text (no parse), so a Cloud Control document costs nothing more.
+
+    >>> with_origin(ResourceDocument("q", properties_text='{"QueueName": "q"}'), "111122223333", "eu-west-1").as_dict()
+    {'QueueName': 'q', '__AccountId': '111122223333', '__Region': 'eu-west-1'}
+    """
+    if document.properties is not None:
+        properties = {**document.properties, ACCOUNT_ID_FIELD: account_id, REGION_FIELD: region}
+        return ResourceDocument(document.identifier, properties=properties)
+    text = (document.properties_text or "{}").rstrip()
+    if not text.endswith("}"):
+        return document  # not an object: nothing to add to
+    origin = json.dumps({ACCOUNT_ID_FIELD: account_id, REGION_FIELD: region})[1:-1]
+    body = text[:-1].rstrip()
+    separator = "" if body.endswith("{") else ", "
+    return ResourceDocument(document.identifier, properties_text=f"{body}{separator}{origin}}}")
+
+
+class OriginStampedFetcher:
+    """A fetcher whose documents carry the account and region they were read in (`with_origin`)."""
+
+    def __init__(self, fetcher: ResourceFetcher, account_id: str) -> None:
+        self.kind = fetcher.kind
+        self._fetcher = fetcher
+        self._account_id = account_id
+
+    def list_pages(self, region: str, selector: AwsSelector, resume_token: str | None = None) -> Iterator[ListedPage]:
+        for page in self._fetcher.list_pages(region, selector, resume_token):
+            resources = [
+                listed
+                if listed.document is None
+                else ListedResource(listed.identifier, with_origin(listed.document, self._account_id, region))
+                for listed in page.resources
+            ]
+            yield ListedPage(resources, page.resume_token)
+
+    def read(self, region: str, identifier: str) -> ResourceDocument | None:
+        document = self._fetcher.read(region, identifier)
+        return None if document is None else with_origin(document, self._account_id, region)

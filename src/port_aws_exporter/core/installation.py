@@ -17,6 +17,7 @@ PRODUCT_NAME = "port-aws-exporter"
 
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_OWNER_TAG = re.compile(r"accountid/(\d{12}) region/([a-z0-9-]+)\)")
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,31 @@ def is_region_name(text: str) -> bool:
 def anonymous_user_agent() -> str:
     """The User-Agent of tooling that writes no entities (blueprint apply, listings)."""
     return f"{PRODUCT_NAME}/{__version__}"
+
+
+def installation_of(datasource: str) -> Installation | None:
+    """The installation whose User-Agent wrote a `$datasource`, or None for any other writer.
+
+    >>> installation_of("port-aws-exporter/0.1.0 (accountid/123456789012 region/eu-west-1)")
+    Installation(account_id='123456789012', region='eu-west-1')
+    >>> installation_of("curl/8.5.0") is None
+    True
+    """
+    match = _OWNER_TAG.search(datasource) if PRODUCT_NAME in datasource else None
+    if match is None or not is_region_name(match.group(2)):
+        return None
+    return Installation(match.group(1), match.group(2))
+
+
+def installations_rules(account_id: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
+    """Search rules selecting what exporter installations wrote, narrowed to an account, a region, or both.
+
+    With both, the entities of that one installation (as `Installation.datasource_rules`); with
+    neither, every exporter installation's.
+    """
+    rules = [{"property": "$datasource", "operator": "contains", "value": PRODUCT_NAME}]
+    if account_id:
+        rules.append({"property": "$datasource", "operator": "contains", "value": f"accountid/{account_id} "})
+    if region:
+        rules.append({"property": "$datasource", "operator": "contains", "value": f"region/{region})"})
+    return rules

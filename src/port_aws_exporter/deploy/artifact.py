@@ -35,6 +35,7 @@ _PIP_ERROR_LINES = 25
 # What pip --target leaves that the function never uses: console scripts (`bin/`, pointing at this
 # machine's Python) and bytecode of the building interpreter, not the target's.
 _SCRIPTS_DIRECTORY = "bin"
+LOCAL_STACK_PACKAGE = "port_aws_exporter/local"
 
 
 class PackageBuildError(RuntimeError):
@@ -190,6 +191,13 @@ def _run_pip(arguments: Sequence[str], purpose: str) -> None:
 
 def _prune(stage: Path) -> None:
     shutil.rmtree(stage / _SCRIPTS_DIRECTORY, ignore_errors=True)
+    # The local stack (local AWS, local catalog and its web page's templates) is workstation
+    # tooling on the `local` extra, whose dependencies are never in the artifact; in Lambda nothing
+    # imports it (only the CLI does), so its files are left out too.
+    shutil.rmtree(stage / LOCAL_STACK_PACKAGE, ignore_errors=True)
+    for record in stage.glob("port_aws_exporter-*.dist-info/RECORD"):
+        prefix = f"{LOCAL_STACK_PACKAGE}/"
+        record.write_text("".join(line for line in record.read_text().splitlines(True) if not line.startswith(prefix)))
     for cache in sorted(stage.rglob("__pycache__"), key=lambda p: len(p.parts), reverse=True):
         shutil.rmtree(cache)
     for bytecode in stage.rglob("*.pyc"):

@@ -130,6 +130,7 @@ def build_read_policy(
     type_registry: TypeRegistry | None = None,
     include_data_reads: bool = False,
     access_table: AccessLevelTable | None = None,
+    extra_actions: Iterable[str] = (),
 ) -> ReadPolicy:
     """The least-privilege read policy for `kinds`.
 
@@ -147,6 +148,8 @@ def build_read_policy(
         for action in permissions.actions:
             spelling, wanting = wanted.setdefault(action.lower(), (_normalize(action), []))
             wanting.append(permissions.kind)
+    for action in extra_actions:  # the exporter's own calls (the regions of an account)
+        wanted.setdefault(action.lower(), (_normalize(action), ["exporter"]))
     allowed, left_out = [], []
     for spelling, wanting in wanted.values():
         verdict = classify_action(spelling, table)
@@ -225,3 +228,72 @@ def _document(allowed: list[str]) -> dict[str, Any]:
                 {"Sid": sid, "Effect": "Allow", "Action": sorted(actions, key=str.lower), "Resource": "*"}
             )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+# What the home account (where the exporter runs) needs to read an organisation: the account list
+# (whole organisation, organisational units walked recursively, explicit ids described), and the
+# member accounts' read role, by name, in any account.
+ORGANIZATION_ACTIONS = (
+    "organizations:DescribeAccount",
+    "organizations:ListAccounts",
+    "organizations:ListAccountsForParent",
+    "organizations:ListChildren",
+)
+# `selector.aws.regions: ["*"]` reads the regions enabled in each account.
+ENABLED_REGIONS_ACTION = "ec2:DescribeRegions"
+
+
+@dataclass(frozen=True)
+class AccountsPolicies:
+    """The policies of a multi-account deployment: the member accounts' read role, and the home
+    account's role (its own reads when it is included, the organisation's account list, AssumeRole)."""
+
+    member_role: ReadPolicy
+    home: dict[str, Any]
+
+
+def accounts_policies(
+    config: ExporterConfig,
+    *,
+    partition: str = "aws",
+    type_registry: TypeRegistry | None = None,
+    include_data_reads: bool = False,
+    access_table: AccessLevelTable | None = None,
+) -> AccountsPolicies:
+    """The member read role's policy and the home account's, for a config with `accounts`."""
+    accounts = config.accounts
+    if accounts is None:
+        raise ValueError("the config has no 'accounts' section: its read policy is all it needs")
+    kinds = [kind for kind in config.kinds() if not KINDS.get(kind, _NOT_ORGANIZATION).organization_level]
+    organization_kinds = [kind for kind in config.kinds() if kind not in kinds]
+    extra = (ENABLED_REGIONS_ACTION,) if any(r.selector.aws.all_enabled_regions for r in config.resources) else ()
+    member = build_read_policy(
+        kinds,
+        type_registry=type_registry,
+        include_data_reads=include_data_reads,
+        access_table=access_table,
+        extra_actions=extra,
+    )
+    home_reads = build_read_policy(
+        (kinds if accounts.include_home else []) + organization_kinds,
+        type_registry=type_registry,
+        include_data_reads=include_data_reads,
+        access_table=access_table,
+        extra_actions=extra if accounts.include_home else (),
+    )
+    statements = [dict(statement) for statement in home_reads.document["Statement"]]
+    statements.append(
+        {"Sid": "ListOrganizationAccounts", "Effect": "Allow", "Action": list(ORGANIZATION_ACTIONS), "Resource": "*"}
+    )
+    statements.append(
+        {
+            "Sid": "AssumeMemberReadRole",
+            "Effect": "Allow",
+            "Action": ["sts:AssumeRole"],
+            "Resource": f"arn:{partition}:iam::*:role/{accounts.role_name}",
+        }
+    )
+    return AccountsPolicies(member, {"Version": "2012-10-17", "Statement": statements})
+
+
+_NOT_ORGANIZATION = KindSpec("", ())

@@ -351,8 +351,9 @@ def _cidr(test: ValueTest, operand: object, path: str, warnings: list[PatternWar
 def parse_cidr(text: str, path: str | None = None) -> IpRange:
     """The address range of a `cidr` operand, validated as AWS does.
 
-    As in event-ruler, the range starts at the address given (host bits are not cleared) and
-    the mask must leave at least one host bit (`/32` and `/128` are refused).
+    The range is the whole network: host bits set in the address are cleared (`10.0.0.128/24` is
+    `10.0.0.0` to `10.0.0.255`), as EventBridge answers and as event-ruler does since May 2023.
+    The mask must leave at least one host bit (`/32` and `/128` are refused).
     """
     parts = text.split("/")
     while parts and parts[-1] == "":
@@ -373,8 +374,9 @@ def parse_cidr(text: str, path: str | None = None) -> IpRange:
     width = address.max_prefixlen
     if mask_bits >= width:
         raise InvalidPatternError(f"IPv{address.version} mask bits must be < {width}", path)
-    low = int(address)
-    return IpRange(version=address.version, low=low, high=low | ((1 << (width - mask_bits)) - 1))
+    host_bits = (1 << (width - mask_bits)) - 1
+    low = int(address) & ~host_bits
+    return IpRange(version=address.version, low=low, high=low | host_bits)
 
 
 def _numeric(test: ValueTest, operand: object, path: str, warnings: list[PatternWarning]) -> None:

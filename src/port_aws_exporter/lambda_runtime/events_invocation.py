@@ -199,7 +199,7 @@ class EventsInvocation:
             if self._batch is None or self._batch.key != key:
                 batch = EventBatch(
                     config,
-                    lambda spec: fetcher_for(spec, clients),
+                    lambda spec: fetcher_for(spec, clients, installation.account_id),
                     port,
                     self._warm.evaluator(),
                     options,

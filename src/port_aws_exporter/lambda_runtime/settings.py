@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.jq.worker import memory_limit_for
 from port_aws_exporter.port import PortConfigurationError, PortCredentials
 
@@ -81,6 +82,23 @@ class LambdaEnvironment:
             prefix = None
         secret = environ.get("PORT_CREDS_SECRET_ARN", "").strip() or None
         return cls(source, prefix, secret, environ)
+
+    def accounts_role(self, config: ExporterConfig) -> ExporterConfig:
+        """The config with the stack's member role (`ACCOUNTS_ROLE_NAME`, `ACCOUNTS_EXTERNAL_ID`, the
+        template's MemberRoleName and MemberRoleExternalId) where its `accounts` section names none."""
+        accounts = config.accounts
+        if accounts is None:
+            return config
+        update: dict[str, str] = {}
+        role = self.environ.get("ACCOUNTS_ROLE_NAME", "").strip()
+        external = self.environ.get("ACCOUNTS_EXTERNAL_ID", "").strip()
+        if role and "role_name" not in accounts.model_fields_set:
+            update["role_name"] = role
+        if external and "external_id" not in accounts.model_fields_set:
+            update["external_id"] = external
+        if not update:
+            return config
+        return config.model_copy(update={"accounts": accounts.model_copy(update=update)})
 
     def port_credentials(self, event: Mapping[str, Any], clients: AwsClients, region: str) -> PortCredentials:
         """Credentials from the environment, the event, or the secret, in that order."""

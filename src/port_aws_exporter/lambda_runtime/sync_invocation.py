@@ -12,14 +12,17 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from port_aws_exporter.aws.account_sessions import OrganizationDirectory, RoleSettings, single_account_regions_for
 from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.aws.identity import resolve_installation
-from port_aws_exporter.core.config import load_config
+from port_aws_exporter.aws.identity import CallerIdentity, resolve_identity
+from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.lambda_runtime import settings
 from port_aws_exporter.lambda_runtime.checkpoint_store import S3CheckpointStore
 from port_aws_exporter.lambda_runtime.logs import lambda_invocation_logs
 from port_aws_exporter.lambda_runtime.settings import EVENT_CREDENTIAL_KEYS, S3Location
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
+from port_aws_exporter.port import PortCredentials
+from port_aws_exporter.sync.accounts import OrganizationSync
 from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
 
 log = logging.getLogger("port_aws_exporter.handler")
@@ -54,9 +57,12 @@ class SyncInvocation:
     def _run(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         environment = settings.lambda_environment()
         clients = self._warm.clients()
-        installation = resolve_installation(clients.session, context)
+        caller = resolve_identity(clients.session, context)
+        installation = caller.installation
         config = load_config(environment.config_source, s3_client=clients.client("s3", installation.region))
         credentials = environment.port_credentials(event, clients, installation.region)
+        if config.accounts is not None:
+            return self._run_accounts(environment.accounts_role(config), caller, credentials)
         store = (
             S3CheckpointStore(clients, environment.checkpoint_prefix, installation.region)
             if environment.checkpoint_prefix is not None
@@ -68,13 +74,17 @@ class SyncInvocation:
             checkpoint = store.load(resume_location)
             log.info("resuming a full sync", extra={"checkpoint": resume_location.url, "leg": checkpoint.legs})
         reserve_ms = 1000 * settings.float_setting("SYNC_TIME_RESERVE_SECONDS", DEFAULT_TIME_RESERVE_SECONDS)
+        regions_for, problem = single_account_regions_for(config, caller, clients)
+        if problem is not None:
+            log.warning('kinds with regions ["*"] are not read', extra={"reason": problem})
         options = SyncOptions(
             default_region=installation.region,
             should_pause=lambda: store is not None and context.get_remaining_time_in_millis() < reserve_ms,
+            regions_for=regions_for,
         )
         sync = FullSync(
             config,
-            lambda spec: fetcher_for(spec, clients),
+            lambda spec: fetcher_for(spec, clients, installation.account_id),
             self._warm.port_client(credentials, installation),
             installation.owned_entities_query,
             options,
@@ -94,11 +104,23 @@ class SyncInvocation:
         log.info("Done handling your resources", extra={"report": report})
         return {"status": "done", "report": report}
 
-
-def _continuation(event: Mapping[str, Any]) -> S3Location | None:
-    if isinstance(event.get(CONTINUATION_KEY), str):
-        return S3Location.parse(event[CONTINUATION_KEY])
-    return None
+    def _run_accounts(
+        self, config: ExporterConfig, caller: CallerIdentity, credentials: PortCredentials
+    ) -> dict[str, Any]:
+        """A multi-account sync; it runs to the end in this invocation (no checkpoint across
+        invocations yet: size the function's timeout for the organisation)."""
+        assert config.accounts is not None
+        sessions = self._warm.account_sessions(caller, RoleSettings.of(config.accounts))
+        port = self._warm.port_client(credentials, caller.installation)
+        sync = OrganizationSync(
+            config,
+            OrganizationDirectory(sessions),
+            port.for_installation,
+            SyncOptions(default_region=caller.installation.region),
+        )
+        report = sync.run().as_dict()
+        log.info("Done handling your resources", extra={"report": report})
+        return {"status": "done", "report": report}
 
 
 def continuation(event: Mapping[str, Any]) -> S3Location | None:

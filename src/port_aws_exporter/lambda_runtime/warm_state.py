@@ -10,7 +10,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from port_aws_exporter.aws.account_sessions import AccountSessions, RoleSettings
 from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.identity import CallerIdentity
 from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.lambda_runtime import settings
@@ -24,6 +26,7 @@ class WarmState:
     _clients: AwsClients | None = None
     _port: dict[tuple[Any, ...], PortClient] = field(default_factory=dict)
     _evaluator: TimeLimitedJq | None = None
+    _sessions: dict[tuple[Any, ...], AccountSessions] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -45,6 +48,16 @@ class WarmState:
                 self._port[key] = PortClient(credentials, installation, **options)
             return self._port[key]
 
+    def account_sessions(self, caller: CallerIdentity, role: RoleSettings) -> AccountSessions:
+        """The warm sessions of the accounts (assumed roles kept until they near expiry), shared by
+        the full sync and the event path of this function."""
+        clients = self.clients()
+        with self._lock:
+            key = (caller, role)
+            if key not in self._sessions:
+                self._sessions[key] = AccountSessions(clients, caller, role)
+            return self._sessions[key]
+
     def evaluator(self) -> TimeLimitedJq:
         """The warm sandboxed jq that evaluates event messages (its worker process stays up)."""
         with self._lock:
@@ -58,6 +71,7 @@ class WarmState:
             for client in self._port.values():
                 client.close()
             self._port.clear()
+            self._sessions.clear()
             self._clients = None
             if self._evaluator is not None:
                 self._evaluator.close()

@@ -38,10 +38,37 @@ class EntityWriteResult:
     transient: bool = False
 
 
+# Port's write routes take these as strings (or, for `team`, a list or a query), never null: a
+# mapping whose title came out null means "no title", which Port's schema says by leaving it out.
+_OMITTED_WHEN_NULL = ("title", "icon", "team")
+
+
+def entity_body(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """The entity as sent to Port: without the `blueprint` key (it is in the URL) and without a
+    null `title`, `icon` or `team` (Port's write routes refuse nulls there)."""
+    return {
+        key: value
+        for key, value in entity.items()
+        if key != "blueprint" and not (key in _OMITTED_WHEN_NULL and value is None)
+    }
+
+
 def encode_entity(entity: Mapping[str, Any]) -> bytes:
-    """An entity as sent to Port: compact JSON, without the `blueprint` key (it is in the URL)."""
-    body = {key: value for key, value in entity.items() if key != "blueprint"}
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    """`entity_body` as compact JSON."""
+    return json.dumps(entity_body(entity), separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def not_sent(identifier: str, problems: Sequence[str]) -> EntityWriteResult:
+    """The result of an entity the client did not send because Port's route schema refuses it
+    (sent, it would fail the whole bulk request with a 422)."""
+    return EntityWriteResult(
+        identifier=identifier,
+        ok=False,
+        error="invalid_entity",
+        message="not sent: Port's entity schema refuses it: " + "; ".join(problems),
+        status=None,
+        transient=False,
+    )
 
 
 def bulk_body(payloads: Sequence[bytes]) -> bytes:

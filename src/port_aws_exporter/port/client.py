@@ -10,6 +10,7 @@ token and its connection pool across calls, and several threads may call it at o
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -18,14 +19,17 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from port_aws_exporter.core.entity_rules import entity_problems
 from port_aws_exporter.core.installation import Installation, anonymous_user_agent
 from port_aws_exporter.port.bulk import (
     MAX_BULK_DELETE_IDENTIFIERS,
     EntityWriteResult,
     bulk_body,
     encode_entity,
+    entity_body,
     identifier_of,
     map_bulk_response,
+    not_sent,
     plan_chunks,
 )
 from port_aws_exporter.port.counters import ClientCounters
@@ -96,6 +100,21 @@ class PortClient:
         )
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
+        self._owner = self
+
+    def for_installation(self, installation: Installation) -> PortClient:
+        """A client that writes as `installation` (its User-Agent, hence the `$datasource` of what it
+        writes) and shares everything else with this one: token, connections, the concurrency bound,
+        retries, counters and worker threads. Closing this client closes it too.
+
+        One exporter that serves several accounts writes each account's entities through its own
+        view, and every writer stays under one budget of Port requests.
+        """
+        view = copy.copy(self)
+        view.installation = installation
+        view.user_agent = installation.user_agent
+        view._transport = self._transport.with_user_agent(view.user_agent)
+        return view
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -111,7 +130,10 @@ class PortClient:
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool and the worker threads."""
+        """Close the connection pool and the worker threads (a view of `for_installation` leaves
+        them to the client it came from)."""
+        if self._owner is not self:
+            return
         with self._executor_lock:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
@@ -140,17 +162,27 @@ class PortClient:
         requests should be written in separate calls, targets first.
         """
         entity_list = list(entities)
-        payloads = [encode_entity(entity) for entity in entity_list]
         identifiers = [identifier_of(entity) for entity in entity_list]
-        chunks, too_large = plan_chunks([len(payload) for payload in payloads])
         results: list[EntityWriteResult | None] = [None] * len(entity_list)
-        for position in too_large:
-            results[position] = _too_large(identifiers[position], len(payloads[position]))
+        # One entity Port's route schema refuses would fail its whole request: it fails alone here.
+        sendable: list[int] = []
+        for position, entity in enumerate(entity_list):
+            problems = entity_problems(entity_body(entity))
+            if problems:
+                results[position] = not_sent(identifiers[position], problems)
+            else:
+                sendable.append(position)
+        payloads = [encode_entity(entity_list[position]) for position in sendable]
+        planned, too_large = plan_chunks([len(payload) for payload in payloads])
+        for index in too_large:
+            results[sendable[index]] = _too_large(identifiers[sendable[index]], len(payloads[index]))
+        chunks = [[sendable[index] for index in chunk] for chunk in planned]
+        payload_at = dict(zip(sendable, payloads, strict=True))
         params = _write_params(merge, create_missing_related_entities)
         path = f"/v1/blueprints/{_segment(blueprint)}/entities/bulk"
 
         def write(chunk: list[int]) -> list[tuple[int, EntityWriteResult]]:
-            return self._write_chunk(path, params, chunk, payloads, identifiers)
+            return self._write_chunk(path, params, chunk, payload_at, identifiers)
 
         for written in self._map_concurrently(write, chunks):
             for position, result in written:
@@ -165,7 +197,13 @@ class PortClient:
         merge: bool = True,
         create_missing_related_entities: bool = False,
     ) -> dict[str, Any]:
-        """Create or update one entity (`upsert=true&merge=true` by default); returns it as stored."""
+        """Create or update one entity (`upsert=true&merge=true` by default); returns it as stored.
+
+        Raises `ValueError` without sending when Port's entity schema refuses the entity.
+        """
+        problems = entity_problems(entity_body(entity))
+        if problems:
+            raise ValueError(f"entity {identifier_of(entity)}: Port's entity schema refuses it: {'; '.join(problems)}")
         response = self._transport.call(
             PortRequest(
                 "POST",
@@ -261,6 +299,11 @@ class PortClient:
                 return
             body["from"] = next_page
 
+    def count_entities(self, blueprint: str) -> int:
+        """How many entities the blueprint has (`GET .../entities-count`)."""
+        path = f"/v1/blueprints/{_segment(blueprint)}/entities-count"
+        return response_field(self._transport.call(PortRequest("GET", path, "entity_count")), "count", int)
+
     # -- blueprints --------------------------------------------------------------------------
 
     def get_blueprint(self, identifier: str) -> dict[str, Any] | None:
@@ -311,7 +354,7 @@ class PortClient:
         path: str,
         params: Mapping[str, str],
         chunk: list[int],
-        payloads: Sequence[bytes],
+        payloads: Mapping[int, bytes],
         identifiers: Sequence[str],
     ) -> list[tuple[int, EntityWriteResult]]:
         body = bulk_body([payloads[position] for position in chunk])
@@ -339,6 +382,8 @@ class PortClient:
         return list(self._pool().map(work, items))
 
     def _pool(self) -> ThreadPoolExecutor:
+        if self._owner is not self:
+            return self._owner._pool()
         with self._executor_lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="port-client")

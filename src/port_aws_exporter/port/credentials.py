@@ -7,7 +7,11 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-DEFAULT_API_URL = "https://api.getport.io"
+# Port's API base URLs by region, as its OpenAPI document lists its servers: EU (the default) and
+# US. The legacy EU host api.getport.io still answers and is accepted like any other URL.
+PORT_API_URLS = {"eu": "https://api.port.io", "us": "https://api.us.port.io"}
+LEGACY_API_URL = "https://api.getport.io"
+DEFAULT_API_URL = PORT_API_URLS["eu"]
 
 
 class PortConfigurationError(ValueError):
@@ -18,7 +22,7 @@ class PortCredentials(BaseModel):
     """A Port client id and secret and the API base URL.
 
     `api_url` is kept without the `/v1` suffix and without a trailing slash, whichever form was
-    given, so `https://api.getport.io/v1/` and `https://api.getport.io` are the same setting.
+    given, so `https://api.port.io/v1/` and `https://api.port.io` are the same setting.
     The secret is a `SecretStr`: it prints as `**********` in reprs, logs and tracebacks.
     """
 

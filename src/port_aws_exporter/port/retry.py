@@ -92,9 +92,19 @@ def _error_of(state: tenacity.RetryCallState) -> PortApiError:
     return error
 
 
+# `x-ratelimit-reset` below this is a number of seconds, not a moment: no clock Port answers from
+# reads a UTC epoch of less than a billion seconds (2001), and no rate-limit window is that long.
+RELATIVE_RESET_BELOW = 1_000_000_000
+
+
 def retry_after_hint(status: int, headers: Mapping[str, str], now: float | None = None) -> float | None:
     """Seconds Port asked us to wait, from `Retry-After` (seconds or HTTP date) or, on 429,
-    `x-ratelimit-reset` (UTC epoch seconds). None when the response gives no hint."""
+    `x-ratelimit-reset`. None when the response gives no hint.
+
+    Port's sources read `x-ratelimit-reset` two ways: the UTC epoch second the window resets (its
+    docs repository) and the seconds until it resets (its docs site; its Terraform provider reads
+    it so). Both are accepted: a value far below the current epoch is relative.
+    """
     current = time.time() if now is None else now
     retry_after = headers.get("retry-after")
     if retry_after:
@@ -109,7 +119,8 @@ def retry_after_hint(status: int, headers: Mapping[str, str], now: float | None 
     reset = headers.get("x-ratelimit-reset")
     if status == 429 and reset:
         try:
-            return max(0.0, float(reset) - current)
+            value = float(reset)
+            return max(0.0, value if value < RELATIVE_RESET_BELOW else value - current)
         except ValueError:
             return None
     return None

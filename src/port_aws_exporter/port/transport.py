@@ -7,6 +7,7 @@ retried (`RetryPolicy`) and turned into a `PortApiError` when it fails.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import socket
@@ -57,6 +58,7 @@ class PortTransport:
         counters: ClientCounters,
     ) -> None:
         self.credentials = credentials
+        self.user_agent = user_agent
         self.timeout = timeout
         self.retry_policy = retry_policy
         self.counters = counters
@@ -74,6 +76,12 @@ class PortTransport:
     def close(self) -> None:
         """Close the connection pool."""
         self._http.close()
+
+    def with_user_agent(self, user_agent: str) -> PortTransport:
+        """This transport (token, connections, concurrency bound, counters) sending another User-Agent."""
+        view = copy.copy(self)
+        view.user_agent = user_agent
+        return view
 
     def call(self, request: PortRequest) -> httpx.Response | None:
         """Send with authentication and retries; None for an accepted 404.
@@ -100,7 +108,9 @@ class PortTransport:
         raise error_from(request, response, PortApiError)
 
     def _send(self, request: PortRequest, token: str | None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        headers = {"User-Agent": self.user_agent}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         if request.body is not None:
             headers["Content-Type"] = "application/json"
         self.counters.count_request(request.kind)

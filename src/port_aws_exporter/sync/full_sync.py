@@ -42,7 +42,7 @@ from port_aws_exporter.core.kinds.registry import spec_for
 from port_aws_exporter.core.mapping import OPTIONAL_ENTITY_FIELDS, MappedEntity, ResourceMapper, build_mappers
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.sync.checkpoint import SyncCheckpoint
-from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport
+from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport, SyncWarning
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,15 @@ class SyncOptions:
     should_pause: Callable[[], bool] = field(default=lambda: False)
     # Called after every page with the (kind, region) report, for progress displays.
     on_progress: Callable[[KindRegionReport], None] = field(default=lambda report: None)
+    # The scope of a run, for a caller that splits a sync into parts (`sync.accounts`): which
+    # `resources[]` entries (None: all; their blueprints alone are pruned), the regions of an entry
+    # (None: its `selector.aws.regions`, else `default_region`; an empty list reads nothing),
+    # blueprints whose deletion is blocked from the start (and why), and which listing failures are
+    # warnings (the reason) rather than errors; a warning still blocks its blueprints' deletion.
+    entries: Sequence[int] | None = None
+    regions_for: Callable[[int, ResourceConfig], Sequence[str]] | None = None
+    blocked_deletions: Mapping[str, str] = field(default_factory=dict)
+    warning_for: Callable[[FetchError], str | None] = field(default=lambda error: None)
 
 
 @dataclass
@@ -77,6 +86,8 @@ class SyncOutcome:
 
     report: SyncReport
     checkpoint: SyncCheckpoint | None = None
+    # The identifiers written, per blueprint (what stale deletion spared).
+    written: Mapping[str, set[str]] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -129,6 +140,8 @@ class FullSync:
             self._state = resume_from
             self._report.kinds = list(resume_from.kind_reports())
             self._report.resumed_from_checkpoint = True
+        for blueprint, reason in self.options.blocked_deletions.items():
+            self._state.block_deletion(blueprint, reason)
         existing = self._existing_entities() if self.options.dry_run else {}
         try:
             with _BackgroundWriter(self._catalog, self._report, self._state, existing) as writer:
@@ -141,14 +154,25 @@ class FullSync:
             return SyncOutcome(self._report, self._state)
         self._delete_stale(existing)
         self._report.seconds = time.monotonic() - started + self._state.previous_seconds
-        return SyncOutcome(self._report)
+        return SyncOutcome(self._report, written=self._state.written)
 
     # -- listing, reading, mapping -----------------------------------------------------------
 
+    def _entry_indices(self) -> list[int]:
+        entries = self.options.entries
+        return list(range(len(self.config.resources))) if entries is None else sorted(set(entries))
+
+    def _regions(self, index: int, resource: ResourceConfig) -> Sequence[str]:
+        if self.options.regions_for is not None:
+            return self.options.regions_for(index, resource)
+        return resource.selector.aws.regions or [self.options.default_region]
+
     def _sync_resources(self) -> None:
-        for index in range(self._state.resource_index, len(self.config.resources)):
+        for index in self._entry_indices():
+            if index < self._state.resource_index:
+                continue
             resource = self.config.resources[index]
-            regions = resource.selector.aws.regions or [self.options.default_region]
+            regions = self._regions(index, resource)
             pending = [r for r in regions if r not in self._state.regions_done]
             with ThreadPoolExecutor(max_workers=max(1, self.options.region_concurrency)) as pool:
                 units = [pool.submit(self._sync_region, index, resource, region) for region in pending]
@@ -186,7 +210,11 @@ class FullSync:
                         self._state.pause_region(region, page.resume_token)
                         raise _Paused
         except FetchError as error:
-            self._fail(report, mapper, None, str(error))
+            warning = self.options.warning_for(error)
+            if warning is None:
+                self._fail(report, mapper, None, str(error))
+            else:
+                self._warn(report, mapper, warning)
         finally:
             report.seconds += time.monotonic() - started
         self._state.region_done(region)
@@ -242,6 +270,12 @@ class FullSync:
         for blueprint in mapper.blueprints:
             self._state.block_deletion(blueprint, reason)
 
+    def _warn(self, report: KindRegionReport, mapper: ResourceMapper, reason: str) -> None:
+        log.warning("sync warning", extra={"kind": report.kind, "region": report.region, "reason": reason})
+        self._report.record_warning(SyncWarning(report.kind, report.region, reason))
+        for blueprint in mapper.blueprints:
+            self._state.block_deletion(blueprint, f"{report.kind} in {report.region} was not read: {reason}")
+
     def _unsettled(self, report: KindRegionReport, mapper: ResourceMapper, identifier: str) -> None:
         """A listed resource the read did not find: keep its entity (the one a delete event would
         name, `mapper.delete_targets`); `itemsToParse` blueprints, whose entities cannot be told,
@@ -265,7 +299,8 @@ class FullSync:
     # -- stale deletion ----------------------------------------------------------------------
 
     def _config_blueprints(self) -> list[str]:
-        return list(dict.fromkeys(blueprint for mapper in self._mappers for blueprint in mapper.blueprints))
+        mappers = [self._mappers[index] for index in self._entry_indices()]
+        return list(dict.fromkeys(blueprint for mapper in mappers for blueprint in mapper.blueprints))
 
     def _existing_entities(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Dry run only: the owned entities of each blueprint, to tell creates from updates."""
@@ -320,8 +355,10 @@ class FullSync:
         log.warning("stale deletion skipped", extra={"blueprint": blueprint, "reason": reason})
 
     def _deletion_failed(self, blueprint: str, reason: str) -> None:
-        """A Port failure during stale deletion: skipped for the blueprint, and counted as a failure."""
-        self._report.deletion_errors[blueprint] = reason
+        """A Port failure during stale deletion: skipped for the blueprint, and counted as an error."""
+        with self._report.lock:
+            self._report.deletion_errors[blueprint] = reason
+            self._report.error_count += 1
         self._skip_deletion(blueprint, reason)
 
     def _stale_entities(self, blueprint: str) -> tuple[list[str], int, set[str]]:
@@ -335,7 +372,11 @@ class FullSync:
         stale = []
         kept: set[str] = set()
         for entity in self._catalog.iter_blueprint_entities(
-            blueprint, self._owned_query, include=["identifier", "updatedAt"], page_size=STALE_SEARCH_PAGE_SIZE
+            # Meta-properties take Port's `$` prefix in a search body's `include`; bare names are properties.
+            blueprint,
+            self._owned_query,
+            include=["$identifier", "$updatedAt"],
+            page_size=STALE_SEARCH_PAGE_SIZE,
         ):
             owned += 1
             if entity["identifier"] in unsettled:

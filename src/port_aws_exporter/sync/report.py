@@ -3,10 +3,11 @@
 The JSON form is a contract (`port-aws-exporter sync --json`):
 `{"kinds": [{"index", "kind", "region", "listed", "written", "failed", "filtered"}], "deleted": N,
 "deletion_skipped": {blueprint: reason}, "errors": [{"kind", "region", "identifier", "error"}],
-"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive: each kind's
-`not_found` (listed, then not found when read: counted as listed, its entity kept), the run's
-`not_found` list of those resources, and `deletion_errors` (blueprint: the Port failure that made
-its stale deletion stop), which fail the run as errors do.
+"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive: `warnings`
+(`[{"kind", "region", "reason"}]`, when there are any); each kind's `not_found` (listed, then not
+found when read: counted as listed, its entity kept), the run's `not_found` list of those
+resources, and `deletion_errors` (blueprint: the Port failure that made its stale deletion stop;
+each counts in `error_count`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,19 @@ class SyncErrorRecord:
         return {"kind": self.kind, "region": self.region, "identifier": self.identifier, "error": self.error}
 
 
+@dataclass(frozen=True)
+class SyncWarning:
+    """Something not read for a reason that is no error (a denied, disabled or unoffered region, an
+    account whose role cannot be assumed): reported, and it keeps deletion away from its scope."""
+
+    kind: str
+    region: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "region": self.region, "reason": self.reason}
+
+
 @dataclass
 class DryRunChanges:
     """What a dry run would have done to one blueprint."""
@@ -85,6 +99,7 @@ class SyncReport:
     deletion_errors: dict[str, str] = field(default_factory=dict)
     errors: list[SyncErrorRecord] = field(default_factory=list)
     error_count: int = 0
+    warnings: list[SyncWarning] = field(default_factory=list)
     not_found: list[SyncErrorRecord] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
@@ -99,6 +114,11 @@ class SyncReport:
             if len(self.errors) < MAX_RECORDED_ERRORS:
                 self.errors.append(record)
 
+    def record_warning(self, warning: SyncWarning) -> None:
+        with self.lock:
+            if len(self.warnings) < MAX_RECORDED_ERRORS:
+                self.warnings.append(warning)
+
     def record_not_found(self, record: SyncErrorRecord) -> None:
         """A resource listed, then not found when read (kept up to `MAX_RECORDED_ERRORS`)."""
         with self.lock:
@@ -107,8 +127,8 @@ class SyncReport:
 
     @property
     def succeeded(self) -> bool:
-        """Nothing failed: no error, and no stale deletion stopped by a Port failure."""
-        return not self.error_count and not self.deletion_errors
+        """Nothing failed (a stale deletion stopped by a Port failure counts in `error_count`)."""
+        return not self.error_count
 
     @property
     def listed(self) -> int:
@@ -133,6 +153,8 @@ class SyncReport:
             "not_found": [{"kind": r.kind, "region": r.region, "identifier": r.identifier} for r in self.not_found],
             "seconds": round(self.seconds, 3),
         }
+        if self.warnings:
+            report["warnings"] = [warning.as_dict() for warning in self.warnings]
         if self.dry_run:
             report["dry_run"] = True
             report["changes"] = {blueprint: changes.as_dict() for blueprint, changes in self.changes.items()}

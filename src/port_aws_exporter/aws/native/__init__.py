@@ -16,6 +16,7 @@ from port_aws_exporter.aws.native.cloudformation import CloudFormationStackFetch
 from port_aws_exporter.aws.native.ec2 import Ec2InstanceFetcher
 from port_aws_exporter.aws.native.elasticache import CacheClusterFetcher
 from port_aws_exporter.aws.native.elbv2 import LoadBalancerFetcher
+from port_aws_exporter.aws.native.organizations import OrganizationAccountFetcher
 from port_aws_exporter.core.fetching import ResourceFetcher
 from port_aws_exporter.core.kinds.registry import FetcherName, KindSpec
 
@@ -25,4 +26,5 @@ NATIVE_FETCHERS: dict[FetcherName, Callable[[KindSpec, AwsClients], ResourceFetc
     FetcherName.ACM_CERTIFICATE: AcmCertificateFetcher,
     FetcherName.CLOUDFORMATION_STACK: CloudFormationStackFetcher,
     FetcherName.ELASTICACHE_CACHE_CLUSTER: CacheClusterFetcher,
+    FetcherName.ORGANIZATIONS_ACCOUNT: OrganizationAccountFetcher,
 }

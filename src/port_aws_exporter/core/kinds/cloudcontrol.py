@@ -1,10 +1,12 @@
 """What Cloud Control's ListResources and GetResource can and cannot do, per CloudFormation type.
 
 Plain data for the core: which types have no list handler (ListResources answers
-`UnsupportedActionException`), the few with no read handler (GetResource answers the same), and which
+`UnsupportedActionException`), the few with no read handler (GetResource answers the same), which
 parent properties a list needs in its `ResourceModel` (without them ListResources answers
-`InvalidRequestException`). The local Cloud Control emulator
-enforces these facts; the full sync uses them to explain a failed list to the user.
+`InvalidRequestException`), and which properties a ListResources description carries
+(`listed_properties`). The local Cloud Control emulator enforces these facts; the full sync uses
+them to explain a failed list to the user, and `config validate` to warn about a
+`useListProperties` mapping that reads properties the list does not return.
 
 A type missing from these tables is assumed listable without a parent.
 """
@@ -52,6 +54,22 @@ class ListRequirement:
         if self.one_of:
             parts.append("one of " + " or ".join("+".join(group) for group in self.one_of))
         return "; ".join(parts) if parts else "nothing"
+
+
+# What ListResources returned in each description's `Properties`, as recorded on AWS: only the
+# primary identifier. The CloudFormation handler contract asks a list handler for no more than the
+# primary identifier of each resource, so every type not listed here is assumed to return just
+# that; a type recorded returning more gets its row here.
+LISTED_PROPERTIES_RECORDED: dict[str, tuple[str, ...]] = {
+    "AWS::S3::Bucket": ("BucketName",),
+    "AWS::SQS::Queue": ("QueueUrl",),
+}
+
+
+def listed_properties(type_name: str, primary_identifier: tuple[str, ...]) -> tuple[str, ...]:
+    """The properties a ListResources description of `type_name` carries: the recorded ones, or
+    else the type's primary identifier (its `primaryIdentifier` property names)."""
+    return LISTED_PROPERTIES_RECORDED.get(type_name, primary_identifier)
 
 
 def is_listable(type_name: str) -> bool:

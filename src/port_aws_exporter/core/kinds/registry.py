@@ -28,6 +28,7 @@ class FetcherName(StrEnum):
     ACM_CERTIFICATE = "acm_certificate"
     CLOUDFORMATION_STACK = "cloudformation_stack"
     ELASTICACHE_CACHE_CLUSTER = "elasticache_cache_cluster"
+    ORGANIZATIONS_ACCOUNT = "organizations_account"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ class KindSpec:
     native_listing: NativeListing | None = None
     # IAM, CloudFront, Route 53: one global endpoint; CloudTrail events arrive only in us-east-1.
     global_service: bool = False
+    # S3: the list, in any region, returns the resources of every region (read once per account).
+    global_listing: bool = False
+    # The organisation's own records (its accounts): read once per sync, with the home account's
+    # credentials (Organizations answers only in the management or delegated administrator account).
+    organization_level: bool = False
     notes: str = ""
     # IAM actions the exporter needs to read the kind: Cloud Control's handler permissions, or the
     # native fetcher's own calls.
@@ -93,6 +99,7 @@ def _cc(
     *identifier: str,
     service: str,
     global_service: bool = False,
+    global_listing: bool = False,
     native_listing: NativeListing | None = None,
     notes: str = "",
 ) -> KindSpec:
@@ -101,15 +108,32 @@ def _cc(
         tuple(identifier),
         service=service,
         global_service=global_service,
+        global_listing=global_listing,
         native_listing=native_listing,
         notes=notes,
     )
 
 
 def _native(
-    kind: str, fetcher: FetcherName, *identifier: str, service: str, actions: tuple[str, ...], notes: str
+    kind: str,
+    fetcher: FetcherName,
+    *identifier: str,
+    service: str,
+    actions: tuple[str, ...],
+    notes: str,
+    global_service: bool = False,
+    organization_level: bool = False,
 ) -> KindSpec:
-    return KindSpec(kind, tuple(identifier), fetcher=fetcher, service=service, native_actions=actions, notes=notes)
+    return KindSpec(
+        kind,
+        tuple(identifier),
+        fetcher=fetcher,
+        service=service,
+        native_actions=actions,
+        notes=notes,
+        global_service=global_service,
+        organization_level=organization_level,
+    )
 
 
 _ROWS: tuple[KindSpec, ...] = (
@@ -148,7 +172,13 @@ _ROWS: tuple[KindSpec, ...] = (
     _cc("AWS::RDS::DBInstance", "DBInstanceIdentifier", service="rds"),
     _cc("AWS::Redshift::Cluster", "ClusterIdentifier", service="redshift"),
     _cc("AWS::Route53::HostedZone", "Id", service="route53", global_service=True),
-    _cc("AWS::S3::Bucket", "BucketName", service="s3"),
+    _cc(
+        "AWS::S3::Bucket",
+        "BucketName",
+        service="s3",
+        global_listing=True,
+        notes="the list returns the buckets of every region",
+    ),
     _cc("AWS::SecretsManager::Secret", "Id", service="secretsmanager"),
     _cc("AWS::SNS::Topic", "TopicArn", service="sns"),
     _cc("AWS::SQS::Queue", "QueueUrl", service="sqs"),
@@ -216,6 +246,25 @@ _ROWS: tuple[KindSpec, ...] = (
         service="elasticache",
         actions=("elasticache:DescribeCacheClusters", "elasticache:ListTagsForResource"),
         notes="describe_cache_clusters shape with Tags",
+    ),
+    # The organisation's accounts, with the path of organisational units above each and its tags.
+    _native(
+        "AWS::Organizations::Account",
+        FetcherName.ORGANIZATIONS_ACCOUNT,
+        "Id",
+        service="organizations",
+        actions=(
+            "organizations:ListRoots",
+            "organizations:ListOrganizationalUnitsForParent",
+            "organizations:ListAccountsForParent",
+            "organizations:ListTagsForResource",
+            "organizations:DescribeAccount",
+            "organizations:ListParents",
+            "organizations:DescribeOrganizationalUnit",
+        ),
+        notes="list_accounts shape with OrganizationalUnitPath and Tags; read once, in the home account",
+        global_service=True,
+        organization_level=True,
     ),
 )
 

@@ -15,6 +15,12 @@ from port_aws_exporter.local.aws.bulk_seed import BulkLambdaSpec
 from port_aws_exporter.local.aws.changes import ChangeError, ChangeResult, make_change
 from port_aws_exporter.local.aws.demo_world import SeedError, SeedSummary, seed_demo_world
 from port_aws_exporter.local.aws.faults import FaultInjector, FaultRule
+from port_aws_exporter.local.aws.organization_seed import (
+    OrganizationSummary,
+    SeededAccount,
+    seed_organization,
+    seed_organization_worlds,
+)
 from port_aws_exporter.local.aws.rule_deployment import (
     DeployedRule,
     DeployedRules,
@@ -31,12 +37,16 @@ __all__ = [
     "DeployedRules",
     "FaultInjector",
     "FaultRule",
+    "OrganizationSummary",
     "RuleDeploymentError",
     "RunningLocalAws",
     "SeedError",
     "SeedSummary",
+    "SeededAccount",
     "deploy_rule_template",
     "make_change",
     "seed_demo_world",
+    "seed_organization",
+    "seed_organization_worlds",
     "start_local_aws",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+from port_aws_exporter.core.partitions import partition_of_region
 from port_aws_exporter.local.aws.resource_defaults import assume_role_policy, zipped_source
 
 BULK_ROLE_NAME = "local-bulk-lambda-role"
@@ -45,10 +46,10 @@ def _tiny_code_zip() -> str:
     return base64.b64encode(zipped_source("def handler(event, context):\n    return event\n")).decode()
 
 
-def _bulk_role_arn(account_id: str) -> str:
+def _bulk_role_arn(account_id: str, region: str) -> str:
     from moto.iam.models import iam_backends
 
-    iam = iam_backends[account_id]["aws"]
+    iam = iam_backends[account_id][partition_of_region(region).name]
     for role in list(iam.roles.values()):
         if role.name == BULK_ROLE_NAME:
             return str(role.arn)
@@ -66,7 +67,7 @@ def bulk_create_lambda_functions(account_id: str, spec: BulkLambdaSpec) -> list[
     from moto.awslambda.models import lambda_backends
 
     backend = lambda_backends[account_id][spec.region]
-    role_arn = _bulk_role_arn(account_id)
+    role_arn = _bulk_role_arn(account_id, spec.region)
     code = _tiny_code_zip()
     names = []
     for index in range(spec.start, spec.start + spec.count):

@@ -4,10 +4,12 @@ Order, for every request:
 
 1. `/_local/...` control routes (faults, reset, bulk seeding, stats) are answered here.
 2. Fault injection: a matching rule may add latency and/or answer with an AWS-shaped error.
-3. Target handlers: a JSON-protocol call whose `X-Amz-Target` starts with a registered prefix is
+3. Guards: a call that moto would answer unlike AWS (AssumeRole of a role that does not exist,
+   DescribeRegions of every partition) is answered here (`local.aws.accounts`), or passed on.
+4. Target handlers: a JSON-protocol call whose `X-Amz-Target` starts with a registered prefix is
    answered by that handler (`CloudApiService.` -> the Cloud Control emulator). Later parts plug in
    here, e.g. an EventBridge handler for `AWSEvents.`.
-4. Everything else goes to moto's WSGI application.
+5. Everything else goes to moto's WSGI application.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ _log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 TargetHandler = Callable[[AwsRequest], HttpResponse]
+# Answers a request (an error, or the whole answer), or None to let it go on.
+RequestGuard = Callable[[AwsRequest], HttpResponse | None]
 ControlHandler = Callable[[AwsRequest], HttpResponse]
 
 
@@ -82,6 +86,11 @@ class LocalAwsMiddleware:
         self.stats = stats
         self.log_requests = log_requests
         self._target_handlers: list[tuple[str, str, TargetHandler]] = []
+        self._guards: list[tuple[str, RequestGuard]] = []
+
+    def add_guard(self, name: str, guard: RequestGuard) -> None:
+        """Let `guard` answer a request before moto does (it returns None to pass it on)."""
+        self._guards.append((name, guard))
 
     def add_target_handler(self, prefix: str, handler: TargetHandler, *, name: str | None = None) -> None:
         """Answer JSON-protocol calls whose `X-Amz-Target` starts with `prefix` with `handler`."""
@@ -116,6 +125,10 @@ class LocalAwsMiddleware:
             fault = self._fault(request)
             if fault is not None:
                 return "faults", fault
+        for name, guard in self._guards:
+            answer = guard(request)
+            if answer is not None:
+                return name, answer
         target = request.json_target
         if target:
             for prefix, name, handler in self._target_handlers:

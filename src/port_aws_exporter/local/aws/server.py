@@ -14,6 +14,7 @@ import threading
 from types import TracebackType
 from typing import Any
 
+from port_aws_exporter.local.aws.accounts import LocalSts, RegionOptIns
 from port_aws_exporter.local.aws.bulk_seed import BulkLambdaSpec, bulk_create_lambda_functions
 from port_aws_exporter.local.aws.cloudcontrol.emulator import TARGET_PREFIX, CloudControlEmulator
 from port_aws_exporter.local.aws.control_routes import ControlRoutes
@@ -29,6 +30,7 @@ from port_aws_exporter.local.aws.middleware import LocalAwsMiddleware, ServerSta
 _log = logging.getLogger(__name__)
 # Enough for concurrent clients plus SQS long polls, which hold a worker while they wait.
 _WORKER_THREADS = 32
+_KEEP_ALIVE_CONNECTIONS = 2048
 
 
 def _reset_moto() -> None:
@@ -45,6 +47,8 @@ class RunningLocalAws:
     - `cloudcontrol`: the Cloud Control emulator.
     - `eventbridge`: what the local EventBridge delivered and failed to, per rule (also at
       `/_local/eventbridge` over HTTP).
+    - `sts`: the AssumeRole calls answered (`.calls`), decided by the roles' trust policies.
+    - `regions`: the opt-in regions enabled per account (`.enable(account, region)`).
     """
 
     def __init__(
@@ -53,11 +57,15 @@ class RunningLocalAws:
         middleware: LocalAwsMiddleware,
         cloudcontrol: CloudControlEmulator,
         eventbridge: EventBridgeMetrics,
+        sts: LocalSts,
+        regions: RegionOptIns,
     ) -> None:
         self._server = server
         self._middleware = middleware
         self.cloudcontrol = cloudcontrol
         self.eventbridge = eventbridge
+        self.sts = sts
+        self.regions = regions
         self.faults = middleware.faults
         host, port = server.bind_addr[:2]
         self.host: str = str(host)
@@ -75,6 +83,8 @@ class RunningLocalAws:
         _reset_moto()
         self.cloudcontrol.reset()
         self.eventbridge.clear()
+        self.sts.clear()
+        self.regions.clear()
         if faults:
             self.faults.clear()
 
@@ -150,6 +160,9 @@ def _http_server(host: str, port: int, app: Any) -> Any:
 
     server = wsgi.Server((host, port), app, numthreads=_WORKER_THREADS, shutdown_timeout=1, server_name="local-aws")
     server.gateway = _header_preserving_gateway()
+    # cheroot closes idle keep-alive connections past 10; AWS keeps them. A client with more
+    # connections open (one pool per account and region) would see resets and back off.
+    server.keep_alive_conn_limit = _KEEP_ALIVE_CONNECTIONS
     try:
         server.prepare()
     except OSError as error:
@@ -190,9 +203,12 @@ def start_local_aws(*, host: str = "127.0.0.1", port: int = 0, log_requests: boo
     middleware = LocalAwsMiddleware(
         DomainDispatcherApplication(create_backend_app), faults, control, stats, log_requests=log_requests
     )
+    sts, regions = LocalSts(), RegionOptIns()
+    middleware.add_guard("sts", sts)
+    middleware.add_guard("ec2-regions", regions)
     middleware.add_target_handler(TARGET_PREFIX, cloudcontrol.handle, name="CloudApiService")
     middleware.add_target_handler(TEST_EVENT_PATTERN_TARGET, answer_test_event_pattern, name="EventBridge")
-    running = RunningLocalAws(_http_server(host, port, middleware), middleware, cloudcontrol, eventbridge)
+    running = RunningLocalAws(_http_server(host, port, middleware), middleware, cloudcontrol, eventbridge, sts, regions)
     running._start()
     _log.info("local AWS endpoint at %s", running.url)
     return running

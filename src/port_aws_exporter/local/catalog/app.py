@@ -1,4 +1,5 @@
-"""The local catalog's HTTP API: Port's `/v1` routes and a few `/_local` control routes.
+"""The local catalog's HTTP API: Port's `/v1` routes and a few `/_local` control routes; its
+read-only web page (`web/`) at `/`.
 
 Each `/v1` request passes, in order: fault injection, rate limiting (`x-ratelimit-*` headers on
 every answer), authentication (bearer token), the 1 MiB body limit, JSON parsing, then the
@@ -37,9 +38,11 @@ from port_aws_exporter.local.catalog.entity_writes import WriteMode, WriteOption
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
 from port_aws_exporter.local.catalog.ratelimit import RateLimiter
+from port_aws_exporter.local.catalog.route_bodies import patch_entity_body
 from port_aws_exporter.local.catalog.service import CatalogService
 from port_aws_exporter.local.catalog.stats import RequestStats
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
+from port_aws_exporter.local.catalog.web import CatalogPages
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ def build_app(state: CatalogState) -> Starlette:
         Route("/v1/blueprints/{blueprint}/entities", v1(operations.list_entities), methods=["GET"]),
         Route("/v1/blueprints/{blueprint}/entities", v1(operations.write_entity), methods=["POST"]),
         Route("/v1/blueprints/{blueprint}/entities/bulk", v1(operations.bulk_write), methods=["POST"]),
+        Route("/v1/blueprints/{blueprint}/entities-count", v1(operations.count_entities), methods=["GET"]),
         Route("/v1/blueprints/{blueprint}/entities/search", v1(operations.search_blueprint), methods=["POST"]),
         Route("/v1/blueprints/{blueprint}/all-entities", v1(operations.delete_all), methods=["DELETE"]),
         Route("/v1/blueprints/{blueprint}/bulk/entities/delete", v1(operations.bulk_delete), methods=["POST"]),
@@ -113,7 +117,12 @@ def build_app(state: CatalogState) -> Starlette:
         Route("/v1/entities/search", v1(operations.search), methods=["POST"]),
         *_control_routes(state),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: _route_not_found})  # type: ignore[dict-item]
+    pages = CatalogPages(state.service.database.path, state.tokens)
+    return Starlette(
+        routes=[*routes, *pages.routes()],
+        exception_handlers={HTTPException: _route_not_found},  # type: ignore[dict-item]
+        lifespan=pages.lifespan,
+    )
 
 
 class CatalogOperations:
@@ -162,6 +171,7 @@ class CatalogOperations:
         return (201 if created else 200), {"ok": True, "entity": entity}
 
     def patch_entity(self, call: Call) -> tuple[int, dict[str, Any]]:
+        patch_entity_body(call.body)  # the PATCH body's schema: entity fields only, or 422
         return self._update_entity(call, WriteMode.MERGE)
 
     def put_entity(self, call: Call) -> tuple[int, dict[str, Any]]:
@@ -171,9 +181,12 @@ class CatalogOperations:
         blueprint, identifier = call.path["blueprint"], call.path["entity"]
         self.service.get_entity(blueprint, identifier)  # 404 unless it exists
         body = {**call.body, "identifier": identifier} if isinstance(call.body, dict) else call.body
-        options = WriteOptions(mode, call.flag("create_missing_related_entities"))
+        options = WriteOptions(mode, call.flag("create_missing_related_entities"), nulls_clear=mode is WriteMode.MERGE)
         _created, entity = self.service.write_entity(blueprint, body, options, call.writer)
         return 200, {"ok": True, "entity": entity}
+
+    def count_entities(self, call: Call) -> tuple[int, dict[str, Any]]:
+        return 200, {"ok": True, "count": self.service.count_entities(call.path["blueprint"])}
 
     def bulk_write(self, call: Call) -> tuple[int, dict[str, Any]]:
         return self.service.bulk_write(call.path["blueprint"], call.body, _write_options(call), call.writer)
@@ -187,8 +200,8 @@ class CatalogOperations:
         return 200, {"ok": True}
 
     def delete_all(self, call: Call) -> tuple[int, dict[str, Any]]:
-        self.service.delete_all_entities(call.path["blueprint"], call.flag("delete_blueprint"))
-        return 200, {"ok": True}
+        migration = self.service.delete_all_entities(call.path["blueprint"], call.flag("delete_blueprint"))
+        return 200, {"ok": True} if migration is None else {"ok": True, "migrationId": migration}
 
     def bulk_delete(self, call: Call) -> tuple[int, dict[str, Any]]:
         deleted = self.service.bulk_delete(call.path["blueprint"], call.body, call.flag("delete_dependents"))
@@ -231,7 +244,8 @@ class _PortRoute:
                     headers["retry-after"] = _seconds(fault.retry_after)
                 return _error(CatalogError(fault.status, fault.error, fault.message), headers)
             if not limit.allowed:
-                headers["retry-after"] = _seconds(max(0.0, limit.reset_epoch - time.time()))
+                # Port documents only the x-ratelimit-* headers (no Retry-After): the client must
+                # read the wait from x-ratelimit-reset, in either of its forms.
                 return _error(CatalogError(429, "rate_limited", "rate limit exceeded"), headers)
             started = time.perf_counter()
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -10,13 +11,16 @@ from enum import Enum
 from typing import Any
 
 from port_aws_exporter.local.catalog import store
-from port_aws_exporter.local.catalog.errors import CatalogError, not_found
+from port_aws_exporter.local.catalog.errors import CatalogError, invalid, not_found
+from port_aws_exporter.local.catalog.search import compile_query, sql_prefilter
 from port_aws_exporter.local.catalog.validation import (
     check_entity_shape,
     check_properties,
     check_relations,
     normalise_team,
 )
+
+NULLABLE_IN_PATCH = ("title", "icon", "team")
 
 
 class WriteMode(Enum):
@@ -42,6 +46,8 @@ class WriteOptions:
     mode: WriteMode = WriteMode.MERGE
     create_missing_related_entities: bool = False
     validation_only: bool = False
+    # PATCH: its body may set `title`, `icon` or `team` to null, which clears them.
+    nulls_clear: bool = False
 
 
 def utc_now() -> str:
@@ -64,7 +70,14 @@ class EntityWriter:
         writer: Writer,
     ) -> tuple[bool, dict[str, Any]]:
         """Create, override or merge `entity` into `definition`'s blueprint; `(created, stored)`."""
-        check_entity_shape(entity)
+        if options.nulls_clear and isinstance(entity, dict):
+            check_entity_shape({k: v for k, v in entity.items() if not (k in NULLABLE_IN_PATCH and v is None)})
+        else:
+            check_entity_shape(entity)
+        if "identifier" not in entity:
+            # Port makes up an identifier for an entity sent without one.
+            entity = {**entity, "identifier": f"e_{secrets.token_hex(8)}"}
+        entity = self._resolve_queries(connection, definition, entity)
         blueprint, identifier = definition["identifier"], entity["identifier"]
         existing = store.load_entity(connection, blueprint, identifier)
         if existing is not None and options.mode is WriteMode.CREATE:
@@ -94,6 +107,39 @@ class EntityWriter:
         if not options.validation_only:
             store.save_entity(connection, stored, writer.user_agent, links)
         return existing is None, stored
+
+    def _resolve_queries(
+        self, connection: sqlite3.Connection, definition: Mapping[str, Any], entity: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The entity with a search-query identifier or relation replaced by what it finds.
+
+        An identifier query must find exactly one entity of the blueprint (that entity is then
+        written). A relation query finds its targets in the relation's target blueprint: any number
+        for a `many` relation, exactly one otherwise.
+        """
+        blueprint = definition["identifier"]
+        identifier = entity["identifier"]
+        if isinstance(identifier, dict):
+            found = _search(connection, blueprint, identifier)
+            if len(found) != 1:
+                raise _query_error(found, f"the identifier search query of an entity of blueprint {blueprint!r}")
+            entity = {**entity, "identifier": found[0]}
+        relations = entity.get("relations")
+        if not isinstance(relations, dict) or not any(isinstance(value, dict) for value in relations.values()):
+            return entity
+        resolved = dict(relations)
+        for name, value in relations.items():
+            relation = definition.get("relations", {}).get(name)
+            if not isinstance(value, dict) or relation is None:
+                continue  # an undeclared relation is refused by check_relations
+            found = _search(connection, relation["target"], value)
+            if relation.get("many"):
+                resolved[name] = found
+            elif len(found) == 1:
+                resolved[name] = found[0]
+            else:
+                raise _query_error(found, f"the search query of relation {name!r} of {entity['identifier']!r}")
+        return {**entity, "relations": resolved}
 
     def _link_relations(
         self,
@@ -125,6 +171,18 @@ class EntityWriter:
         definition = store.required_blueprint(connection, blueprint)
         placeholder = {"identifier": identifier, "properties": {}, "relations": {}}
         self.write(connection, definition, placeholder, WriteOptions(WriteMode.CREATE), writer)
+
+
+def _search(connection: sqlite3.Connection, blueprint: str, query: Mapping[str, Any]) -> list[str]:
+    predicate = compile_query(query)
+    rows = store.scan_entities(connection, sql_prefilter(query), blueprint=blueprint)
+    return [entity["identifier"] for entity in rows if predicate(entity)]
+
+
+def _query_error(found: list[str], what: str) -> CatalogError:
+    if not found:
+        return not_found(f"an entity matching {what}")
+    return invalid(f"{what} matches {len(found)} entities ({', '.join(found[:5])}...); it must match exactly one")
 
 
 def _sent_fields(entity: Mapping[str, Any]) -> dict[str, Any]:

@@ -248,3 +248,40 @@ def project(entity: Mapping[str, Any], include: Sequence[str], exclude: Sequence
         elif isinstance(shown.get(top), dict):
             shown[top] = {key: value for key, value in shown[top].items() if key != sub}
     return shown
+
+
+def project_fields(entity: Mapping[str, Any], include: Sequence[str], exclude: Sequence[str]) -> dict[str, Any]:
+    """The entity with only the `include`d fields (if any) and without the `exclude`d ones, as the
+    blueprint search body names them: a meta-property with its `$` (`$identifier`, `$updatedAt`),
+    a property or a relation by its bare identifier (`arn` is `properties.arn` and, if the
+    blueprint has such a relation, `relations.arn`). A bare `identifier` is a property named so.
+    """
+    for name in (*include, *exclude):
+        if name.startswith("$") and name not in META_PROPERTIES:
+            raise invalid(f"unknown meta-property {name!r}; meta-properties are {', '.join(META_PROPERTIES)}")
+    if not include:
+        shown = dict(entity)
+    else:
+        shown = {}
+        for name in include:
+            _copy_field(entity, shown, name)
+    for name in exclude:
+        if name.startswith("$"):
+            shown.pop(META_PROPERTIES[name], None)
+            continue
+        for section in ("properties", "relations"):
+            if isinstance(shown.get(section), dict):
+                shown[section] = {key: value for key, value in shown[section].items() if key != name}
+    return shown
+
+
+def _copy_field(entity: Mapping[str, Any], shown: dict[str, Any], name: str) -> None:
+    if name.startswith("$"):
+        key = META_PROPERTIES[name]
+        if key in entity:
+            shown[key] = entity[key]
+        return
+    for section in ("properties", "relations"):
+        values = entity.get(section)
+        if isinstance(values, dict) and name in values:
+            shown.setdefault(section, {})[name] = values[name]

@@ -17,6 +17,7 @@ import socket
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -24,10 +25,11 @@ from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
+from starlette.types import ASGIApp
 
 from port_aws_exporter.local.catalog.app import MAX_BODY_BYTES, CatalogState, build_app
 from port_aws_exporter.local.catalog.faults import FaultInjector, FaultSettings
-from port_aws_exporter.local.catalog.ratelimit import RateLimiter
+from port_aws_exporter.local.catalog.ratelimit import RateLimiter, ResetForm
 from port_aws_exporter.local.catalog.service import CatalogService
 from port_aws_exporter.local.catalog.store import CatalogDatabase
 from port_aws_exporter.local.catalog.tokens import TokenIssuer
@@ -97,14 +99,19 @@ def start_catalog(
     faults: FaultSettings | dict[str, Any] | None = None,
     rate_limit: int = 35_000,
     rate_limit_period_seconds: int = 300,
+    rate_limit_reset: ResetForm | str = ResetForm.EPOCH,
     max_body_bytes: int = MAX_BODY_BYTES,
+    wrap_app: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> RunningCatalog:
     """Serve a local Port-compatible catalog in a background thread and return once it answers.
 
     `db_path=None` uses a temporary database deleted on `stop()`. `client_secret=None` makes a
     random one (read it from `.client_secret`). `faults` sets fault injection from the start.
-    `rate_limit` requests per `rate_limit_period_seconds` are served before 429s; `max_body_bytes`
-    is Port's 1 MiB unless a test needs a smaller limit to provoke 413s.
+    `rate_limit` requests per `rate_limit_period_seconds` are served before 429s, whose
+    `x-ratelimit-reset` is an epoch second or, with `rate_limit_reset="relative"`, the seconds
+    left in the window. `max_body_bytes` is Port's 1 MiB unless a test needs a smaller limit to
+    provoke 413s. `wrap_app` wraps the ASGI application (the contract tests check every request
+    and answer against Port's OpenAPI document there).
     """
     temp_dir = Path(tempfile.mkdtemp(prefix="local-catalog-")) if db_path is None else None
     path = Path(db_path) if db_path is not None else Path(temp_dir or ".") / "catalog.db"
@@ -114,15 +121,16 @@ def start_catalog(
         service=CatalogService(CatalogDatabase(path)),
         tokens=TokenIssuer(client_id, secret, token_ttl_seconds),
         faults=FaultInjector(settings),
-        limiter=RateLimiter(rate_limit, rate_limit_period_seconds),
+        limiter=RateLimiter(rate_limit, rate_limit_period_seconds, ResetForm(rate_limit_reset)),
         max_body_bytes=max_body_bytes,
     )
     listener = _bind(host, port)
+    app: ASGIApp = build_app(state)
     config = uvicorn.Config(
-        build_app(state),
+        wrap_app(app) if wrap_app is not None else app,
         log_level="warning",
         access_log=False,
-        lifespan="off",
+        lifespan="on",  # the page closes its database connection at shutdown
         timeout_keep_alive=30,
         http=_http_implementation(),
     )

@@ -11,11 +11,12 @@ import base64
 import binascii
 import json
 import sqlite3
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from port_aws_exporter.local.catalog import store
-from port_aws_exporter.local.catalog.entity_deletes import delete_entities
+from port_aws_exporter.local.catalog.entity_deletes import Dependents, delete_entities
 from port_aws_exporter.local.catalog.entity_writes import (
     EntityWriter,
     WriteOptions,
@@ -23,15 +24,16 @@ from port_aws_exporter.local.catalog.entity_writes import (
     utc_now,
 )
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid, not_found
-from port_aws_exporter.local.catalog.search import compile_query, project, sql_prefilter
-from port_aws_exporter.local.catalog.store import CatalogDatabase
-from port_aws_exporter.local.catalog.validation import (
-    check_blueprint,
-    check_entity_identifier,
+from port_aws_exporter.local.catalog.route_bodies import (
+    blueprint_search_body,
+    bulk_delete_identifiers,
+    bulk_write_entities,
+    search_body,
 )
+from port_aws_exporter.local.catalog.search import compile_query, project, project_fields, sql_prefilter
+from port_aws_exporter.local.catalog.store import CatalogDatabase
+from port_aws_exporter.local.catalog.validation import check_blueprint
 
-MAX_BULK_WRITE = 20
-MAX_BULK_DELETE = 100
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 200
 
@@ -141,17 +143,16 @@ class CatalogService:
         """Create, override or merge one entity; returns `(created, entity as stored)`."""
         with self.database.transaction() as connection:
             definition = store.required_blueprint(connection, blueprint)
-            return self._writer.write(connection, definition, entity, options, writer)
+            created, stored = self._writer.write(connection, definition, entity, options, writer)
+        return created, _public(stored)
 
     def bulk_write(
         self, blueprint: str, body: Any, options: WriteOptions, writer: Writer
     ) -> tuple[int, dict[str, Any]]:
-        """Port's bulk create: each entity succeeds or fails alone; 200 if all did, else 207."""
-        if not isinstance(body, dict) or not isinstance(body.get("entities"), list):
-            raise invalid("the body must be {'entities': [...]}")
-        entities: list[Any] = body["entities"]
-        if not 1 <= len(entities) <= MAX_BULK_WRITE:
-            raise invalid(f"'entities' must hold 1 to {MAX_BULK_WRITE} entities, got {len(entities)}")
+        """Port's bulk create: 422 for the whole request when its body breaks the route's schema
+        (`route_bodies`); otherwise each entity succeeds or fails alone against its blueprint
+        (200 if all did, else 207)."""
+        entities = bulk_write_entities(body)
         written: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
         with self.database.transaction() as connection:
@@ -186,6 +187,12 @@ class CatalogService:
             raise not_found(f"entity {identifier!r} of blueprint {blueprint!r}")
         return _public(entity)
 
+    def count_entities(self, blueprint: str) -> int:
+        """How many entities the blueprint has, or 404."""
+        with self.database.snapshot() as connection:
+            store.required_blueprint(connection, blueprint)
+            return store.count_entities(connection, blueprint)
+
     def list_entities(
         self, blueprint: str, include: Sequence[str] = (), exclude: Sequence[str] = ()
     ) -> list[dict[str, Any]]:
@@ -197,7 +204,7 @@ class CatalogService:
 
     def search(self, query: Any, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> dict[str, Any]:
         """`POST /v1/entities/search`: every matching entity of any blueprint."""
-        predicate = compile_query(query)
+        predicate = compile_query(search_body(query))
         with self.database.snapshot() as connection:
             matches = [entity for entity in store.scan_entities(connection, sql_prefilter(query)) if predicate(entity)]
         return {
@@ -208,9 +215,10 @@ class CatalogService:
         }
 
     def search_blueprint(self, blueprint: str, body: Any) -> dict[str, Any]:
-        """`POST /v1/blueprints/{bp}/entities/search`: one page of matches and the `next` cursor."""
-        if not isinstance(body, dict):
-            raise invalid("the body must be a JSON object")
+        """`POST /v1/blueprints/{bp}/entities/search`: one page of matches, and the `next` cursor
+        unless it is the last page. `include`/`exclude` name meta-properties with `$`
+        (`$identifier`, `$updatedAt`) and properties or relations by their bare identifiers."""
+        body = blueprint_search_body(body)
         query = body.get("query") or MATCH_ALL
         predicate = compile_query(query, "query")
         limit = body.get("limit", DEFAULT_PAGE_SIZE)
@@ -230,27 +238,28 @@ class CatalogService:
                     more = True
                     break
                 page.append(entity)
-        next_cursor = _encode_cursor(page[-1]["identifier"]) if more else None
-        entities = [project(_public(entity), include, exclude) for entity in page]
-        return {"ok": True, "next": next_cursor, "entities": entities}
+        answer: dict[str, Any] = {"ok": True}
+        if more:
+            answer["next"] = _encode_cursor(page[-1]["identifier"])
+        answer["entities"] = [project_fields(_public(entity), include, exclude) for entity in page]
+        return answer
 
     # -- deletes -----------------------------------------------------------------------------
 
     def delete_entity(self, blueprint: str, identifier: str, delete_dependents: bool) -> None:
-        """Delete one entity (and, with `delete_dependents`, every entity relating to it)."""
+        """Delete one entity; with `delete_dependents` every entity relating to it too, without it
+        403 `has_dependents` when any entity relates to it."""
         with self.database.transaction() as connection:
             if not store.entity_exists(connection, blueprint, identifier):
                 store.required_blueprint(connection, blueprint)
                 raise not_found(f"entity {identifier!r} of blueprint {blueprint!r}")
-            delete_entities(connection, [(blueprint, identifier)], delete_dependents)
+            delete_entities(connection, [(blueprint, identifier)], _dependents(delete_dependents))
 
     def bulk_delete(self, blueprint: str, body: Any, delete_dependents: bool) -> list[str]:
-        """Delete up to 100 entities of a blueprint at once; all or nothing. Returns those deleted."""
-        if not isinstance(body, dict) or not isinstance(body.get("entities"), list):
-            raise invalid("the body must be {'entities': [identifier, ...]}")
-        identifiers = [check_entity_identifier(item, "entities[]") for item in body["entities"]]
-        if not 1 <= len(identifiers) <= MAX_BULK_DELETE:
-            raise invalid(f"'entities' must hold 1 to {MAX_BULK_DELETE} identifiers, got {len(identifiers)}")
+        """Delete up to 100 entities of a blueprint at once; all or nothing: without
+        `delete_dependents`, one entity that others relate to fails the whole request (403
+        `has_dependents`). Returns those deleted."""
+        identifiers = bulk_delete_identifiers(body)
         with self.database.transaction() as connection:
             store.required_blueprint(connection, blueprint)
             present = [
@@ -258,25 +267,36 @@ class CatalogService:
                 for identifier in dict.fromkeys(identifiers)
                 if store.entity_exists(connection, blueprint, identifier)
             ]
-            delete_entities(connection, [(blueprint, identifier) for identifier in present], delete_dependents)
+            delete_entities(
+                connection, [(blueprint, identifier) for identifier in present], _dependents(delete_dependents)
+            )
         return present
 
-    def delete_all_entities(self, blueprint: str, delete_blueprint: bool = False) -> None:
-        """Delete every entity of a blueprint (refused if the blueprint has required relations)."""
+    def delete_all_entities(self, blueprint: str, delete_blueprint: bool = False) -> str | None:
+        """Delete every entity of a blueprint (refused if the blueprint has required relations).
+
+        With `delete_blueprint`, the blueprint goes too, and the answer is the id of the migration
+        that did it (Port runs it in the background; here it has already finished)."""
         with self.database.transaction() as connection:
             definition = store.required_blueprint(connection, blueprint)
             if any(relation.get("required") for relation in definition.get("relations", {}).values()):
                 raise invalid(f"blueprint {blueprint!r} has required relations; delete its entities one by one")
             rows = store.scan_entities(connection, sql_prefilter(MATCH_ALL), blueprint=blueprint)
             roots = [(blueprint, entity["identifier"]) for entity in list(rows)]
-            delete_entities(connection, roots, delete_dependents=False)
-            if delete_blueprint:
-                store.remove_blueprint(connection, blueprint)
+            delete_entities(connection, roots, Dependents.DETACH)
+            if not delete_blueprint:
+                return None
+            store.remove_blueprint(connection, blueprint)
+        return f"migration_{uuid.uuid4().hex}"
 
     def reset(self) -> None:
         """Delete every blueprint and entity."""
         with self.database.transaction() as connection:
             store.clear_all(connection)
+
+
+def _dependents(delete_dependents: bool) -> Dependents:
+    return Dependents.DELETE if delete_dependents else Dependents.REFUSE
 
 
 def _bulk_error(entity: Any, index: int, error: CatalogError) -> dict[str, Any]:
@@ -291,7 +311,13 @@ def _bulk_error(entity: Any, index: int, error: CatalogError) -> dict[str, Any]:
 
 
 def _public(entity: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in entity.items() if not key.startswith("$")}
+    """The entity as Port answers it: no internal `$` fields, and no `title` or `icon` when unset
+    (Port's response schemas type both as strings, never null)."""
+    return {
+        key: value
+        for key, value in entity.items()
+        if not key.startswith("$") and not (key in ("title", "icon") and value is None)
+    }
 
 
 def _names(body: Mapping[str, Any], key: str) -> list[str]:

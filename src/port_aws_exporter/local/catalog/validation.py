@@ -14,32 +14,25 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
+from port_aws_exporter.core.entity_rules import (
+    BLUEPRINT_IDENTIFIER_PATTERN,
+    entity_problems,
+    identifier_problem,
+    is_blueprint_identifier,
+    json_type,
+)
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid
 
-ENTITY_IDENTIFIER_MAX = 1000
-BLUEPRINT_IDENTIFIER_MAX = 100
 PROPERTY_TYPES = frozenset({"string", "number", "boolean", "object", "array"})
-_ENTITY_ID_EXTRA = frozenset("0123456789@_.+:\\/=-")
-_BLUEPRINT_ID_EXTRA = frozenset("0123456789@_.+:\\/-")
-_PROPERTY_ID = re.compile(r"^[A-Za-z0-9@_=\\-]+$")
-
-
-def _identifier_ok(value: str, extra: frozenset[str], max_length: int) -> bool:
-    # Port's pattern ^(?!\.{1,2}$)[\p{L}0-9@_.+:\\/=-]+$ ; str.isalpha() is Unicode's \p{L}.
-    if not value or len(value) > max_length or value in {".", ".."}:
-        return False
-    return all(char in extra or char.isalpha() for char in value)
+PROPERTY_ID = re.compile(r"^[A-Za-z0-9@_=\\-]+$")
 
 
 def check_entity_identifier(value: Any, what: str = "identifier") -> str:
-    """The identifier, if it matches Port's entity identifier pattern."""
-    if not isinstance(value, str):
-        raise invalid(f"{what} must be a string, got {type(value).__name__}")
-    if not _identifier_ok(value, _ENTITY_ID_EXTRA, ENTITY_IDENTIFIER_MAX):
-        raise invalid(
-            f"{what} {value!r} does not match the pattern ^(?!\\.{{1,2}}$)[\\p{{L}}0-9@_.+:\\\\/=-]+$ "
-            f"(at most {ENTITY_IDENTIFIER_MAX} characters)"
-        )
+    """The identifier, if it is a string matching Port's entity identifier pattern (else 422)."""
+    problem = identifier_problem(value, what)
+    if problem:
+        raise invalid(problem)
+    assert isinstance(value, str)
     return value
 
 
@@ -48,8 +41,12 @@ def check_blueprint(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise invalid("the blueprint must be a JSON object")
     identifier = body.get("identifier")
-    if not isinstance(identifier, str) or not _identifier_ok(identifier, _BLUEPRINT_ID_EXTRA, BLUEPRINT_IDENTIFIER_MAX):
-        raise invalid(f"blueprint identifier {identifier!r} is missing or does not match Port's pattern")
+    if not is_blueprint_identifier(identifier):
+        raise invalid(
+            f"blueprint identifier {identifier!r} is missing or does not match Port's pattern "
+            f"{BLUEPRINT_IDENTIFIER_PATTERN} (at most 100 characters)"
+        )
+    assert isinstance(identifier, str)
     title = body.get("title")
     if not isinstance(title, str) or not 1 <= len(title) <= 100:
         raise invalid(f"blueprint {identifier!r}: title must be a string of 1 to 100 characters")
@@ -66,7 +63,7 @@ def _check_schema(blueprint: str, schema: Any) -> dict[str, Any]:
         raise invalid(f"blueprint {blueprint!r}: schema must be an object with a 'properties' object")
     properties: dict[str, Any] = schema.get("properties", {})
     for property_id, definition in properties.items():
-        if not _PROPERTY_ID.match(property_id) or len(property_id) > 100:
+        if not PROPERTY_ID.match(property_id) or len(property_id) > 100:
             raise invalid(f"blueprint {blueprint!r}: property id {property_id!r} does not match Port's pattern")
         if not isinstance(definition, dict) or definition.get("type") not in PROPERTY_TYPES:
             raise invalid(
@@ -97,19 +94,13 @@ def _check_relation_definitions(blueprint: str, relations: Any) -> dict[str, Any
 
 
 def check_entity_shape(entity: Any) -> dict[str, Any]:
-    """The top-level shape of an entity body (before the blueprint's schema is applied)."""
-    if not isinstance(entity, dict):
-        raise invalid("an entity must be a JSON object")
-    check_entity_identifier(entity.get("identifier"))
-    for key, kinds in (("title", (str,)), ("icon", (str,)), ("properties", (dict,)), ("relations", (dict,))):
-        value = entity.get(key)
-        if value is not None and not isinstance(value, kinds):
-            raise invalid(f"entity {entity['identifier']!r}: {key} must be a {kinds[0].__name__}")
-    team = entity.get("team")
-    if team is not None and not (
-        isinstance(team, str) or (isinstance(team, list) and all(isinstance(t, str) for t in team))
-    ):
-        raise invalid(f"entity {entity['identifier']!r}: team must be a string or a list of strings")
+    """An entity body against the write route's request schema (`core.entity_rules`); else 422."""
+    problems = entity_problems(entity)
+    if problems:
+        raise invalid("; ".join(problems))
+    assert isinstance(entity, dict)
+    if isinstance(entity.get("team"), dict):
+        raise invalid("team given as a search query: the local catalog has no teams to search (Port resolves it)")
     return entity
 
 
@@ -137,7 +128,12 @@ def check_properties(blueprint: Mapping[str, Any], identifier: str, properties: 
 
 
 def check_relations(blueprint: Mapping[str, Any], identifier: str, relations: Mapping[str, Any]) -> None:
-    """Every relation is declared, a list when `many`, a single identifier otherwise; required set."""
+    """Every relation is declared, a list when `many`, a single identifier otherwise; required set.
+
+    Error codes as Port names them: `blueprint_schema_mismatch` (an undeclared relation),
+    `relation_many_violation` (a list for a single relation, or a single value for a `many` one),
+    `required_relation` (a required relation left empty).
+    """
     declared: dict[str, Any] = blueprint.get("relations", {})
     for name, value in relations.items():
         definition = declared.get(name)
@@ -145,25 +141,38 @@ def check_relations(blueprint: Mapping[str, Any], identifier: str, relations: Ma
             raise schema_mismatch(blueprint, identifier, f"relation {name!r} is not defined in the blueprint")
         if value is None:
             continue
-        if definition.get("many"):
-            if not isinstance(value, list):
-                raise schema_mismatch(blueprint, identifier, f"relation {name!r} is 'many': its value must be a list")
-            for target in value:
-                check_entity_identifier(target, f"relation {name!r} target")
-        else:
-            check_entity_identifier(value, f"relation {name!r} target")
+        if definition.get("many") and not isinstance(value, list):
+            raise _entity_error(
+                "relation_many_violation",
+                blueprint,
+                identifier,
+                f"relation {name!r} is 'many': its value must be a list of identifiers, got {json_type(value)}",
+            )
+        if not definition.get("many") and isinstance(value, list):
+            raise _entity_error(
+                "relation_many_violation",
+                blueprint,
+                identifier,
+                f"relation {name!r} is not 'many': its value must be one identifier, got a list",
+            )
+        for target in value if isinstance(value, list) else [value]:
+            check_entity_identifier(target, f"relation {name!r} target")
     missing = [
         name
         for name, definition in declared.items()
         if definition.get("required") and relations.get(name) in (None, [])
     ]
     if missing:
-        raise schema_mismatch(blueprint, identifier, f"required relations {missing} are missing")
+        raise _entity_error("required_relation", blueprint, identifier, f"required relations {missing} are missing")
 
 
 def schema_mismatch(blueprint: Mapping[str, Any], identifier: str, problem: str) -> CatalogError:
-    """422 for an entity that does not fit its blueprint."""
-    return invalid(f"entity {identifier!r} of blueprint {blueprint['identifier']!r}: {problem}", "schema_mismatch")
+    """422 `blueprint_schema_mismatch`: an entity that does not fit its blueprint's schema."""
+    return _entity_error("blueprint_schema_mismatch", blueprint, identifier, problem)
+
+
+def _entity_error(code: str, blueprint: Mapping[str, Any], identifier: str, problem: str) -> CatalogError:
+    return invalid(f"entity {identifier!r} of blueprint {blueprint['identifier']!r}: {problem}", code)
 
 
 def _value_problem(definition: Mapping[str, Any], value: Any) -> str | None:
@@ -171,7 +180,7 @@ def _value_problem(definition: Mapping[str, Any], value: Any) -> str | None:
         return None
     declared_type = definition["type"]
     if not _has_type(declared_type, value):
-        return f"must be of type {declared_type}, got {_json_type(value)}"
+        return f"must be of type {declared_type}, got {json_type(value)}"
     enum = definition.get("enum")
     if isinstance(enum, list) and value not in enum:
         return f"value {value!r} is not one of {enum}"
@@ -190,15 +199,6 @@ def _has_type(declared_type: str, value: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool)
     expected = {"string": str, "boolean": bool, "object": dict, "array": list}[declared_type]
     return isinstance(value, expected)
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    names: dict[type, str] = {str: "string", dict: "object", list: "array"}
-    return names.get(type(value), type(value).__name__)
 
 
 def _format_problem(string_format: Any, value: str) -> str | None:

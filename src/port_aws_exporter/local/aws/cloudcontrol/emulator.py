@@ -1,10 +1,14 @@
 """The Cloud Control API (`X-Amz-Target: CloudApiService.*`), answered over moto and a generic store.
 
-Reads (`ListResources`, `GetResource`) return `Properties` as a JSON string shaped by the type's
-CloudFormation schema. Changes (`CreateResource`, `UpdateResource`, `DeleteResource`) apply at once
-and answer an IN_PROGRESS ProgressEvent, as AWS does; `GetResourceRequestStatus` then reports how
-they ended (SUCCESS, or FAILED with an `ErrorCode`). Errors use AWS's exception names and a 4xx
-status: never a 500, which boto3 would retry.
+Reads return `Properties` as a JSON string shaped by the type's CloudFormation schema:
+`GetResource` the whole model, `ListResources` only what AWS's list handler returns (the primary
+identifier, `core.kinds.cloudcontrol.listed_properties`). A `CreateResource` whose desired state
+breaks the schema is refused at once with AWS's `ValidationException` "Model validation failed
+(#: extraneous key [Foo] is not permitted)". Changes (`CreateResource`, `UpdateResource`,
+`DeleteResource`) apply at once and answer an IN_PROGRESS ProgressEvent, as AWS does;
+`GetResourceRequestStatus` then reports how they ended (SUCCESS, or FAILED with an
+`ErrorCode`). Errors use AWS's exception names and a 4xx status: never a 500, which boto3 would
+retry.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import jsonpatch
 
-from port_aws_exporter.core.kinds.cloudcontrol import is_listable, is_readable, list_requirement
+from port_aws_exporter.core.kinds.cloudcontrol import is_listable, is_readable, list_requirement, listed_properties
 from port_aws_exporter.local.aws.aws_request import JSON, AwsRequest
 from port_aws_exporter.local.aws.cloudcontrol.errors import (
     CloudControlError,
@@ -131,11 +135,15 @@ class CloudControlEmulator:
 
         key = ("resources", ctx.account_id, ctx.region, type_name, json.dumps(model, sort_keys=True))
         page = self.paginator.page(key, list_identifiers, params.get("NextToken"), size)
+        # AWS's list descriptions carry only what the type's list handler returns (its primary
+        # identifier, for the types recorded), not the model GetResource answers.
+        listed = listed_properties(type_name, schema.primary_identifier)
         descriptions = []
         for identifier in page.identifiers:
             properties = self.resources.read(ctx, type_name, identifier)
             if properties is not None:
-                descriptions.append({"Identifier": identifier, "Properties": json.dumps(properties)})
+                shown = {name: properties[name] for name in listed if name in properties}
+                descriptions.append({"Identifier": identifier, "Properties": json.dumps(shown)})
         result: Params = {"TypeName": type_name, "ResourceDescriptions": descriptions}
         if page.next_token:
             result["NextToken"] = page.next_token
@@ -200,6 +208,11 @@ class CloudControlEmulator:
         desired = _json_object(params.get("DesiredState"), "DesiredState")
         if desired is None:
             raise invalid_request("DesiredState is required")
+        # AWS validates the desired state against the type's schema before it accepts the request:
+        # a bad model is a ValidationException at once, not a request that goes IN_PROGRESS.
+        failures = self._schema(ctx, params).model_validation_failures(desired)
+        if failures:
+            raise CloudControlError("ValidationException", "Model validation failed (" + "\n    ".join(failures) + ")")
 
         def create(schema: ResourceSchema) -> str:
             _check_model(schema, desired, forbid_read_only=True)

@@ -111,6 +111,33 @@ class ResourceSchema:
             errors.append(f"{path}: {error.message}")
         return sorted(errors)
 
+    def model_validation_failures(self, properties: Mapping[str, Any]) -> list[str]:
+        """Schema violations of a desired state, worded as AWS's "Model validation failed" lists
+        them (`#/Tags/0: extraneous key [Foo] is not permitted`, `#: required key [Name] not
+        found`); empty when the model is valid."""
+        failures: list[str] = []
+        for error in sorted(self._validator.iter_errors(dict(properties)), key=lambda e: list(e.absolute_path)):
+            pointer = "/".join(["#", *(str(part) for part in error.absolute_path)])
+            if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+                allowed = set(error.schema.get("properties", {}))
+                patterns = [re.compile(p) for p in error.schema.get("patternProperties", {}) if _compiles(p)]
+                extra = [k for k in error.instance if k not in allowed and not any(p.search(k) for p in patterns)]
+                failures += [f"{pointer}: extraneous key [{key}] is not permitted" for key in extra]
+            elif error.validator == "required" and isinstance(error.instance, dict):
+                failures += [
+                    f"{pointer}: required key [{key}] not found"
+                    for key in error.validator_value
+                    if key not in error.instance
+                ]
+            elif error.validator == "type":
+                failures.append(
+                    f"{pointer}: expected type: {_aws_type(error.validator_value)}, found: "
+                    f"{_aws_type_of(error.instance)}"
+                )
+            else:
+                failures.append(f"{pointer}: {error.message}")
+        return failures
+
     def _only_write_only_missing(self, error: Any, document: Mapping[str, Any]) -> bool:
         if list(error.absolute_path):
             return False
@@ -120,6 +147,41 @@ class ResourceSchema:
     def _is_write_only(self, name: str) -> bool:
         pointers = self.document.get("writeOnlyProperties", [])
         return any(_pointer_name(p) == name or _pointer_name(p).startswith(name + "/") for p in pointers)
+
+
+_AWS_TYPE_NAMES = {
+    "object": "JSONObject",
+    "array": "JSONArray",
+    "string": "String",
+    "integer": "Integer",
+    "number": "Number",
+    "boolean": "Boolean",
+    "null": "Null",
+}
+
+
+def _aws_type(declared: Any) -> str:
+    names = declared if isinstance(declared, list) else [declared]
+    return " or ".join(_AWS_TYPE_NAMES.get(str(name), str(name)) for name in names)
+
+
+def _aws_type_of(value: Any) -> str:
+    if value is None:
+        return "Null"
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    kinds: dict[type, str] = {float: "BigDecimal", str: "String", dict: "JSONObject", list: "JSONArray"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 class ResourceSchemas:

@@ -65,9 +65,12 @@ def _seed_region(seeder: RegionSeeder, roles: dict[str, str]) -> None:
     seed_stack(seeder)
 
 
-def _post(endpoint_url: str, path: str, payload: dict[str, object] | None = None) -> dict[str, object]:
+def _post(
+    endpoint_url: str, path: str, payload: dict[str, object] | None = None, account_id: str | None = None
+) -> dict[str, object]:
+    headers = {"x-moto-account-id": account_id} if account_id is not None else {}
     try:
-        response = httpx.post(f"{endpoint_url.rstrip('/')}{path}", json=payload, timeout=_HTTP_TIMEOUT)
+        response = httpx.post(f"{endpoint_url.rstrip('/')}{path}", json=payload, headers=headers, timeout=_HTTP_TIMEOUT)
         response.raise_for_status()
     except httpx.HTTPError as error:
         raise SeedError(f"POST {path} on the local endpoint {endpoint_url} failed: {error}") from error
@@ -84,11 +87,15 @@ def seed_demo_world(
     resources: int | None = None,
     regions: Sequence[str] = DEFAULT_REGIONS,
     random_seed: int | None = DEFAULT_RANDOM_SEED,
+    account_id: str | None = None,
+    prefix: str = "demo",
 ) -> SeedSummary:
     """Create the demo world in the local endpoint at `endpoint_url`; returns what was created.
 
     `random_seed` seeds moto's id generator first, so generated ids (EC2 instance ids...) are the same
     on every fresh endpoint. Seed an empty endpoint: names are fixed, so seeding twice fails.
+    `account_id` seeds another account than the endpoint's default one, its names starting with
+    `prefix` instead of `demo` (unique across an organisation).
     """
     if not regions:
         raise ValueError("seed_demo_world needs at least one region")
@@ -97,7 +104,7 @@ def seed_demo_world(
     summary = SeedSummary(endpoint_url=endpoint_url, regions=list(regions))
     if random_seed is not None:
         _post(endpoint_url, f"/moto-api/seed?a={random_seed}")
-    seeders = [RegionSeeder(endpoint_url, region, summary) for region in regions]
+    seeders = [RegionSeeder(endpoint_url, region, summary, account_id, prefix) for region in regions]
     step = "IAM roles"
     try:
         roles = seed_iam(seeders[0], summary)
@@ -106,11 +113,13 @@ def seed_demo_world(
             _seed_region(seeder, roles)
     except Exception as error:
         raise SeedError(f"seeding the demo world failed at {step}: {error}") from error
-    _seed_bulk_functions(endpoint_url, summary, resources)
+    _seed_bulk_functions(endpoint_url, summary, resources, account_id, prefix)
     return summary
 
 
-def _seed_bulk_functions(endpoint_url: str, summary: SeedSummary, resources: int | None) -> None:
+def _seed_bulk_functions(
+    endpoint_url: str, summary: SeedSummary, resources: int | None, account_id: str | None, name_prefix: str
+) -> None:
     missing = (resources or 0) - summary.count()
     if missing <= 0:
         return
@@ -119,11 +128,12 @@ def _seed_bulk_functions(endpoint_url: str, summary: SeedSummary, resources: int
         count = missing // len(regions) + (1 if position < missing % len(regions) else 0)
         if count == 0:
             continue
-        prefix = f"demo-bulk-{region}"
+        prefix = f"{name_prefix}-bulk-{region}"
         _post(
             endpoint_url,
             "/_local/bulk/lambda-functions",
             {"count": count, "region": region, "prefix": prefix, "tags": {"env": "demo", "app": "bulk"}},
+            account_id,
         )
         summary.extend(BULK_KIND, region, [f"{prefix}-{index:05d}" for index in range(count)])
     summary.add("AWS::IAM::Role", GLOBAL, BULK_ROLE_NAME)

@@ -41,14 +41,15 @@ def seed_iam(seeder: RegionSeeder, summary: SeedSummary) -> dict[str, str]:
     """The account's roles (IAM is global: seeded once); returns role name -> ARN."""
     iam = seeder.client("iam")
     arns = {}
-    for name, service in ((LAMBDA_ROLE, "lambda.amazonaws.com"), (ECS_TASK_ROLE, "ecs-tasks.amazonaws.com")):
+    for key, service in ((LAMBDA_ROLE, "lambda.amazonaws.com"), (ECS_TASK_ROLE, "ecs-tasks.amazonaws.com")):
+        name = key.replace("demo-", f"{seeder.prefix}-", 1)
         role = iam.create_role(
             RoleName=name,
             AssumeRolePolicyDocument=assume_role_policy(service),
             Description=f"Demo role assumed by {service}",
             Tags=tag_pairs(seeder.tags("platform")),
         )["Role"]
-        arns[name] = role["Arn"]
+        arns[key] = role["Arn"]
         summary.add("AWS::IAM::Role", GLOBAL, name)
     return arns
 
@@ -57,7 +58,7 @@ def seed_lambda(seeder: RegionSeeder, role_arn: str) -> None:
     """A shared layer and the demo functions, two of them using the layer."""
     client = seeder.client("lambda")
     layer = client.publish_layer_version(
-        LayerName="demo-shared-libs",
+        LayerName=f"{seeder.prefix}-shared-libs",
         Content={"ZipFile": handler_zip()},
         CompatibleRuntimes=["python3.11", "python3.12", "nodejs20.x"],
         Description="Shared libraries of the demo functions",

@@ -18,6 +18,10 @@ class RegionSeeder:
     endpoint_url: str
     region: str
     summary: SeedSummary
+    # Whose resources: the local endpoint's default account, or a member account (by the
+    # `x-moto-account-id` header moto honours); names start with `prefix`.
+    account_id: str | None = None
+    prefix: str = "demo"
     _clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
@@ -26,20 +30,35 @@ class RegionSeeder:
             import boto3
             from botocore.config import Config
 
-            self._clients[service] = boto3.client(
+            client = boto3.client(
                 service,
                 region_name=self.region,
                 endpoint_url=self.endpoint_url,
                 config=Config(retries={"mode": "standard", "total_max_attempts": 5}),
                 **LOCAL_CREDENTIALS,
             )
+            if self.account_id is not None:
+                in_account(client, self.account_id)
+            self._clients[service] = client
         return self._clients[service]
 
     def name(self, base: str) -> str:
-        """A region-qualified demo name: `demo-orders-us-east-1` (unique across the account)."""
-        return f"demo-{base}-{self.region}"
+        """A region-qualified demo name: `demo-orders-us-east-1` (unique across the account; the
+        prefix of a member account keeps it unique across the organisation)."""
+        return f"{self.prefix}-{base}-{self.region}"
 
     @staticmethod
     def tags(app: str, **extra: str) -> dict[str, str]:
         """The demo tags of one application, as a dict."""
         return {**COMMON_TAGS, "app": app, **extra}
+
+
+def in_account(client: Any, account_id: str) -> Any:
+    """Make every call of a boto3 client on the local endpoint land in `account_id` (moto's
+    `x-moto-account-id` header): how the local stack seeds member accounts."""
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-moto-account-id"] = account_id
+
+    client.meta.events.register("before-send.*.*", add_header)
+    return client

@@ -69,7 +69,7 @@ def seed_certificate(seeder: RegionSeeder) -> str:
 def seed_load_balancer(seeder: RegionSeeder, network: Network, certificate_arn: str) -> str:
     """An application load balancer with an HTTP and an HTTPS listener; returns the target group ARN."""
     elbv2 = seeder.client("elbv2")
-    name = f"demo-alb-{seeder.region}"
+    name = seeder.name("alb")
     balancer = elbv2.create_load_balancer(
         Name=name,
         Subnets=network.subnet_ids,
@@ -79,7 +79,7 @@ def seed_load_balancer(seeder: RegionSeeder, network: Network, certificate_arn: 
         Tags=tag_pairs(seeder.tags("web")),
     )["LoadBalancers"][0]
     group_arn: str = elbv2.create_target_group(
-        Name=f"demo-web-{seeder.region}"[:32], Protocol="HTTP", Port=80, VpcId=network.vpc_id, TargetType="ip"
+        Name=seeder.name("web")[:32], Protocol="HTTP", Port=80, VpcId=network.vpc_id, TargetType="ip"
     )["TargetGroups"][0]["TargetGroupArn"]
     forward = [{"Type": "forward", "TargetGroupArn": group_arn}]
     elbv2.create_listener(LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80, DefaultActions=forward)
@@ -112,7 +112,7 @@ def seed_containers(seeder: RegionSeeder, network: Network, target_group_arn: st
     seeder.summary.add("AWS::ECS::Cluster", seeder.region, cluster)
     for base, desired in SERVICES:
         task = ecs.register_task_definition(
-            family=f"demo-{base}",
+            family=f"{seeder.prefix}-{base}",
             taskRoleArn=task_role_arn,
             networkMode="awsvpc",
             requiresCompatibilities=["FARGATE"],
