@@ -368,7 +368,8 @@ class EventBatch:
         if within is not None:
             rules.append(dict(within))
         query = {"combinator": "and", "rules": rules}
-        found = self._catalog.iter_blueprint_entities(blueprint, query, include=["identifier"])
+        # Meta-properties take Port's `$` prefix in a search body's `include`.
+        found = self._catalog.iter_blueprint_entities(blueprint, query, include=["$identifier"])
         return {str(entity.get("identifier")) for entity in found}
 
     def _write(self, resources: list[ResourceWork], clock: _Clock) -> None:

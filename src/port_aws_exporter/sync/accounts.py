@@ -404,8 +404,9 @@ class OrganizationSync:
 
 
 def _owned_identifiers(catalog: Catalog, blueprint: str, query: Mapping[str, Any]) -> list[str]:
+    # Meta-properties take Port's `$` prefix in a search body's `include`; a bare name is a property.
     entities = catalog.iter_blueprint_entities(
-        blueprint, query, include=["identifier"], page_size=STALE_SEARCH_PAGE_SIZE
+        blueprint, query, include=["$identifier"], page_size=STALE_SEARCH_PAGE_SIZE
     )
     return [entity["identifier"] for entity in entities]
 
