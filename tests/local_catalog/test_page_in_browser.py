@@ -118,17 +118,18 @@ def test_the_blueprints_page_lists_the_demo_blueprints_with_their_counts(
     rows = page.locator("#blueprints tbody tr")
     shown = {row.get_attribute("data-blueprint"): int(row.locator("td.count").inner_text()) for row in rows.all()}
     assert shown == _counts_in(served_demo.db_path)
-    # The demo world's numbers (README): per region 4 functions, 4 queues, 2 topics, 2 services.
+    # The demo world's numbers (README): per account and region 4 functions, 2 topics, 2 services; the
+    # demo's organisation has three accounts and two regions.
     assert {name: shown[name] for name in ("awsLambdaFunction", "awsSnsTopic", "awsEcsService", "awsRegion")} == {
-        "awsLambdaFunction": 8,
-        "awsSnsTopic": 4,
-        "awsEcsService": 4,
+        "awsLambdaFunction": 24,
+        "awsSnsTopic": 12,
+        "awsEcsService": 12,
         "awsRegion": 2,
     }
-    assert len(shown) == 16
+    assert len(shown) == 17
     assert page.title() == "Blueprints · Local catalog"
     width, height = _screenshot(page, tmp_path / "blueprints.png")
-    assert width == 1280 and height > 900  # sixteen rows: longer than one screen
+    assert width == 1280 and height > 900  # seventeen rows: longer than one screen
     assert (tmp_path / "blueprints.png").stat().st_size > 30_000
 
 
@@ -172,21 +173,25 @@ def test_relations_are_links_both_ways(served_demo: ServedDemo, page: Any, tmp_p
 def test_the_filter_narrows_the_table(served_demo: ServedDemo, page: Any, tmp_path: Path) -> None:
     page.goto(f"{served_demo.url}/blueprints/awsLambdaFunction")
     rows = page.locator("#entities tbody tr")
-    assert rows.count() == 8
+    assert rows.count() == 24
     page.locator("#filter").fill("python3.12")
     page.locator("#filter").press("Enter")
     page.wait_for_url("**q=python3.12**")
     assert sorted(row.get_attribute("data-identifier") for row in rows.all()) == [
         "demo-orders-api-eu-west-1",
         "demo-orders-api-us-east-1",
+        "team-a-orders-api-eu-west-1",
+        "team-a-orders-api-us-east-1",
+        "team-b-orders-api-eu-west-1",
+        "team-b-orders-api-us-east-1",
     ]
-    assert page.locator("#counts").inner_text().startswith("2 of 8 entities match")
+    assert page.locator("#counts").inner_text().startswith("6 of 24 entities match")
     _screenshot(page, tmp_path / "filtered.png")
     # A Port query works in the same box; the account select narrows by $datasource.
     page.locator("#filter").fill('{"property": "memorySize", "operator": ">=", "value": 2048}')
     page.locator("#filter").press("Enter")
     page.wait_for_load_state()
-    assert rows.count() == 4
+    assert rows.count() == 12
     page.select_option('select[name="account"]', "123456789012")  # submits the form by itself
     page.wait_for_url("**account=123456789012**")
     assert rows.count() == 4
