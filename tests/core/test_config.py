@@ -187,6 +187,8 @@ def test_a_directory_or_a_file_that_is_not_text_is_a_config_error(tmp_path: Path
         load_config(tmp_path)
     with pytest.raises(ConfigError, match=r"cannot read \(an empty path\)"):
         load_config("")
+    with pytest.raises(ConfigError, match=r"cannot read 'config\\x00\.json': embedded null byte"):
+        load_config("config\x00.json")
     binary = tmp_path / "config.json"
     binary.write_bytes(b"\xff\xfe{}")
     with pytest.raises(ConfigError, match=r"cannot read .*config\.json: 'utf-8' codec can't decode"):

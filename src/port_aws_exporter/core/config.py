@@ -461,12 +461,16 @@ def read_config_document(source: str | Path | Mapping[str, Any], *, s3_client: A
     if text.startswith("s3://"):
         return json.loads(_read_s3_object(text, s3_client))
     try:
-        return json.loads(Path(text).read_text())
+        content = Path(text).read_text()
     except FileNotFoundError:
         raise ConfigError([ConfigProblem("", f"file not found: {text}")], text) from None
-    except (OSError, UnicodeDecodeError) as error:  # a directory, no permission, not UTF-8 text
+    # A directory, no permission, not UTF-8 text (UnicodeDecodeError), a NUL in the path (ValueError).
+    except (OSError, ValueError) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise ConfigError([ConfigProblem("", f"cannot read {text or '(an empty path)'}: {reason}")], text) from None
+        shown = repr(text) if "\x00" in text else text or "(an empty path)"
+        raise ConfigError([ConfigProblem("", f"cannot read {shown}: {reason}")], text) from None
+    try:
+        return json.loads(content)
     except json.JSONDecodeError as error:
         where = f"line {error.lineno} column {error.colno}"
         raise ConfigError([ConfigProblem("", f"not valid JSON at {where}: {error.msg}")], text) from None
