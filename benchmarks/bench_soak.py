@@ -189,39 +189,43 @@ def soak(stack: Stack, arguments: argparse.Namespace) -> tuple[Figures, QueueFee
     ).apply(stack.aws_url, stack.catalog_url)
     worker = WorkerProcess(stack.config_path, stack.queue_url, stack.environment, stack.directory / "worker.log")
     worker.start()
-    stop = threading.Event()
-    feeder = QueueFeeder(stack.sqs, stack.queue_url, max_depth=arguments.queue_depth)
-    churn = Churn(world, functions, stop)
-    # Daemons: an interrupted soak (Ctrl-C) ends without waiting for them.
-    threads = [
-        threading.Thread(target=lambda: feeder.feed(churn.messages()), name="feeder", daemon=True),
-        threading.Thread(
-            target=_sync_periodically, args=(stack, arguments.sync_every, stop, figures), name="syncs", daemon=True
-        ),
-    ]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    duration, warm_up = arguments.minutes * 60, min(60.0, arguments.minutes * 12)
-    outage_every = arguments.outage_every or min(180.0, duration / 2)
-    next_outage = started + outage_every
-    while time.monotonic() - started < duration:
-        if not figures.rss_start and time.monotonic() - started >= warm_up:
-            figures.rss_start = stack.rss(worker)
-        if time.monotonic() >= next_outage:
-            port_outage(stack.catalog_url, OUTAGE_SECONDS)
-            figures.outages += 1
-            next_outage += outage_every
-        time.sleep(0.5)
-    stop.set()
-    threads[0].join(timeout=120)
-    figures.feeding_seconds = time.monotonic() - started
-    threads[1].join(timeout=1800)  # a sync in progress finishes
-    figures.rss_end = stack.rss(worker)
-    figures.rss_start = figures.rss_start or figures.rss_end
-    wait_until(lambda: feeder.depth() == 0, DRAIN_SECONDS, "the queue to drain")
-    figures.drain_seconds = time.monotonic() - started - figures.feeding_seconds
-    worker.stop()
+    try:
+        stop = threading.Event()
+        feeder = QueueFeeder(stack.sqs, stack.queue_url, max_depth=arguments.queue_depth)
+        churn = Churn(world, functions, stop)
+        # Daemons: an interrupted soak (Ctrl-C) ends without waiting for them.
+        threads = [
+            threading.Thread(target=lambda: feeder.feed(churn.messages()), name="feeder", daemon=True),
+            threading.Thread(
+                target=_sync_periodically, args=(stack, arguments.sync_every, stop, figures), name="syncs", daemon=True
+            ),
+        ]
+        started = time.monotonic()
+        for thread in threads:
+            thread.start()
+        duration, warm_up = arguments.minutes * 60, min(60.0, arguments.minutes * 12)
+        outage_every = arguments.outage_every or min(180.0, duration / 2)
+        next_outage = started + outage_every
+        while time.monotonic() - started < duration:
+            if not figures.rss_start and time.monotonic() - started >= warm_up:
+                figures.rss_start = stack.rss(worker)
+            if time.monotonic() >= next_outage:
+                port_outage(stack.catalog_url, OUTAGE_SECONDS)
+                figures.outages += 1
+                next_outage += outage_every
+            time.sleep(0.5)
+        stop.set()
+        threads[0].join(timeout=120)
+        figures.feeding_seconds = time.monotonic() - started
+        threads[1].join(timeout=1800)  # a sync in progress finishes
+        figures.rss_end = stack.rss(worker)
+        figures.rss_start = figures.rss_start or figures.rss_end
+        wait_until(lambda: feeder.depth() == 0, DRAIN_SECONDS, "the queue to drain")
+        figures.drain_seconds = time.monotonic() - started - figures.feeding_seconds
+        worker.stop()
+    finally:
+        if worker.running():  # interrupted: no worker is left behind
+            worker.kill()
     clear_faults(stack.aws_url, stack.catalog_url)
     figures.dead = {letter.message_id for letter in peek_dead_letters(stack.sqs, stack.dlq_url, lambda _i, _b: "")}
     figures.after_events = _difference(stack.credentials, world)
@@ -330,7 +334,10 @@ def _report(
     print(f"  full syncs during the soak:  {len(figures.syncs)} (exit codes {dict(codes)}), median {median:.1f} s")
     print(f"  queue drained after:         {figures.drain_seconds:8.1f} s")
     missing, extra = figures.after_events
-    print(f"  catalog vs AWS, drained:     {missing} missing or stale, {extra} extra (sync/event races)")
+    print(
+        f"  catalog vs AWS, drained:     {missing} missing or stale, {extra} extra (races of a sync's writes and "
+        "of concurrent batches: README, Event-based updates)"
+    )
     missing, extra = figures.after_sync
     final = figures.final_sync
     assert final is not None

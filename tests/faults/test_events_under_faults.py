@@ -33,6 +33,7 @@ from port_aws_exporter.local.soak import (
     WorkerProcess,
     clear_faults,
     port_outage,
+    seed_message,
     wait_until,
 )
 from tests.faults.conftest import FaultStack, QueueFactory
@@ -127,14 +128,17 @@ def test_every_message_is_applied_or_dead_lettered_with_its_reason_and_the_catal
 
 
 def _messages(world: LambdaWorld, existing: list[str], new: list[str]) -> list[Outgoing]:
-    """Creates of the new functions, updates and deletes of existing ones (each made just before its
+    """Creates of the new functions, one update or delete of existing ones (each made just before its
     message is sent), duplicates, poison; shuffled."""
     randomiser = random.Random(14)
     updated = existing[:UPDATED]
     deleted = existing[UPDATED : UPDATED + DELETED]
     outgoing: list[Outgoing] = [world.created(name) for name in new]
     outgoing += [world.created(name) for name in randomiser.sample(new, DUPLICATES)]
-    outgoing += [_change(world.update, name) for name in updated + updated[:TWICE]]
+    outgoing += [_change(world.update, name) for name in updated]
+    # Updates delivered twice (the same change): a second change of one function could race its first
+    # in two concurrent batches (the older read written last), which only the next event or sync settles.
+    outgoing += [seed_message(name, "UpdateFunctionConfiguration20150331v2") for name in updated[:TWICE]]
     outgoing += [_change(world.delete, name) for name in deleted]
     outgoing += list(POISON_MESSAGES) * POISON_ROUNDS
     randomiser.shuffle(outgoing)
