@@ -19,6 +19,8 @@ import pytest
 from openapi_core import OpenAPI
 from starlette.routing import Route
 
+from port_aws_exporter.core.config import EntityMapping
+from port_aws_exporter.core.entity_changes import BlueprintShape, EntityChange, OwnedDigests
 from port_aws_exporter.local.catalog import CatalogDatabase, CatalogService, RunningCatalog
 from port_aws_exporter.local.catalog.app import CatalogState, build_app
 from tests.contract.port_openapi import (
@@ -138,6 +140,36 @@ def test_success_answers_have_the_documented_shapes(api: httpx.Client) -> None:
     assert "next" not in last_page.json()
     with_blueprint = api.delete("/v1/blueprints/cluster/all-entities", params={"delete_blueprint": "true"})
     assert "migrationId" in with_blueprint.json()
+
+
+def test_the_change_only_read_asks_for_what_the_mappings_send_and_gets_just_that(api: httpx.Client) -> None:
+    api.post(ENTITIES, params={"upsert": "true"}, json={"identifier": "p"})
+    held = {
+        "identifier": "c1",
+        "title": "C1",
+        "team": "platform",
+        "properties": {"size": 3},
+        "relations": {"parent": "p"},
+    }
+    assert api.post(ENTITIES, params={"upsert": "true"}, json=held).status_code == 201
+    mapping = EntityMapping(
+        identifier=".n",
+        blueprint="cluster",
+        title=".t",
+        team=".team",
+        properties={"size": ".s"},
+        relations={"parent": ".p"},
+    )
+    shape = BlueprintShape.of_mappings([mapping])
+    assert shape.include() == ["$identifier", "$title", "$team", "size", "parent"]
+    page = api.post("/v1/blueprints/cluster/entities/search", json={"include": shape.include()}).json()
+    [entity] = [entity for entity in page["entities"] if entity["identifier"] == "c1"]
+    # Port holds `team` as a list, whatever was sent; no createdAt, blueprint or other meta-property.
+    assert entity == {**held, "team": ["platform"]}
+    owned = OwnedDigests(shape)
+    owned.add(entity)
+    assert owned.classify(held) is EntityChange.UNCHANGED
+    assert owned.classify({**held, "relations": {"parent": None}}) is EntityChange.UPDATE
 
 
 def test_each_spec_gap_is_needed_and_sourced() -> None:

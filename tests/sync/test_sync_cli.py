@@ -65,12 +65,19 @@ def test_sync_to_a_local_catalog_file_prints_the_report_contract(
         3,
         0,
     )
+    assert (report["created"], report["updated"], report["unchanged"]) == (3, 0, 0)
     listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "queue", "--json"], env, tmp_path)
     assert sorted(e["identifier"] for e in json.loads(listed.stdout)) == ["cli-queue-0", "cli-queue-1", "cli-queue-2"]
 
     table = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
     assert table.returncode == 0, table.stderr
-    assert "3 resources listed, 3 entities written, 0 failures, 0 stale entities deleted" in table.stdout
+    # The second run finds every entity as mapped: it writes none.
+    assert (
+        "3 resources listed, 0 entities written (0 new, 0 changed, 3 unchanged), 0 failures, 0 stale entities deleted"
+        in table.stdout
+    )
+    rewritten = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--write-all"], env, tmp_path)
+    assert "3 entities written (0 new, 0 changed, 3 unchanged)" in rewritten.stdout
 
 
 def test_sync_without_port_credentials_or_local_catalog_says_how_to_give_either(
@@ -152,4 +159,5 @@ def test_local_seed_accounts_then_sync_the_organisation(
     assert {kind["account"] for kind in report["kinds"]} == {organization["management_account_id"], *members}
     table = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
     assert table.returncode == 0, table.stderr
-    assert "3 accounts: 12 resources listed, 12 entities written, 0 failures" in table.stdout
+    # The second run finds every entity as mapped.
+    assert "3 accounts: 12 resources listed, 0 entities written (12 unchanged), 0 failures" in table.stdout

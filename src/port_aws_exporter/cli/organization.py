@@ -85,7 +85,7 @@ def print_organization_summary(report: OrganizationReport) -> None:
     verb = "would delete" if report.dry_run else "deleted"
     stdout_console.print(
         f"{len(report.accounts)} accounts: {report.listed} resources listed, {report.written} entities "
-        f"{'to write' if report.dry_run else 'written'}, {report.failed} failures, "
+        f"{'to write' if report.dry_run else 'written'} ({report.unchanged} unchanged), {report.failed} failures, "
         f"{report.deleted} stale entities {verb}, in {report.seconds:.1f} s",
         soft_wrap=True,
     )

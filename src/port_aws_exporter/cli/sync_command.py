@@ -83,7 +83,8 @@ def print_summary(report: SyncReport) -> None:
     verb = "would delete" if report.dry_run else "deleted"
     stdout_console.print(
         f"{report.listed} resources listed, {report.written} entities "
-        f"{'to write' if report.dry_run else 'written'}, {report.failed} failures, "
+        f"{'to write' if report.dry_run else 'written'} ({report.created} new, {report.updated} changed, "
+        f"{report.unchanged} unchanged), {report.failed} failures, "
         f"{report.deleted} stale entities {verb}, in {report.seconds:.1f} s",
         soft_wrap=True,
     )
@@ -117,6 +118,7 @@ def print_summary(report: SyncReport) -> None:
 @config_option
 @local_catalog_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write and delete nothing.")
+@click.option("--write-all", is_flag=True, help="Write every entity, also those the catalog already holds as mapped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--deletion-threshold", type=click.FloatRange(0, 1, min_open=True), help="Override the config's share.")
 @click.option("--region", help="Region for kinds without selector.aws.regions (default: the AWS session's).")
@@ -132,6 +134,7 @@ def sync_command(
     config_source: str,
     local_catalog: str | None,
     dry_run: bool,
+    write_all: bool,
     as_json: bool,
     deletion_threshold: float | None,
     region: str | None,
@@ -193,6 +196,7 @@ def sync_command(
             default_region=region or installation.region,
             deletion_threshold=deletion_threshold,
             dry_run=dry_run,
+            write_all=write_all,
             read_concurrency=read_concurrency,
             on_progress=show,
         )

@@ -100,6 +100,7 @@ class AccountReport:
             "reason": self.reason,
             "listed": report.listed if report else 0,
             "written": report.written if report else 0,
+            "unchanged": report.unchanged if report else 0,
             "failed": report.failed if report else 0,
             "deleted": (report.deleted if report else 0) + self.departed_deleted,
             "deletion_skipped": dict(report.deletion_skipped) if report else {},
@@ -133,6 +134,11 @@ class OrganizationReport:
     @property
     def written(self) -> int:
         return sum(part.report.written for part in self.parts if part.report is not None)
+
+    @property
+    def unchanged(self) -> int:
+        """Entities already as mapped, so not written (`written` excludes them, but `--write-all`)."""
+        return sum(part.report.unchanged for part in self.parts if part.report is not None)
 
     @property
     def failed(self) -> int:

@@ -6,6 +6,13 @@ region; botocore's adaptive retry backs off on throttling), map them, and hand t
 writer that bulk-upserts them in the background while the next page is read. Only the identifiers
 written are kept, so memory does not grow with the number of resources.
 
+Only what changed is written: while the first pages are listed, the entities this installation
+owns in each blueprint are read (the owned-entities search, with the fields the mappings send) and
+kept as a short digest per identifier (`core.entity_changes.OwnedDigests`); an entity whose every
+sent field already holds its value is not written, and counts as seen for stale deletion.
+`SyncOptions.write_all` writes every entity all the same. The dry run counts through the same
+comparison.
+
 Afterwards, the entities this installation owns (its `$datasource`) that the run did not write and
 that were last updated before the run started are deleted, blueprint by blueprint, and only where
 it is safe: every list and read feeding the blueprint succeeded, and the share to delete is below
@@ -30,6 +37,7 @@ from typing import Any
 
 from port_aws_exporter.core.catalog import Catalog, WriteOutcome
 from port_aws_exporter.core.config import ExporterConfig, ResourceConfig
+from port_aws_exporter.core.entity_changes import BlueprintShape, EntityChange, OwnedDigests, shapes_of
 from port_aws_exporter.core.fetching import (
     FetcherFactory,
     FetchError,
@@ -39,7 +47,7 @@ from port_aws_exporter.core.fetching import (
     complete,
 )
 from port_aws_exporter.core.kinds.registry import spec_for
-from port_aws_exporter.core.mapping import OPTIONAL_ENTITY_FIELDS, MappedEntity, ResourceMapper, build_mappers
+from port_aws_exporter.core.mapping import MappedEntity, ResourceMapper, build_mappers
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.sync.checkpoint import SyncCheckpoint
 from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport, SyncWarning
@@ -54,6 +62,8 @@ WRITE_BATCH_SIZE = 100
 STALE_SEARCH_PAGE_SIZE = 1000
 # Background write batches allowed in flight before readers wait: bounds memory.
 MAX_PENDING_WRITES = 4
+# Blueprints whose owned entities are read at once, while the first pages are listed.
+OWNED_READ_CONCURRENCY = 2
 
 
 @dataclass
@@ -63,6 +73,9 @@ class SyncOptions:
     default_region: str = "us-east-1"
     deletion_threshold: float | None = None  # None: the config's (default 0.9)
     dry_run: bool = False
+    # Write every entity, changed or not (`--write-all`); the owned entities are still read, to
+    # report what was created, updated and unchanged.
+    write_all: bool = False
     read_concurrency: int = DEFAULT_READ_CONCURRENCY
     region_concurrency: int = DEFAULT_REGION_CONCURRENCY
     # Asked between pages; True makes the run stop and return a checkpoint (Lambda time limit).
@@ -142,9 +155,11 @@ class FullSync:
             self._report.resumed_from_checkpoint = True
         for blueprint, reason in self.options.blocked_deletions.items():
             self._state.block_deletion(blueprint, reason)
-        existing = self._existing_entities() if self.options.dry_run else {}
         try:
-            with _BackgroundWriter(self._catalog, self._report, self._state, existing) as writer:
+            with (
+                _OwnedReader(self._catalog, self._owned_query, self._shapes(), self._report) as owned,
+                _BackgroundWriter(self._catalog, self._report, self._state, owned, self.options.write_all) as writer,
+            ):
                 self._writer = writer
                 self._sync_resources()
         except _Paused:
@@ -152,7 +167,7 @@ class FullSync:
             self._report.seconds = self._state.previous_seconds
             self._report.checkpointed = True
             return SyncOutcome(self._report, self._state)
-        self._delete_stale(existing)
+        self._delete_stale()
         self._report.seconds = time.monotonic() - started + self._state.previous_seconds
         return SyncOutcome(self._report, written=self._state.written)
 
@@ -218,7 +233,10 @@ class FullSync:
         finally:
             report.seconds += time.monotonic() - started
         self._state.region_done(region)
-        log.info("kind listed and read", extra=report.as_dict())
+        # `created` is a LogRecord attribute of its own: the log line names the entity counts apart.
+        fields = report.as_dict()
+        fields["entities_created"] = fields.pop("created")
+        log.info("kind listed and read", extra=fields)
 
     def _sync_page(
         self,
@@ -302,15 +320,12 @@ class FullSync:
         mappers = [self._mappers[index] for index in self._entry_indices()]
         return list(dict.fromkeys(blueprint for mapper in mappers for blueprint in mapper.blueprints))
 
-    def _existing_entities(self) -> dict[str, dict[str, dict[str, Any]]]:
-        """Dry run only: the owned entities of each blueprint, to tell creates from updates."""
-        existing: dict[str, dict[str, dict[str, Any]]] = {}
-        for blueprint in self._config_blueprints():
-            entities = self._catalog.iter_blueprint_entities(blueprint, self._owned_query)
-            existing[blueprint] = {entity["identifier"]: entity for entity in entities}
-        return existing
+    def _shapes(self) -> dict[str, BlueprintShape]:
+        """What the selected entries' mappings send, per blueprint."""
+        resources = [self.config.resources[index] for index in self._entry_indices()]
+        return shapes_of(mapping for resource in resources for mapping in resource.port.entity.mappings)
 
-    def _delete_stale(self, existing: dict[str, dict[str, dict[str, Any]]]) -> None:
+    def _delete_stale(self) -> None:
         for blueprint in self._config_blueprints():
             blocked = self._state.deletion_blocked.get(blueprint)
             if blocked is not None:
@@ -391,6 +406,10 @@ class FullSync:
         return stale, owned, kept
 
 
+# The changes a change-only sync writes.
+_WRITTEN = frozenset({EntityChange.CREATE, EntityChange.UPDATE})
+
+
 def _timestamp(value: Any) -> datetime.datetime | None:
     if not isinstance(value, str):
         return None
@@ -401,20 +420,77 @@ def _timestamp(value: Any) -> datetime.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
 
 
+class _OwnedReader:
+    """Reads, in the background, the entities this installation owns in each blueprint, as digests
+    (`OwnedDigests`): the writer waits for a blueprint's before its first write. A read that fails
+    is reported as a warning, and every entity of that blueprint is written, as without it."""
+
+    def __init__(
+        self, catalog: Catalog, query: Mapping[str, Any], shapes: Mapping[str, BlueprintShape], report: SyncReport
+    ) -> None:
+        self._catalog = catalog
+        self._query = query
+        self._report = report
+        self._pool = ThreadPoolExecutor(max_workers=OWNED_READ_CONCURRENCY, thread_name_prefix="port-owned")
+        self._reads = {
+            blueprint: self._pool.submit(self._read, blueprint, shape) for blueprint, shape in shapes.items()
+        }
+        self._failed: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _OwnedReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _read(self, blueprint: str, shape: BlueprintShape) -> OwnedDigests:
+        digests = OwnedDigests(shape)
+        for entity in self._catalog.iter_blueprint_entities(
+            blueprint, self._query, include=shape.include(), page_size=STALE_SEARCH_PAGE_SIZE
+        ):
+            digests.add(entity)
+        log.info("owned entities read", extra={"blueprint": blueprint, "owned": len(digests)})
+        return digests
+
+    def digests(self, blueprint: str, report: KindRegionReport) -> OwnedDigests | None:
+        """The blueprint's digests; None when they could not be read (warned once, for `report`)."""
+        read = self._reads.get(blueprint)
+        if read is None:
+            return None
+        try:
+            return read.result()
+        except Exception as error:  # Port failed (sync/ sees the catalog only through its interface)
+            with self._lock:
+                first = blueprint not in self._failed
+                self._failed.add(blueprint)
+            if first:
+                reason = (
+                    f"reading the {blueprint} entities this installation owns failed: {error}; "
+                    "every entity of it is written, changed or not"
+                )
+                log.warning("owned entities not read", extra={"blueprint": blueprint, "reason": reason})
+                self._report.record_warning(SyncWarning(report.kind, report.region, reason))
+            return None
+
+
 class _BackgroundWriter:
-    """Bulk-upserts entities in the background, in relation order, and records what was written."""
+    """Bulk-upserts the entities that changed in the background, in relation order, and records
+    what was written and what was seen unchanged."""
 
     def __init__(
         self,
         catalog: Catalog,
         report: SyncReport,
         state: SyncCheckpoint,
-        existing: dict[str, dict[str, dict[str, Any]]],
+        owned: _OwnedReader,
+        write_all: bool,
     ) -> None:
         self._catalog = catalog
         self._report = report
         self._state = state
-        self._existing = existing
+        self._owned = owned
+        self._write_all = write_all
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="port-writer")
         self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
         self._pending: list[Future[None]] = []
@@ -471,19 +547,41 @@ class _BackgroundWriter:
         unique = list({(entity.blueprint, entity.identifier): entity for entity in entities}.values())
         for round_entities in write_rounds(unique):
             for blueprint, group in by_blueprint(round_entities).items():
+                digests = self._owned.digests(blueprint, report)
+                changes = {
+                    entity.identifier: EntityChange.UPDATE if digests is None else digests.classify(entity.entity)
+                    for entity in group
+                }
+                unchanged = [entity for entity in group if changes[entity.identifier] is EntityChange.UNCHANGED]
+                to_write = group if self._write_all else [e for e in group if changes[e.identifier] in _WRITTEN]
                 if self._report.dry_run:
-                    self._count_dry_run(report, blueprint, group)
+                    self._count_dry_run(report, blueprint, group, changes, len(to_write))
                     continue
-                outcomes = self._catalog.bulk_upsert(blueprint, [entity.entity for entity in group])
-                self._record(report, mapper, blueprint, outcomes)
+                if not self._write_all:
+                    self._seen_unchanged(report, blueprint, unchanged)
+                if to_write:
+                    outcomes = self._catalog.bulk_upsert(blueprint, [entity.entity for entity in to_write])
+                    self._record(report, blueprint, outcomes, changes)
+
+    def _seen_unchanged(self, report: KindRegionReport, blueprint: str, unchanged: list[MappedEntity]) -> None:
+        """Entities already as mapped: not written, but seen (stale deletion spares them)."""
+        self._state.record_written(blueprint, [entity.identifier for entity in unchanged])
+        with self._report.lock:
+            report.unchanged += len(unchanged)
 
     def _record(
-        self, report: KindRegionReport, mapper: ResourceMapper, blueprint: str, outcomes: Sequence[WriteOutcome]
+        self,
+        report: KindRegionReport,
+        blueprint: str,
+        outcomes: Sequence[WriteOutcome],
+        changes: Mapping[str, EntityChange],
     ) -> None:
         written = [outcome.identifier for outcome in outcomes if outcome.ok]
         self._state.record_written(blueprint, written)
         with self._report.lock:
             report.written += len(written)
+            for identifier in written:
+                report.count_change(changes.get(identifier, EntityChange.UPDATE).value)
         for outcome in outcomes:
             if not outcome.ok:
                 error = f"writing {blueprint}/{outcome.identifier} failed: {outcome.error}: {outcome.message}"
@@ -492,29 +590,19 @@ class _BackgroundWriter:
                 self._report.record_error(SyncErrorRecord(report.kind, report.region, outcome.identifier, error))
                 self._state.block_deletion(blueprint, f"writing {report.kind} entities failed")
 
-    def _count_dry_run(self, report: KindRegionReport, blueprint: str, group: list[MappedEntity]) -> None:
-        existing = self._existing.get(blueprint, {})
+    def _count_dry_run(
+        self,
+        report: KindRegionReport,
+        blueprint: str,
+        group: list[MappedEntity],
+        changes: Mapping[str, EntityChange],
+        to_write: int,
+    ) -> None:
         with self._report.lock:
-            changes = self._report.changes.setdefault(blueprint, DryRunChanges())
+            blueprint_changes = self._report.changes.setdefault(blueprint, DryRunChanges())
             for entity in group:
-                current = existing.get(entity.identifier)
-                if current is None:
-                    changes.create += 1
-                elif _differs(entity.entity, current):
-                    changes.update += 1
-                else:
-                    changes.unchanged += 1
-            report.written += len(group)
+                change = changes[entity.identifier]
+                report.count_change(change.value)
+                blueprint_changes.count(change.value)
+            report.written += to_write
         self._state.record_written(blueprint, [entity.identifier for entity in group])
-
-
-def _differs(entity: dict[str, Any], current: dict[str, Any]) -> bool:
-    """Whether upserting `entity` with merge would change what Port holds."""
-    for name in OPTIONAL_ENTITY_FIELDS:
-        if name in entity and entity[name] != current.get(name):
-            return True
-    current_properties = current.get("properties") or {}
-    if any(current_properties.get(key) != value for key, value in entity.get("properties", {}).items()):
-        return True
-    current_relations = current.get("relations") or {}
-    return any(current_relations.get(key) != value for key, value in (entity.get("relations") or {}).items())

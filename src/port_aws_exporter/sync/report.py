@@ -3,7 +3,10 @@
 The JSON form is a contract (`port-aws-exporter sync --json`):
 `{"kinds": [{"index", "kind", "region", "listed", "written", "failed", "filtered"}], "deleted": N,
 "deletion_skipped": {blueprint: reason}, "errors": [{"kind", "region", "identifier", "error"}],
-"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive: `warnings`
+"seconds": S}`; `listed` counts resources, `written` entities. Extra keys are additive: each kind's
+and the run's `created`, `updated` and `unchanged` (entities new to, different from, or already as
+in the catalog: a change-only sync writes the first two; with `--write-all`, `written` counts the
+third too); `warnings`
 (`[{"kind", "region", "reason"}]`, when there are any); each kind's `not_found` (listed, then not
 found when read: counted as listed, its entity kept), the run's `not_found` list of those
 resources, and `deletion_errors` (blueprint: the Port failure that made its stale deletion stop;
@@ -29,7 +32,19 @@ class KindRegionReport:
     failed: int = 0
     filtered: int = 0
     not_found: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
     seconds: float = 0.0
+
+    def count_change(self, change: str) -> None:
+        """One entity `create`d, `update`d or `unchanged` (`core.entity_changes.EntityChange`)."""
+        if change == "create":
+            self.created += 1
+        elif change == "update":
+            self.updated += 1
+        else:
+            self.unchanged += 1
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +56,9 @@ class KindRegionReport:
             "failed": self.failed,
             "filtered": self.filtered,
             "not_found": self.not_found,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
             "seconds": round(self.seconds, 3),
         }
 
@@ -79,6 +97,15 @@ class DryRunChanges:
     update: int = 0
     unchanged: int = 0
     delete: list[str] = field(default_factory=list)
+
+    def count(self, change: str) -> None:
+        """One entity to `create`, to `update`, or `unchanged`."""
+        if change == "create":
+            self.create += 1
+        elif change == "update":
+            self.update += 1
+        else:
+            self.unchanged += 1
 
     def as_dict(self) -> dict[str, Any]:
         return {"create": self.create, "update": self.update, "unchanged": self.unchanged, "delete": self.delete}
@@ -142,10 +169,25 @@ class SyncReport:
     def failed(self) -> int:
         return sum(kind.failed for kind in self.kinds)
 
+    @property
+    def created(self) -> int:
+        return sum(kind.created for kind in self.kinds)
+
+    @property
+    def updated(self) -> int:
+        return sum(kind.updated for kind in self.kinds)
+
+    @property
+    def unchanged(self) -> int:
+        return sum(kind.unchanged for kind in self.kinds)
+
     def as_dict(self) -> dict[str, Any]:
         report: dict[str, Any] = {
             "kinds": [kind.as_dict() for kind in self.kinds],
             "deleted": self.deleted,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
             "deletion_skipped": dict(self.deletion_skipped),
             "deletion_errors": dict(self.deletion_errors),
             "errors": [error.as_dict() for error in self.errors],
