@@ -76,8 +76,15 @@ def test_sync_to_a_local_catalog_file_prints_the_report_contract(
         "3 resources listed, 0 entities written (0 new, 0 changed, 3 unchanged), 0 failures, 0 stale entities deleted"
         in table.stdout
     )
-    rewritten = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--write-all"], env, tmp_path)
+    budgeted = {**env, "PORT_MAX_REQUESTS_PER_MINUTE": "600"}
+    rewritten = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--write-all"], budgeted, tmp_path)
     assert "3 entities written (0 new, 0 changed, 3 unchanged)" in rewritten.stdout
+    refused = _run(
+        ["sync", "--config", str(config), "--local-catalog", str(db)],
+        {**budgeted, "PORT_MAX_REQUESTS_PER_MINUTE": "0"},
+        tmp_path,
+    )
+    assert refused.returncode == 2 and "--max-requests-per-minute" in refused.stderr
 
 
 def test_sync_without_port_credentials_or_local_catalog_says_how_to_give_either(

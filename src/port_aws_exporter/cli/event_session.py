@@ -43,13 +43,15 @@ def open_event_batch(
     options: EventOptions | None = None,
     clients: AwsClients | None = None,
     jq_workers: int = 1,
+    max_requests_per_minute: int | None = None,
 ) -> Iterator[EventSession]:
     """Load the config (raises ConfigError), resolve the installation and open the Port client and
     the jq workers; everything is closed on exit."""
     clients = clients or AwsClients()
     config = load_config(config_source, s3_client=clients.client("s3", clients.default_region))
     installation = resolve_installation(clients.session)
-    with PortClient(credentials, installation) as port, TimeLimitedJq(workers=jq_workers) as evaluator:
+    port_client = PortClient(credentials, installation, max_requests_per_minute=max_requests_per_minute)
+    with port_client as port, TimeLimitedJq(workers=jq_workers) as evaluator:
         fetchers = lambda spec: fetcher_for(spec, clients, installation.account_id)  # noqa: E731
         batch = EventBatch(
             config, fetchers, port, evaluator, options, owned_entities_query=installation.owned_entities_query

@@ -39,6 +39,15 @@ local_catalog_option = click.option(
     help=f"Write to an embedded local catalog (SQLite at PATH, default {DEFAULT_LOCAL_CATALOG}) instead of Port.",
 )
 
+max_requests_option = click.option(
+    "--max-requests-per-minute",
+    envvar="PORT_MAX_REQUESTS_PER_MINUTE",
+    type=click.IntRange(1),
+    default=None,
+    help="Port requests this process sends per minute at most, all its writers together; "
+    "or $PORT_MAX_REQUESTS_PER_MINUTE (default 7000: Port's 35,000 per 5 minutes per organisation).",
+)
+
 
 @contextlib.contextmanager
 def catalog_credentials(local_catalog: str | None) -> Iterator[PortCredentials]:
@@ -119,6 +128,7 @@ def print_summary(report: SyncReport) -> None:
 @local_catalog_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write and delete nothing.")
 @click.option("--write-all", is_flag=True, help="Write every entity, also those the catalog already holds as mapped.")
+@max_requests_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--deletion-threshold", type=click.FloatRange(0, 1, min_open=True), help="Override the config's share.")
 @click.option("--region", help="Region for kinds without selector.aws.regions (default: the AWS session's).")
@@ -135,6 +145,7 @@ def sync_command(
     local_catalog: str | None,
     dry_run: bool,
     write_all: bool,
+    max_requests_per_minute: int | None,
     as_json: bool,
     deletion_threshold: float | None,
     region: str | None,
@@ -170,7 +181,10 @@ def sync_command(
     except Exception as error:  # no credentials, no network: say so plainly
         fail(f"cannot tell which AWS account this is (STS GetCallerIdentity): {error}")
     installation = caller.installation
-    with catalog_credentials(local_catalog) as credentials, PortClient(credentials, installation) as port:
+    with (
+        catalog_credentials(local_catalog) as credentials,
+        PortClient(credentials, installation, max_requests_per_minute=max_requests_per_minute) as port,
+    ):
         progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),

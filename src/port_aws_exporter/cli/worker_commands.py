@@ -5,7 +5,12 @@ from __future__ import annotations
 import click
 
 from port_aws_exporter.cli.output import fail, print_json
-from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
+from port_aws_exporter.cli.sync_command import (
+    catalog_credentials,
+    config_option,
+    local_catalog_option,
+    max_requests_option,
+)
 from port_aws_exporter.core.config import ConfigError
 from port_aws_exporter.events.batch import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS
 from port_aws_exporter.events.records import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS
@@ -34,6 +39,7 @@ QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
 @click.option(
     "--overmatch-attempts", type=click.IntRange(1, 100), default=DEFAULT_OVERMATCH_ATTEMPTS, show_default=True
 )
+@max_requests_option
 @click.option("--log-level", default="INFO", show_default=True)
 def worker_command(
     config_source: str,
@@ -47,6 +53,7 @@ def worker_command(
     max_retry_delay: int,
     not_found_attempts: int,
     overmatch_attempts: int,
+    max_requests_per_minute: int | None,
     log_level: str,
 ) -> None:
     """Consume the events queue until SIGTERM or SIGINT, applying each batch as the Lambda does.
@@ -78,7 +85,13 @@ def worker_command(
     options = EventOptions(not_found_attempts=not_found_attempts, overmatch_attempts=overmatch_attempts)
     with catalog_credentials(local_catalog) as credentials:
         try:
-            with open_event_batch(config_source, credentials, options=options, jq_workers=concurrency) as session:
+            with open_event_batch(
+                config_source,
+                credentials,
+                options=options,
+                jq_workers=concurrency,
+                max_requests_per_minute=max_requests_per_minute,
+            ) as session:
                 worker = SqsWorker(session.batch.process, sqs_client_for(session.clients, queue_url), worker_options)
                 worker.install_signal_handlers()
                 stats = worker.run()

@@ -163,6 +163,14 @@ def float_setting(name: str, default: float) -> float:
         raise ValueError(f"{name} must be a number of seconds, not {text!r}") from None
 
 
+def port_max_requests_per_minute() -> int | None:
+    """`PORT_MAX_REQUESTS_PER_MINUTE`: this process's budget of Port requests (None: Port's limit)."""
+    value = int_setting("PORT_MAX_REQUESTS_PER_MINUTE", 0)
+    if value < 0:
+        raise ValueError(f"PORT_MAX_REQUESTS_PER_MINUTE must be a positive whole number, not {value}")
+    return value or None
+
+
 def log_level() -> str:
     """`LOG_LEVEL`, default INFO."""
     return os.environ.get("LOG_LEVEL", "INFO")

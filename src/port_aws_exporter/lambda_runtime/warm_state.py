@@ -45,7 +45,9 @@ class WarmState:
         with self._lock:
             key = (credentials, installation, *sorted(options.items()))
             if key not in self._port:
-                self._port[key] = PortClient(credentials, installation, **options)
+                # Every client of the process shares one budget of Port requests (`port.budget`).
+                limit = settings.port_max_requests_per_minute()
+                self._port[key] = PortClient(credentials, installation, max_requests_per_minute=limit, **options)
             return self._port[key]
 
     def account_sessions(self, caller: CallerIdentity, role: RoleSettings) -> AccountSessions:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 from port_aws_exporter.core.entity_rules import entity_problems
 from port_aws_exporter.core.installation import Installation, anonymous_user_agent
+from port_aws_exporter.port.budget import RequestBudget, process_budget
 from port_aws_exporter.port.bulk import (
     MAX_BULK_DELETE_IDENTIFIERS,
     EntityWriteResult,
@@ -60,7 +61,9 @@ class PortClient:
     `port.retry` (full jitter; `Retry-After` and `x-ratelimit-reset` honoured; retried until
     `retry_budget_seconds` is spent, and at most `max_attempts` times when given), renews its
     token before it expires and once on a 401, and never has more than `max_concurrency` requests
-    in flight. Failures raise
+    in flight; and every request waits its turn in a `port.budget.RequestBudget` (by default the
+    process's one budget for these credentials, `max_requests_per_minute` of it, else Port's
+    published limit: shared by every client of the process). Failures raise
     `PortApiError` (with `.transient`), except in `bulk_upsert`, which reports them per entity.
     """
 
@@ -75,6 +78,8 @@ class PortClient:
         max_concurrency: int = 5,
         backoff_base_seconds: float = 0.5,
         backoff_max_seconds: float = 30.0,
+        max_requests_per_minute: int | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
@@ -90,6 +95,9 @@ class PortClient:
             max_delay_seconds=backoff_max_seconds,
         )
         self.counters = ClientCounters()
+        self.budget = budget or process_budget(
+            credentials.api_url, credentials.client_id, requests_per_minute=max_requests_per_minute
+        )
         self._transport = PortTransport(
             credentials,
             user_agent=self.user_agent,
@@ -97,6 +105,7 @@ class PortClient:
             retry_policy=self.retry_policy,
             max_concurrency=max_concurrency,
             counters=self.counters,
+            budget=self.budget,
         )
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()

@@ -1,8 +1,9 @@
 """How a Port request travels: token, pooled connection, concurrency bound, retries, errors.
 
 `PortTransport.call` is the one place where a request is authenticated (token cached, renewed in
-time and once on a 401), sent (connection pool, timeout, at most `max_concurrency` in flight),
-retried (`RetryPolicy`) and turned into a `PortApiError` when it fails.
+time and once on a 401), sent (within the process's `RequestBudget`, connection pool, timeout, at
+most `max_concurrency` in flight), retried (`RetryPolicy`) and turned into a `PortApiError` when it
+fails.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from port_aws_exporter.port.budget import RequestBudget
 from port_aws_exporter.port.counters import ClientCounters
 from port_aws_exporter.port.credentials import PortCredentials
 from port_aws_exporter.port.errors import PortApiError, PortAuthError
@@ -56,8 +58,10 @@ class PortTransport:
         retry_policy: RetryPolicy,
         max_concurrency: int,
         counters: ClientCounters,
+        budget: RequestBudget,
     ) -> None:
         self.credentials = credentials
+        self.budget = budget
         self.user_agent = user_agent
         self.timeout = timeout
         self.retry_policy = retry_policy
@@ -114,9 +118,11 @@ class PortTransport:
         if request.body is not None:
             headers["Content-Type"] = "application/json"
         self.counters.count_request(request.kind)
+        # Every attempt is a request Port counts: retries and token fetches spend the budget too.
+        self.budget.acquire()
         with self._in_flight:
             try:
-                return self._http.request(
+                response = self._http.request(
                     request.method, request.path, params=request.params, content=request.body, headers=headers
                 )
             except httpx.TimeoutException as error:
@@ -127,6 +133,8 @@ class PortTransport:
                 raise PortApiError(
                     request.method, request.path, None, "connection_error", message, transient=True
                 ) from error
+        self.budget.observe(response.headers)
+        return response
 
     def _fetch_token(self) -> tuple[str, float]:
         """One token request, not retried here: `call` retries the attempt that needed it."""
