@@ -99,12 +99,18 @@ def _print_outcome(outcome: dict[str, Any]) -> None:
     if outcome["error"]:
         stdout_console.print(f"  [red]error:[/] {escape(outcome['error'])}", soft_wrap=True)
         return
+    if outcome.get("ignored"):
+        stdout_console.print(f"  -> ignored by the exporter: {escape(outcome['ignored'])}", soft_wrap=True)
+        return
+    what = f"{outcome['kind']} " if outcome.get("raw") else ""
+    account = f" of account {outcome['account']}" if outcome.get("account") else ""
     handled = outcome["handled_by"]
     entries = (
         "" if handled is None else f", handled by resources{handled}" if handled else ", handled by no config entry"
     )
     stdout_console.print(
-        f"  -> {outcome['action']} {escape(outcome['identifier'])} in {escape(outcome['region'])}{escape(entries)}",
+        f"  -> {outcome['action']} {escape(what)}{escape(outcome['identifier'])} in {escape(outcome['region'])}"
+        f"{escape(account)}{escape(entries)}",
         soft_wrap=True,
     )
 

@@ -1,0 +1,328 @@
+"""Raw EventBridge events on the events queue, applied on the local stack, from every account.
+
+The events are those `local change` puts on the local bus for a real change (`make_change`: the
+service call made, then the CloudTrail record AWS would emit, built from the call), taken as the
+whole event, as a rule without an InputTransformer delivers it. The batch is the consumer's
+(`EventBatch`) with the examples' config, the local catalog behind Port's API, and, for the
+organisation, the accounts' assumed-role sessions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from port_aws_exporter.aws.account_sessions import AccountSessions, OrganizationDirectory, RoleSettings
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_identity
+from port_aws_exporter.cli.demo import DEMO_REGIONS, apply_example_blueprints
+from port_aws_exporter.core.config import ExporterConfig, load_config
+from port_aws_exporter.core.installation import Installation
+from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.events.accounts import OrganizationRoutes
+from port_aws_exporter.events.batch import EventBatch, EventOptions
+from port_aws_exporter.events.records import BatchOutcome, SqsRecord
+from port_aws_exporter.local.aws import OrganizationSummary, RunningLocalAws, seed_organization
+from port_aws_exporter.local.aws.changes.make_change import ChangeResult, make_change, supported_kinds
+from port_aws_exporter.port import PortClient
+from port_aws_exporter.rules.samples import sample_config_item_event, sample_event
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+HOME = "123456789012"
+REGION = "us-east-1"
+CHANGED_KINDS = sorted(kind for kind in supported_kinds() if kind in load_config(EXAMPLES / "config.json").kinds())
+
+Batch = Callable[..., EventBatch]
+# Calls a change makes that change no configured kind: the task definition an ECS service runs.
+IGNORED_AUXILIARY_CALLS = 1
+
+
+def example_config(accounts: dict[str, Any] | None = None) -> ExporterConfig:
+    document = json.loads((EXAMPLES / "config.json").read_text())
+    if accounts is not None:
+        document["accounts"] = accounts
+    return load_config(document)
+
+
+@pytest.fixture
+def catalog(port_client: PortClient) -> PortClient:
+    apply_example_blueprints(port_client, EXAMPLES, DEMO_REGIONS)
+    return port_client
+
+
+@pytest.fixture
+def organization(fresh_local_aws: RunningLocalAws, aws_env: dict[str, str]) -> OrganizationSummary:
+    return seed_organization(fresh_local_aws.url, members=2)
+
+
+@pytest.fixture
+def make_batch(aws_env: dict[str, str], catalog: PortClient, jq_evaluator: TimeLimitedJq) -> Batch:
+    """The consumer's batch on the examples' config (with `accounts`: routed to the accounts' roles);
+    decisions at once, as the `event` command takes them."""
+
+    def make(config: ExporterConfig | None = None) -> EventBatch:
+        config = config or example_config()
+        clients = AwsClients(max_attempts=2)
+        caller = resolve_identity(clients.session)
+        routes = None
+        if config.accounts is not None:
+            sessions = AccountSessions(clients, caller, RoleSettings.of(config.accounts))
+            routes = OrganizationRoutes(config.accounts, OrganizationDirectory(sessions), catalog.for_installation)
+        home = caller.installation
+        return EventBatch(
+            config,
+            lambda spec: fetcher_for(spec, clients, home.account_id),
+            catalog,
+            jq_evaluator,
+            EventOptions(not_found_attempts=1, overmatch_attempts=1),
+            owned_entities_query=home.owned_entities_query,
+            home_account=home.account_id,
+            routes=routes,
+        )
+
+    return make
+
+
+def apply(batch: EventBatch, *events: dict[str, Any] | str) -> BatchOutcome:
+    bodies = [event if isinstance(event, str) else json.dumps(event) for event in events]
+    return batch.process([SqsRecord(f"m{index}", body) for index, body in enumerate(bodies)])
+
+
+def owned(catalog: PortClient, blueprint: str, account_id: str) -> set[str]:
+    query = Installation(account_id, REGION).owned_entities_query
+    return {entity["identifier"] for entity in catalog.iter_blueprint_entities(blueprint, query)}
+
+
+def entity_of(kind: str, change: ChangeResult) -> tuple[str, str]:
+    """(blueprint, identifier) of the entity examples/config.json makes of the changed resource."""
+    config = example_config()
+    [(_, entry)] = [(index, entry) for index, entry in config.entries_for_kind(kind)][-1:]
+    mapping = next(m for m in entry.port.entity.mappings if m.items_to_parse is None and m.identifier != ".item")
+    identifier = change.identifier if kind == "AWS::EC2::Instance" else change.name
+    return mapping.blueprint, identifier
+
+
+def test_raw_cloudtrail_events_of_every_changeable_kind_from_the_home_account(
+    fresh_local_aws: RunningLocalAws, make_batch: Batch, catalog: PortClient
+) -> None:
+    assert len(CHANGED_KINDS) >= 10
+    batch = make_batch()
+    for kind in CHANGED_KINDS:
+        _lifecycle(fresh_local_aws, batch, catalog, kind, HOME, f"raw-home-{kind.split('::')[2].lower()}")
+
+
+def test_raw_cloudtrail_events_from_a_member_account_write_as_that_account(
+    fresh_local_aws: RunningLocalAws, organization: OrganizationSummary, make_batch: Batch, catalog: PortClient
+) -> None:
+    member = organization.member("team-a").account_id
+    batch = make_batch(example_config({"organization": {}}))
+    for kind in CHANGED_KINDS:
+        _lifecycle(fresh_local_aws, batch, catalog, kind, member, f"raw-a-{kind.split('::')[2].lower()}")
+    assert batch.counters.snapshot()["ignored"] == IGNORED_AUXILIARY_CALLS
+
+
+def _lifecycle(
+    aws: RunningLocalAws, batch: EventBatch, catalog: PortClient, kind: str, account: str, name: str
+) -> None:
+    """create, update, tag, delete of one resource, each change's raw events applied in turn."""
+    for action in ("create", "update", "tag", "delete"):
+        change = make_change(aws.url, kind, action, name, region=REGION, account_id=account)
+        assert change.events and all(event["account"] == account for event in change.events)
+        outcome = apply(batch, *change.events)
+        ignored = [
+            (event["detail"].get("eventName"), r.skipped)
+            for event, r in zip(change.events, outcome.results, strict=True)
+            if r.ignored
+        ]
+        assert all(name == "RegisterTaskDefinition" for name, _ in ignored), ignored
+        assert not outcome.failed, [result.as_dict() for result in outcome.failed]
+        blueprint, identifier = entity_of(kind, change)
+        present = identifier in owned(catalog, blueprint, account)
+        assert present == (action != "delete"), (kind, action, [result.as_dict() for result in outcome.results])
+        if action == "create":
+            applied = [result for result in outcome.results if result.written]
+            assert applied and applied[-1].account == account, kind
+
+
+def test_a_tag_call_naming_the_resource_by_arn(
+    fresh_local_aws: RunningLocalAws, make_batch: Batch, catalog: PortClient
+) -> None:
+    batch = make_batch()
+    table = make_change(fresh_local_aws.url, "AWS::DynamoDB::Table", "create", "orders", region=REGION).identifier
+    event = sample_event(
+        "AWS::DynamoDB::Table", "TagResource", identifier_values={"TableName": table}, region=REGION, account_id=HOME
+    )
+    assert event["detail"]["requestParameters"]["resourceArn"].endswith(f":table/{table}")
+
+    [result] = apply(batch, event).results
+
+    assert (result.resource_type, result.identifier, result.error) == ("AWS::DynamoDB::Table", table, None)
+    assert [entity.identifier for entity in result.written] == [table]
+
+
+def test_a_failed_call_writes_nothing_and_is_acknowledged(
+    fresh_local_aws: RunningLocalAws, make_batch: Batch, catalog: PortClient
+) -> None:
+    batch = make_batch()
+    event = sample_event(
+        "AWS::SQS::Queue",
+        "CreateQueue",
+        identifier_values={"QueueName": "never"},
+        error_code="AccessDenied",
+        region=REGION,
+    )
+
+    [result] = apply(batch, event).results
+
+    assert result.acknowledged and result.ignored == "failed-call" and not result.written
+    assert "AccessDenied" in (result.skipped or "")
+    assert "never" not in owned(catalog, "awsSqsQueue", HOME)
+    assert batch.counters.snapshot()["ignored"] == 1
+    assert batch.counters.snapshot()["reads"] == 0
+
+
+def test_config_item_changes_create_update_and_delete(
+    fresh_local_aws: RunningLocalAws, make_batch: Batch, catalog: PortClient
+) -> None:
+    batch = make_batch()
+    change = make_change(fresh_local_aws.url, "AWS::Lambda::Function", "create", "configured", region=REGION)
+    discovered = sample_config_item_event(
+        "AWS::Lambda::Function", "ResourceDiscovered", identifier_values={"FunctionName": "configured"}, region=REGION
+    )
+    updated = sample_config_item_event(
+        "AWS::Lambda::Function", "OK", identifier_values={"FunctionName": "configured"}, region=REGION
+    )
+
+    assert [r.written[-1].identifier for r in apply(batch, discovered).results] == ["configured"]
+    assert [r.written[-1].identifier for r in apply(batch, updated).results] == ["configured"]
+    assert "configured" in owned(catalog, "awsLambdaFunction", HOME)
+
+    make_change(fresh_local_aws.url, "AWS::Lambda::Function", "delete", change.name, region=REGION)
+    deleted = sample_config_item_event(
+        "AWS::Lambda::Function", "ResourceDeleted", identifier_values={"FunctionName": "configured"}, region=REGION
+    )
+    [result] = apply(batch, deleted).results
+    assert (result.action, result.error) == ("delete", None)
+    assert "configured" not in owned(catalog, "awsLambdaFunction", HOME)
+
+
+def test_an_event_of_a_kind_the_config_does_not_sync_is_ignored_and_counted(
+    make_batch: Batch, caplog: pytest.LogCaptureFixture
+) -> None:
+    batch = make_batch()
+    event = sample_event("AWS::KMS::Key", "ScheduleKeyDeletion", region=REGION, account_id=HOME)
+
+    with caplog.at_level(logging.INFO, logger="port_aws_exporter.events.batch"):
+        [result] = apply(batch, event).results
+
+    assert (result.acknowledged, result.ignored, result.resource_type) == (True, "unconfigured-kind", "AWS::KMS::Key")
+    assert batch.counters.snapshot()["ignored"] == 1
+    assert any(getattr(record, "ignored", None) == "unconfigured-kind" for record in caplog.records)
+
+
+def test_an_event_of_an_account_outside_the_config_is_ignored_with_a_log_line(
+    fresh_local_aws: RunningLocalAws,
+    organization: OrganizationSummary,
+    make_batch: Batch,
+    catalog: PortClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    team_a, team_b = (organization.member(name).account_id for name in ("team-a", "team-b"))
+    batch = make_batch(example_config({"ids": [team_a]}))
+    outside = make_change(fresh_local_aws.url, "AWS::SQS::Queue", "create", "outside", region=REGION, account_id=team_b)
+    stranger = sample_event("AWS::SQS::Queue", "CreateQueue", region=REGION, account_id="999999999999")
+    single = make_batch()  # no accounts section: only the exporter's own account
+    inside = make_change(fresh_local_aws.url, "AWS::SQS::Queue", "create", "inside", region=REGION, account_id=team_a)
+
+    with caplog.at_level(logging.INFO, logger="port_aws_exporter.events.batch"):
+        results = apply(batch, *outside.events, stranger, *inside.events).results
+        [alone] = apply(single, *inside.events).results
+
+    assert [(r.acknowledged, r.ignored, r.account) for r in results] == [
+        (True, "outside-accounts", team_b),
+        (True, "outside-accounts", "999999999999"),
+        (True, None, team_a),
+    ]
+    assert "outside" not in owned(catalog, "awsSqsQueue", team_b)
+    assert "inside" in owned(catalog, "awsSqsQueue", team_a)
+    assert (alone.ignored, alone.account) == ("outside-accounts", team_a)
+    assert "no accounts section" in (alone.skipped or "")
+    lines = [record for record in caplog.records if getattr(record, "ignored", None) == "outside-accounts"]
+    assert {getattr(record, "account", None) for record in lines} == {team_b, "999999999999", team_a}
+
+
+def test_a_batch_mixing_seed_messages_and_raw_events(
+    fresh_local_aws: RunningLocalAws,
+    organization: OrganizationSummary,
+    make_batch: Batch,
+    catalog: PortClient,
+) -> None:
+    team_a = organization.member("team-a").account_id
+    batch = make_batch(example_config({"organization": {}}))
+    home_fn = make_change(fresh_local_aws.url, "AWS::Lambda::Function", "create", "mixed-home", region=REGION)
+    member_fn = make_change(
+        fresh_local_aws.url, "AWS::Lambda::Function", "create", "mixed-a", region=REGION, account_id=team_a
+    )
+    seed = {"resource_type": "AWS::Lambda::Function", "region": f'"{REGION}"', "identifier": '"mixed-home"'}
+    seed_member = {**seed, "identifier": '"mixed-a"', "account": f'"{team_a}"'}
+
+    outcome = apply(batch, json.dumps(seed), *member_fn.events, json.dumps(seed_member), *home_fn.events)
+
+    assert not outcome.failed, [result.as_dict() for result in outcome.failed]
+    assert "mixed-home" in owned(catalog, "awsLambdaFunction", HOME)
+    assert "mixed-a" in owned(catalog, "awsLambdaFunction", team_a)
+    assert "mixed-a" not in owned(catalog, "awsLambdaFunction", HOME)
+    # One read per resource: the seed message and the raw event about one function coalesce.
+    resources = {(r.account or HOME, r.resource_type, r.identifier) for r in outcome.results if r.ignored is None}
+    assert (HOME, "AWS::Lambda::Function", "mixed-home") in resources
+    assert batch.counters.snapshot()["reads"] == len(resources)
+    superseded = [r for r in outcome.results if r.skipped and "superseded" in r.skipped]
+    assert [(r.message_id, r.account) for r in superseded] == [("m0", None), ("m2", team_a)]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_out_of_order_create_delete_recreate_ends_at_aws_state(
+    fresh_local_aws: RunningLocalAws, make_batch: Batch, catalog: PortClient, order: tuple[int, ...]
+) -> None:
+    """AWS saw create, delete, re-create; the consumer gets the three in any order, one batch each.
+    Every message re-reads AWS, so an old one never writes old state: the entity ends present."""
+    batch = make_batch()
+    name = "order-" + "".join(map(str, order))
+    steps = [
+        make_change(fresh_local_aws.url, "AWS::Lambda::Function", action, name, region=REGION)
+        for action in ("create", "delete", "create")
+    ]
+    functions = [[e for e in step.events if e["detail"]["eventSource"] == "lambda.amazonaws.com"] for step in steps]
+
+    for index in order:
+        outcome = apply(batch, *functions[index])
+        assert not outcome.failed, [result.as_dict() for result in outcome.failed]
+
+    assert name in owned(catalog, "awsLambdaFunction", HOME)
+    entity = catalog.get_entity("awsLambdaFunction", name)
+    assert entity is not None and entity["properties"]["arn"].endswith(f":function:{name}")
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_out_of_order_create_delete_ends_absent(
+    fresh_local_aws: RunningLocalAws, make_batch: Batch, catalog: PortClient, order: tuple[int, ...]
+) -> None:
+    batch = make_batch()
+    name = "gone-" + "".join(map(str, order))
+    steps = [
+        make_change(fresh_local_aws.url, "AWS::Lambda::Function", action, name, region=REGION)
+        for action in ("create", "delete")
+    ]
+    functions = [[e for e in step.events if e["detail"]["eventSource"] == "lambda.amazonaws.com"] for step in steps]
+
+    results = [result for index in order for result in apply(batch, *functions[index]).results]
+
+    assert all(result.acknowledged for result in results), [result.as_dict() for result in results]
+    assert name not in owned(catalog, "awsLambdaFunction", HOME)
