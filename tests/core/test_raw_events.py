@@ -86,8 +86,9 @@ def test_the_same_request_as_the_generated_rules_message(jq_evaluator: TimeLimit
             assert body is not None
             seed = evaluate_message(parse_message(body), jq_evaluator)
             raw = request(event)
-            assert (raw.kind, raw.region, raw.action, raw.identifier) == (
+            assert (raw.kind, raw.account, raw.region, raw.action, raw.identifier) == (
                 seed.resource_type,
+                seed.account,
                 seed.region,
                 seed.action,
                 seed.identifier,

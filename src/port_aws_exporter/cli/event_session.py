@@ -21,7 +21,7 @@ from port_aws_exporter.aws.account_sessions import AccountSessions, Organization
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import resolve_identity
-from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.events.accounts import OrganizationRoutes
@@ -41,17 +41,21 @@ class EventSession:
 
 @contextlib.contextmanager
 def open_event_batch(
-    config_source: str | Path,
+    config_source: str | Path | ExporterConfig,
     credentials: PortCredentials,
     *,
     options: EventOptions | None = None,
     clients: AwsClients | None = None,
     jq_workers: int = 1,
 ) -> Iterator[EventSession]:
-    """Load the config (raises ConfigError), resolve the installation and open the Port client and
-    the jq workers; everything is closed on exit."""
+    """Load the config (raises ConfigError; or take one already loaded), resolve the installation
+    and open the Port client and the jq workers; everything is closed on exit."""
     clients = clients or AwsClients()
-    config = load_config(config_source, s3_client=clients.client("s3", clients.default_region))
+    config = (
+        config_source
+        if isinstance(config_source, ExporterConfig)
+        else load_config(config_source, s3_client=clients.client("s3", clients.default_region))
+    )
     caller = resolve_identity(clients.session)
     installation = caller.installation
     with PortClient(credentials, installation) as port, TimeLimitedJq(workers=jq_workers) as evaluator:

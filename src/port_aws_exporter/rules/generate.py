@@ -10,11 +10,11 @@ Each rule follows from the kind's CloudTrail facts (`core.kinds.cloudtrail`), so
   (no prefix can admit another operation), drops failed calls (`errorCode` must not exist), keeps
   only the kind's own resources where a call is shared (`TagResource` on an ECS service, not on a
   task), and adds the kind's native lifecycle event where it has one (EC2 state changes).
-- The InputTransformer copies each event field that names the resource into the message as a plain
-  string, and the message's jq programs read those fields: they are the same text for every event,
-  so the exporter compiles them once. The identifier program picks the fields of the event's name
-  group, makes the Cloud Control identifier of them, and for a delete the Port entity identifier
-  when it differs (a queue's name, not its URL).
+- The InputTransformer copies each event field that names the resource (and the event's account)
+  into the message as a plain string, and the message's jq programs read those fields: they are
+  the same text for every event, so the exporter compiles them once. The identifier program picks
+  the fields of the event's name group, makes the Cloud Control identifier of them, and for a
+  delete the Port entity identifier when it differs (a queue's name, not its URL).
 
 Kinds of global services (IAM, CloudFront, Route 53) are marked: their events reach EventBridge only
 in us-east-1, so their rules belong there. Kinds the registry has no CloudTrail facts for are listed
@@ -46,7 +46,7 @@ __all__ = ["GeneratedRule", "GeneratedRules", "RawRule", "generate_raw_rules", "
 RULE_NAME_PREFIX = "port-aws-exporter-sync-"
 GLOBAL_REGION = "us-east-1"
 _MAX_RULE_NAME = 64
-_RESERVED_FIELDS = frozenset({"resource_type", "region", "identifier", "action"})
+_RESERVED_FIELDS = frozenset({"resource_type", "region", "identifier", "action", "account"})
 _FIELD_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 _PLAIN_PATH = re.compile(r"\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*")
 
@@ -102,6 +102,7 @@ def rule_for_kind(kind: str) -> GeneratedRule:
     message = _MessageFields()
     message.add("$.detail.eventName")
     message.add("$.region")
+    message.add("$.account")
     identifier = _identifier_program(facts, message)
     action = _action_program(facts, message)
     template = message.template(kind, identifier, action)
@@ -146,7 +147,16 @@ class _MessageFields:
     def template(self, kind: str, identifier: str, action: str) -> str:
         message: dict[str, str] = {"resource_type": kind}
         message.update({name: f"<{name}>" for name in self._names.values()})
-        message.update({"region": f".{self._names['$.region']}", "action": action, "identifier": identifier})
+        message.update(
+            {
+                "region": f".{self._names['$.region']}",
+                # The account the event happened in: a rule on a bus that receives other accounts'
+                # events (forwarded to the exporter's account) routes each to its account.
+                "account": f".{self._names['$.account']}",
+                "action": action,
+                "identifier": identifier,
+            }
+        )
         return json.dumps(message, indent=2)
 
 
