@@ -300,7 +300,7 @@ def run_demo(
                             on_live_event(event)
                         started = time.monotonic()
                         members_by_name = {member.name: member.account_id for member in organization.members}
-                        raw = _deploy_raw_rules(aws.url, config, organization, regions[0])
+                        raw = deploy_raw_rules(aws.url, config, organization, regions[0])
                         done(
                             f"raw event rules deployed: {raw} forwarding rule(s) in {len(organization.members)} member "
                             "accounts, one central rule to the queue",
@@ -340,7 +340,7 @@ def demo_config(examples: Path) -> ExporterConfig:
     return load_config(document)
 
 
-def _deploy_raw_rules(endpoint_url: str, config: ExporterConfig, organization: Any, region: str) -> int:
+def deploy_raw_rules(endpoint_url: str, config: ExporterConfig, organization: Any, region: str) -> int:
     """The raw rules: the central layout in the management account (its bus admitting the
     organisation), the member layout in each member account; how many rules each member has."""
     rules, _ = generate_raw_rules(config)
