@@ -26,11 +26,13 @@ from port_aws_exporter.cli.demo import DEMO_REGIONS, apply_example_blueprints
 from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.kinds.registry import KINDS
 from port_aws_exporter.events.accounts import OrganizationRoutes
 from port_aws_exporter.events.batch import EventBatch, EventOptions
 from port_aws_exporter.events.records import BatchOutcome, SqsRecord
-from port_aws_exporter.local.aws import OrganizationSummary, RunningLocalAws, seed_organization
+from port_aws_exporter.local.aws import OrganizationSummary, RunningLocalAws, seed_demo_world, seed_organization
 from port_aws_exporter.local.aws.changes.make_change import ChangeResult, make_change, supported_kinds
+from port_aws_exporter.local.aws.service_clients import local_client
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.rules.samples import sample_config_item_event, sample_event
 
@@ -326,3 +328,79 @@ def test_out_of_order_create_delete_ends_absent(
 
     assert all(result.acknowledged for result in results), [result.as_dict() for result in results]
     assert name not in owned(catalog, "awsLambdaFunction", HOME)
+
+
+# The kinds of examples/config.json that `local change` does not make, with the property their
+# generated sample events name them by.
+SEEDED_KINDS = {
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": ("LoadBalancerArn", "LoadBalancerName"),
+    "AWS::ACM::Certificate": ("CertificateArn", "CertificateArn"),
+    "AWS::ElastiCache::CacheCluster": ("CacheClusterId", "CacheClusterId"),
+    "AWS::CloudFormation::Stack": ("StackId", "StackName"),
+}
+
+
+def cloud_control_id(aws: RunningLocalAws, kind: str, name: str, account: str) -> str:
+    """The Cloud Control identifier of a seeded resource, found by the name its entity has."""
+    member = None if account == HOME else account
+    if kind == "AWS::ElasticLoadBalancingV2::LoadBalancer":
+        elbv2 = local_client(aws.url, "elbv2", REGION, member)
+        return str(elbv2.describe_load_balancers(Names=[name])["LoadBalancers"][0]["LoadBalancerArn"])
+    if kind == "AWS::CloudFormation::Stack":
+        stacks = local_client(aws.url, "cloudformation", REGION, member)
+        return str(stacks.describe_stacks(StackName=name)["Stacks"][0]["StackId"])
+    return name  # an ACM certificate's entity is its ARN; a cache cluster's, its id
+
+
+def delete_resource(aws: RunningLocalAws, kind: str, identifier: str, member: str | None) -> None:
+    service, call, parameter = {
+        "AWS::ElasticLoadBalancingV2::LoadBalancer": ("elbv2", "delete_load_balancer", "LoadBalancerArn"),
+        "AWS::ACM::Certificate": ("acm", "delete_certificate", "CertificateArn"),
+        "AWS::ElastiCache::CacheCluster": ("elasticache", "delete_cache_cluster", "CacheClusterId"),
+        "AWS::CloudFormation::Stack": ("cloudformation", "delete_stack", "StackName"),
+    }[kind]
+    getattr(local_client(aws.url, service, REGION, member), call)(**{parameter: identifier})
+
+
+def blueprint_of(kind: str) -> str:
+    [(_, entry)] = example_config().entries_for_kind(kind)
+    return entry.port.entity.mappings[0].blueprint
+
+
+@pytest.mark.parametrize("where", ["home", "member"])
+def test_raw_events_of_the_other_example_kinds_from_generated_samples(
+    fresh_local_aws: RunningLocalAws,
+    organization: OrganizationSummary,
+    make_batch: Batch,
+    catalog: PortClient,
+    where: str,
+) -> None:
+    """Load balancers, ACM certificates, ElastiCache clusters and CloudFormation stacks of the demo
+    world: their generated update and tag events, whole, write them as their account's entities; once
+    deleted in AWS, their delete events remove them."""
+    account = HOME if where == "home" else organization.member("team-a").account_id
+    member = None if where == "home" else account
+    world = seed_demo_world(fresh_local_aws.url, regions=[REGION], account_id=member, prefix=where)
+    batch = make_batch(example_config({"organization": {}}))
+    for kind, (prop, entity_prop) in SEEDED_KINDS.items():
+        facts = KINDS[kind].cloudtrail
+        assert facts is not None
+        entity = world.names(kind, REGION)[0]
+        identifier = cloud_control_id(fresh_local_aws, kind, entity, account)
+        values = {entity_prop: entity, prop: identifier}
+        for name in (*facts.update[:1], *facts.tag[:1]):
+            event = sample_event(kind, name, identifier_values=values, region=REGION, account_id=account)
+            [result] = apply(batch, event).results
+            assert (result.error, result.account) == (None, account), (kind, name, result.as_dict())
+            assert [ref.identifier for ref in result.written] == [entity], (kind, name, result.as_dict())
+        assert entity in owned(catalog, blueprint_of(kind), account)
+        delete_resource(fresh_local_aws, kind, identifier, member)
+        event = sample_event(kind, facts.delete[0], identifier_values=values, region=REGION, account_id=account)
+        [result] = apply(batch, event).results
+        assert (result.action, result.error) == ("delete", None), (kind, result.as_dict())
+        if kind == "AWS::ElastiCache::CacheCluster":
+            # A deleted cache cluster reads as `deleting` for a while (moto keeps it so, as AWS does
+            # for minutes): the over-match guard holds the delete back and refreshes the entity.
+            assert "still exists" in (result.skipped or ""), result.as_dict()
+            continue
+        assert entity not in owned(catalog, blueprint_of(kind), account), (kind, result.as_dict())
