@@ -17,9 +17,16 @@ import pytest
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.core.kinds.config_items import CONFIG_DETAIL_TYPE, CONFIG_ITEM_FACTS
-from port_aws_exporter.core.kinds.raw_events import IgnoredEvent, ResourceRequest, is_raw_event, resolve_raw_event
+from port_aws_exporter.core.kinds.raw_events import (
+    CLOUDTRAIL_DETAIL_TYPE,
+    IgnoredEvent,
+    ResourceRequest,
+    is_raw_event,
+    resolve_raw_event,
+)
 from port_aws_exporter.core.kinds.registry import KINDS
 from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
+from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE as EVENTBRIDGE_CLOUDTRAIL_DETAIL_TYPE
 from port_aws_exporter.eventbridge.pattern import compile_pattern
 from port_aws_exporter.eventbridge.transformer import compile_input_transformer
 from port_aws_exporter.rules.generate import rule_for_kind
@@ -217,3 +224,12 @@ def test_resource_filters_decide_as_eventbridge_does() -> None:
                 for name in set(item.event_names) & set(other.cloudtrail.event_names):
                     event = sample_case(other_kind, name).event
                     assert item.admits(event) == pattern.match(event).matched, (kind, other_kind, name)
+
+
+def test_the_cloudtrail_detail_type_is_eventbridges() -> None:
+    assert CLOUDTRAIL_DETAIL_TYPE == EVENTBRIDGE_CLOUDTRAIL_DETAIL_TYPE
+
+
+def test_partitions_follow_the_region() -> None:
+    event = sample_case("AWS::Events::Rule", "PutRule", region="cn-north-1").event
+    assert request(event).identifier.startswith("arn:aws-cn:events:cn-north-1:")

@@ -30,11 +30,14 @@ from port_aws_exporter.core.kinds.registry import KINDS
 from port_aws_exporter.events.accounts import OrganizationRoutes
 from port_aws_exporter.events.batch import EventBatch, EventOptions
 from port_aws_exporter.events.records import BatchOutcome, SqsRecord
+from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
 from port_aws_exporter.local.aws import OrganizationSummary, RunningLocalAws, seed_demo_world, seed_organization
 from port_aws_exporter.local.aws.changes.make_change import ChangeResult, make_change, supported_kinds
 from port_aws_exporter.local.aws.service_clients import local_client
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.rules.samples import sample_config_item_event, sample_event
+from tests.events.conftest import sqs_event
+from tests.fixtures.event_queues import LambdaContext
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HOME = "123456789012"
@@ -404,3 +407,58 @@ def test_raw_events_of_the_other_example_kinds_from_generated_samples(
             assert "still exists" in (result.skipped or ""), result.as_dict()
             continue
         assert entity not in owned(catalog, blueprint_of(kind), account), (kind, result.as_dict())
+
+
+def test_an_account_whose_role_cannot_be_assumed_fails_transiently_and_a_new_resource_is_retried(
+    fresh_local_aws: RunningLocalAws,
+    organization: OrganizationSummary,
+    make_batch: Batch,
+    catalog: PortClient,
+    jq_evaluator: TimeLimitedJq,
+) -> None:
+    no_role = "999999999999"
+    batch = make_batch(example_config({"ids": [no_role]}))
+    elsewhere = sample_event("AWS::SQS::Queue", "CreateQueue", region=REGION, account_id=no_role)
+    not_yet = sample_event(
+        "AWS::Lambda::Function", "CreateFunction20150331", identifier_values={"FunctionName": "soon"}, region=REGION
+    )
+
+    unavailable, missing = batch.process(
+        [SqsRecord("m0", json.dumps(elsewhere)), SqsRecord("m1", json.dumps(not_yet))]
+    ).results
+
+    assert (unavailable.acknowledged, unavailable.transient) == (False, True)
+    assert f"account {no_role} cannot be entered now" in (unavailable.error or "")
+    # make_batch decides at once; the consumer's default retries a create AWS does not show yet.
+    retrying = EventBatch(
+        example_config(),
+        lambda spec: fetcher_for(spec, AwsClients(max_attempts=1), HOME),
+        catalog,
+        jq_evaluator,
+        owned_entities_query=Installation(HOME, REGION).owned_entities_query,
+        home_account=HOME,
+    )
+    [again] = retrying.process([SqsRecord("m2", json.dumps(not_yet))]).results
+    assert (again.acknowledged, again.transient) == (False, True) and "attempt 1 of 3" in (again.error or "")
+    assert missing.dropped  # decided at once by make_batch's options
+
+
+def test_the_lambda_consumer_routes_raw_events_of_member_accounts(
+    fresh_local_aws: RunningLocalAws,
+    organization: OrganizationSummary,
+    events_lambda: EventsInvocation,
+    catalog: PortClient,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    team_b = organization.member("team-b").account_id
+    config = tmp_path / "config.json"
+    document = json.loads((EXAMPLES / "config.json").read_text())
+    config.write_text(json.dumps({**document, "accounts": {"organization": {}}}))
+    monkeypatch.setenv("PORT_AWS_EXPORTER_CONFIG", str(config))
+    change = make_change(fresh_local_aws.url, "AWS::SQS::Queue", "create", "lambda-b", region=REGION, account_id=team_b)
+
+    response = events_lambda(sqs_event(*(json.dumps(event) for event in change.events)), LambdaContext())
+
+    assert response == {"batchItemFailures": []}
+    assert "lambda-b" in owned(catalog, "awsSqsQueue", team_b)

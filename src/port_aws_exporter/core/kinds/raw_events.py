@@ -52,9 +52,12 @@ from port_aws_exporter.core.kinds.config_items import (
 )
 from port_aws_exporter.core.kinds.registry import KINDS
 from port_aws_exporter.core.message import MessageError
+from port_aws_exporter.core.partitions import partition_of_region
 
 __all__ = ["IgnoredEvent", "IgnoredWhy", "ResourceRequest", "is_raw_event", "resolve_raw_event"]
 
+# The same text as `eventbridge.cloudtrail.CLOUDTRAIL_DETAIL_TYPE`, which the core may not import
+# (a test holds them equal).
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
@@ -300,7 +303,8 @@ def _identifier(
     if missing:
         paths = [item.path for item in fields if item.holds in missing]
         raise MessageError(f"{described} does not name the {kind}: nothing at {', '.join(paths)}")
-    variables = {**properties, "region": region, "account": account or "", "partition": _partition(region)}
+    partition = partition_of_region(region).name
+    variables = {**properties, "region": region, "account": account or "", "partition": partition}
     program = "".join(f".{json.dumps(name)} as ${name} | " for name in variables) + f"({expression})"
     try:
         value = compile_program(program).first(variables)
@@ -315,12 +319,6 @@ def _region_of(region: str, described: str) -> str:
     if not is_region_name(region):
         raise MessageError(f"{described}: the event's region {region!r} is not an AWS region name", field="region")
     return region
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    return "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 def _account(value: object) -> str | None:
