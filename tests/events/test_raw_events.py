@@ -462,3 +462,19 @@ def test_the_lambda_consumer_routes_raw_events_of_member_accounts(
 
     assert response == {"batchItemFailures": []}
     assert "lambda-b" in owned(catalog, "awsSqsQueue", team_b)
+
+
+def test_a_raw_delete_of_a_resource_that_still_exists_is_held_back_with_the_events_name(
+    fresh_local_aws: RunningLocalAws, make_batch: Batch, catalog: PortClient
+) -> None:
+    batch = make_batch()
+    make_change(fresh_local_aws.url, "AWS::Lambda::Function", "create", "still-here", region=REGION)
+    name = {"FunctionName": "still-here"}
+    delete = sample_event("AWS::Lambda::Function", "DeleteFunction20150331", identifier_values=name, region=REGION)
+
+    [result] = apply(batch, delete).results
+
+    assert result.dropped and "the event DeleteFunction20150331 is the delete of AWS::Lambda::Function" in (
+        result.skipped or ""
+    )
+    assert "still-here" in owned(catalog, "awsLambdaFunction", HOME)
