@@ -56,6 +56,7 @@ resource "aws_cloudwatch_event_target" "sqs_queue" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestQueueUrl" = "$.detail.requestParameters.queueUrl"
       "responseQueueUrl" = "$.detail.responseElements.queueUrl"
     }
@@ -64,9 +65,11 @@ resource "aws_cloudwatch_event_target" "sqs_queue" {
   "resource_type": "AWS::SQS::Queue",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestQueueUrl": "<requestQueueUrl>",
   "responseQueueUrl": "<responseQueueUrl>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteQueue\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"DeleteQueue\")) then ((first((.requestQueueUrl) | select(type == \"string\" and . != \"\")) // \"\") as $QueueUrl | if $QueueUrl == \"\" then \"\" else ($QueueUrl | split(\"/\") | last) end) elif (.eventName | IN(\"CreateQueue\")) then ((first((.responseQueueUrl) | select(type == \"string\" and . != \"\")) // \"\") as $QueueUrl | $QueueUrl) else ((first((.requestQueueUrl) | select(type == \"string\" and . != \"\")) // \"\") as $QueueUrl | $QueueUrl) end"
 }
@@ -123,6 +126,7 @@ resource "aws_cloudwatch_event_target" "sns_topic" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestTopicArn" = "$.detail.requestParameters.topicArn"
       "responseTopicArn" = "$.detail.responseElements.topicArn"
       "requestSubscriptionArn" = "$.detail.requestParameters.subscriptionArn"
@@ -133,11 +137,13 @@ resource "aws_cloudwatch_event_target" "sns_topic" {
   "resource_type": "AWS::SNS::Topic",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestTopicArn": "<requestTopicArn>",
   "responseTopicArn": "<responseTopicArn>",
   "requestSubscriptionArn": "<requestSubscriptionArn>",
   "requestResourceArn": "<requestResourceArn>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteTopic\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"DeleteTopic\")) then ((first((.requestTopicArn) | select(type == \"string\" and . != \"\")) // \"\") as $TopicArn | if $TopicArn == \"\" then \"\" else ($TopicArn | split(\":\") | last) end) elif (.eventName | IN(\"CreateTopic\")) then ((first((.responseTopicArn) | select(type == \"string\" and . != \"\")) // \"\") as $TopicArn | $TopicArn) elif (.eventName | IN(\"Unsubscribe\")) then ((first((.requestSubscriptionArn) | select(type == \"string\" and . != \"\")) // \"\") as $SubscriptionArn | if $SubscriptionArn == \"\" then \"\" else ($SubscriptionArn | sub(\":[^:]*$\"; \"\")) end) elif (.eventName | IN(\"TagResource\", \"UntagResource\", \"PutDataProtectionPolicy\")) then ((first((.requestResourceArn) | select(type == \"string\" and . != \"\")) // \"\") as $TopicArn | $TopicArn) else ((first((.requestTopicArn) | select(type == \"string\" and . != \"\")) // \"\") as $TopicArn | $TopicArn) end"
 }
@@ -207,6 +213,7 @@ resource "aws_cloudwatch_event_target" "lambda_function" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "responseFunctionName" = "$.detail.responseElements.functionName"
       "requestFunctionName" = "$.detail.requestParameters.functionName"
       "requestResource" = "$.detail.requestParameters.resource"
@@ -216,10 +223,12 @@ resource "aws_cloudwatch_event_target" "lambda_function" {
   "resource_type": "AWS::Lambda::Function",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "responseFunctionName": "<responseFunctionName>",
   "requestFunctionName": "<requestFunctionName>",
   "requestResource": "<requestResource>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteFunction20150331\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"CreateFunction20150331\", \"UpdateFunctionConfiguration20150331v2\", \"UpdateFunctionCode20150331v2\")) then ((first((.responseFunctionName, .requestFunctionName) | select(type == \"string\" and . != \"\")) // \"\") as $FunctionName | if $FunctionName == \"\" then \"\" else ($FunctionName | sub(\"^.*:function:\"; \"\") | split(\":\")[0]) end) elif (.eventName | IN(\"TagResource20170331v2\", \"UntagResource20170331v2\")) then ((first((.requestResource) | select(type == \"string\" and . != \"\")) // \"\") as $Arn | if $Arn == \"\" then \"\" else ($Arn | sub(\"^.*:function:\"; \"\") | split(\":\")[0]) end) else ((first((.requestFunctionName) | select(type == \"string\" and . != \"\")) // \"\") as $FunctionName | if $FunctionName == \"\" then \"\" else ($FunctionName | sub(\"^.*:function:\"; \"\") | split(\":\")[0]) end) end"
 }
@@ -290,6 +299,7 @@ resource "aws_cloudwatch_event_target" "s3_bucket" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestBucketName" = "$.detail.requestParameters.bucketName"
     }
     input_template = <<EOT
@@ -297,8 +307,10 @@ resource "aws_cloudwatch_event_target" "s3_bucket" {
   "resource_type": "AWS::S3::Bucket",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestBucketName": "<requestBucketName>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteBucket\")) then \"delete\" else \"upsert\" end",
   "identifier": "((first((.requestBucketName) | select(type == \"string\" and . != \"\")) // \"\") as $BucketName | $BucketName)"
 }
@@ -367,6 +379,7 @@ resource "aws_cloudwatch_event_target" "dynamodb_table" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestResourceArn" = "$.detail.requestParameters.resourceArn"
       "requestTableName" = "$.detail.requestParameters.tableName"
     }
@@ -375,9 +388,11 @@ resource "aws_cloudwatch_event_target" "dynamodb_table" {
   "resource_type": "AWS::DynamoDB::Table",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestResourceArn": "<requestResourceArn>",
   "requestTableName": "<requestTableName>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteTable\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"TagResource\", \"UntagResource\")) then ((first((.requestResourceArn) | select(type == \"string\" and . != \"\")) // \"\") as $Arn | if $Arn == \"\" then \"\" else ($Arn | if contains(\":table/\") then .[(index(\":table/\") + 7):] else . end) end) else ((first((.requestTableName) | select(type == \"string\" and . != \"\")) // \"\") as $TableName | if $TableName == \"\" then \"\" else ($TableName | if contains(\":table/\") then .[(index(\":table/\") + 7):] else . end) end) end"
 }
@@ -446,6 +461,7 @@ resource "aws_cloudwatch_event_target" "ecs_cluster" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestResourceArn" = "$.detail.requestParameters.resourceArn"
       "responseClusterClusterName" = "$.detail.responseElements.cluster.clusterName"
     }
@@ -454,9 +470,11 @@ resource "aws_cloudwatch_event_target" "ecs_cluster" {
   "resource_type": "AWS::ECS::Cluster",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestResourceArn": "<requestResourceArn>",
   "responseClusterClusterName": "<responseClusterClusterName>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteCluster\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"TagResource\", \"UntagResource\")) then ((first((.requestResourceArn) | select(type == \"string\" and . != \"\")) // \"\") as $Arn | if $Arn == \"\" then \"\" else ($Arn | if contains(\":cluster/\") then .[(index(\":cluster/\") + 9):] else . end) end) else ((first((.responseClusterClusterName) | select(type == \"string\" and . != \"\")) // \"\") as $ClusterName | $ClusterName) end"
 }
@@ -523,6 +541,7 @@ resource "aws_cloudwatch_event_target" "ecs_service" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "responseServiceServiceName" = "$.detail.responseElements.service.serviceName"
       "requestResourceArn" = "$.detail.requestParameters.resourceArn"
       "responseServiceServiceArn" = "$.detail.responseElements.service.serviceArn"
@@ -533,11 +552,13 @@ resource "aws_cloudwatch_event_target" "ecs_service" {
   "resource_type": "AWS::ECS::Service",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "responseServiceServiceName": "<responseServiceServiceName>",
   "requestResourceArn": "<requestResourceArn>",
   "responseServiceServiceArn": "<responseServiceServiceArn>",
   "responseServiceClusterArn": "<responseServiceClusterArn>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteService\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"DeleteService\")) then ((first((.responseServiceServiceName) | select(type == \"string\" and . != \"\")) // \"\") as $ServiceName | $ServiceName) elif (.eventName | IN(\"TagResource\", \"UntagResource\")) then ((first((.requestResourceArn) | select(type == \"string\" and . != \"\")) // \"\") as $ServiceArn | if $ServiceArn == \"\" then \"\" else ($ServiceArn | if test(\":service/[^/]+/\") then \"\\(.)|\\(split(\":service/\")[0]):cluster/\\(split(\":service/\")[1] | split(\"/\")[0])\" else \"\" end) end) else ((first((.responseServiceServiceArn) | select(type == \"string\" and . != \"\")) // \"\") as $ServiceArn | (first((.responseServiceClusterArn) | select(type == \"string\" and . != \"\")) // \"\") as $Cluster | if $ServiceArn == \"\" or $Cluster == \"\" then \"\" else (\"\\($ServiceArn)|\\($Cluster)\") end) end"
 }
@@ -609,6 +630,7 @@ resource "aws_cloudwatch_event_target" "ecr_repository" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestResourceArn" = "$.detail.requestParameters.resourceArn"
       "requestRepositoryName" = "$.detail.requestParameters.repositoryName"
     }
@@ -617,9 +639,11 @@ resource "aws_cloudwatch_event_target" "ecr_repository" {
   "resource_type": "AWS::ECR::Repository",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestResourceArn": "<requestResourceArn>",
   "requestRepositoryName": "<requestRepositoryName>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteRepository\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"TagResource\", \"UntagResource\")) then ((first((.requestResourceArn) | select(type == \"string\" and . != \"\")) // \"\") as $Arn | if $Arn == \"\" then \"\" else ($Arn | if contains(\":repository/\") then .[(index(\":repository/\") + 12):] else . end) end) else ((first((.requestRepositoryName) | select(type == \"string\" and . != \"\")) // \"\") as $RepositoryName | $RepositoryName) end"
 }
@@ -704,6 +728,7 @@ resource "aws_cloudwatch_event_target" "ec2_instance" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "responseInstancesSetItems0InstanceId" = "$.detail.responseElements.instancesSet.items[0].instanceId"
       "requestInstanceId" = "$.detail.requestParameters.instanceId"
       "requestResourcesSetItems0ResourceId" = "$.detail.requestParameters.resourcesSet.items[0].resourceId"
@@ -717,6 +742,7 @@ resource "aws_cloudwatch_event_target" "ec2_instance" {
   "resource_type": "AWS::EC2::Instance",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "responseInstancesSetItems0InstanceId": "<responseInstancesSetItems0InstanceId>",
   "requestInstanceId": "<requestInstanceId>",
   "requestResourcesSetItems0ResourceId": "<requestResourcesSetItems0ResourceId>",
@@ -725,6 +751,7 @@ resource "aws_cloudwatch_event_target" "ec2_instance" {
   "state": "<state>",
   "instanceId": "<instanceId>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if .detailType == \"EC2 Instance State-change Notification\" then (if (.state | IN(\"terminated\")) then \"delete\" else \"upsert\" end) else (if (.eventName | IN(\"TerminateInstances\")) then \"delete\" else \"upsert\" end) end",
   "identifier": "if .detailType == \"EC2 Instance State-change Notification\" then (((first((.instanceId) | select(type == \"string\" and . != \"\")) // \"\") as $InstanceId | $InstanceId)) else (if (.eventName | IN(\"RunInstances\")) then ((first((.responseInstancesSetItems0InstanceId) | select(type == \"string\" and . != \"\")) // \"\") as $InstanceId | $InstanceId) elif (.eventName | IN(\"ModifyInstanceAttribute\")) then ((first((.requestInstanceId) | select(type == \"string\" and . != \"\")) // \"\") as $InstanceId | $InstanceId) elif (.eventName | IN(\"CreateTags\", \"DeleteTags\")) then ((first((.requestResourcesSetItems0ResourceId) | select(type == \"string\" and . != \"\")) // \"\") as $InstanceId | $InstanceId) else ((first((.requestInstancesSetItems0InstanceId) | select(type == \"string\" and . != \"\")) // \"\") as $InstanceId | $InstanceId) end) end"
 }
@@ -807,6 +834,7 @@ resource "aws_cloudwatch_event_target" "elasticloadbalancingv2_loadbalancer" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestLoadBalancerArn" = "$.detail.requestParameters.loadBalancerArn"
       "responseLoadBalancers0LoadBalancerArn" = "$.detail.responseElements.loadBalancers[0].loadBalancerArn"
       "responseListeners0LoadBalancerArn" = "$.detail.responseElements.listeners[0].loadBalancerArn"
@@ -818,12 +846,14 @@ resource "aws_cloudwatch_event_target" "elasticloadbalancingv2_loadbalancer" {
   "resource_type": "AWS::ElasticLoadBalancingV2::LoadBalancer",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestLoadBalancerArn": "<requestLoadBalancerArn>",
   "responseLoadBalancers0LoadBalancerArn": "<responseLoadBalancers0LoadBalancerArn>",
   "responseListeners0LoadBalancerArn": "<responseListeners0LoadBalancerArn>",
   "requestListenerArn": "<requestListenerArn>",
   "requestResourceArns0": "<requestResourceArns0>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteLoadBalancer\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"DeleteLoadBalancer\")) then ((first((.requestLoadBalancerArn) | select(type == \"string\" and . != \"\")) // \"\") as $LoadBalancerArn | if $LoadBalancerArn == \"\" then \"\" else ($LoadBalancerArn | split(\"/\")[2]) end) elif (.eventName | IN(\"CreateLoadBalancer\")) then ((first((.responseLoadBalancers0LoadBalancerArn) | select(type == \"string\" and . != \"\")) // \"\") as $LoadBalancerArn | $LoadBalancerArn) elif (.eventName | IN(\"CreateListener\", \"ModifyListener\")) then ((first((.responseListeners0LoadBalancerArn) | select(type == \"string\" and . != \"\")) // \"\") as $LoadBalancerArn | $LoadBalancerArn) elif (.eventName | IN(\"DeleteListener\")) then ((first((.requestListenerArn) | select(type == \"string\" and . != \"\")) // \"\") as $ListenerArn | if $ListenerArn == \"\" then \"\" else ($ListenerArn | sub(\":listener/\"; \":loadbalancer/\") | sub(\"/[^/]*$\"; \"\")) end) elif (.eventName | IN(\"AddTags\", \"RemoveTags\")) then ((first((.requestResourceArns0) | select(type == \"string\" and . != \"\")) // \"\") as $LoadBalancerArn | $LoadBalancerArn) else ((first((.requestLoadBalancerArn) | select(type == \"string\" and . != \"\")) // \"\") as $LoadBalancerArn | $LoadBalancerArn) end"
 }
@@ -877,6 +907,7 @@ resource "aws_cloudwatch_event_target" "acm_certificate" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "responseCertificateArn" = "$.detail.responseElements.certificateArn"
       "requestCertificateArn" = "$.detail.requestParameters.certificateArn"
     }
@@ -885,9 +916,11 @@ resource "aws_cloudwatch_event_target" "acm_certificate" {
   "resource_type": "AWS::ACM::Certificate",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "responseCertificateArn": "<responseCertificateArn>",
   "requestCertificateArn": "<requestCertificateArn>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteCertificate\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"RequestCertificate\", \"ImportCertificate\")) then ((first((.responseCertificateArn) | select(type == \"string\" and . != \"\")) // \"\") as $CertificateArn | $CertificateArn) else ((first((.requestCertificateArn) | select(type == \"string\" and . != \"\")) // \"\") as $CertificateArn | $CertificateArn) end"
 }
@@ -955,6 +988,7 @@ resource "aws_cloudwatch_event_target" "elasticache_cachecluster" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestResourceName" = "$.detail.requestParameters.resourceName"
       "responseCacheClusterId" = "$.detail.responseElements.cacheClusterId"
       "requestCacheClusterId" = "$.detail.requestParameters.cacheClusterId"
@@ -964,10 +998,12 @@ resource "aws_cloudwatch_event_target" "elasticache_cachecluster" {
   "resource_type": "AWS::ElastiCache::CacheCluster",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestResourceName": "<requestResourceName>",
   "responseCacheClusterId": "<responseCacheClusterId>",
   "requestCacheClusterId": "<requestCacheClusterId>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteCacheCluster\")) then \"delete\" else \"upsert\" end",
   "identifier": "if (.eventName | IN(\"AddTagsToResource\", \"RemoveTagsFromResource\")) then ((first((.requestResourceName) | select(type == \"string\" and . != \"\")) // \"\") as $Arn | if $Arn == \"\" then \"\" else ($Arn | split(\":\") | last) end) else ((first((.responseCacheClusterId, .requestCacheClusterId) | select(type == \"string\" and . != \"\")) // \"\") as $CacheClusterId | $CacheClusterId) end"
 }
@@ -1029,6 +1065,7 @@ resource "aws_cloudwatch_event_target" "cloudformation_stack" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestStackName" = "$.detail.requestParameters.stackName"
       "responseStackId" = "$.detail.responseElements.stackId"
       "detailType" = "$.detail-type"
@@ -1040,12 +1077,14 @@ resource "aws_cloudwatch_event_target" "cloudformation_stack" {
   "resource_type": "AWS::CloudFormation::Stack",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestStackName": "<requestStackName>",
   "responseStackId": "<responseStackId>",
   "detailType": "<detailType>",
   "statusDetailsStatus": "<statusDetailsStatus>",
   "stackId": "<stackId>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if .detailType == \"CloudFormation Stack Status Change\" then (if (.statusDetailsStatus | IN(\"DELETE_COMPLETE\")) then \"delete\" else \"upsert\" end) else (if (.eventName | IN(\"DeleteStack\")) then \"delete\" else \"upsert\" end) end",
   "identifier": "if .detailType == \"CloudFormation Stack Status Change\" then (if (.statusDetailsStatus | IN(\"DELETE_COMPLETE\")) then ((first((.stackId) | select(type == \"string\" and . != \"\")) // \"\") as $StackId | if $StackId == \"\" then \"\" else ($StackId | split(\"/\")[1]) end) else ((first((.stackId) | select(type == \"string\" and . != \"\")) // \"\") as $StackId | $StackId) end) else (if (.eventName | IN(\"DeleteStack\")) then ((first((.requestStackName) | select(type == \"string\" and . != \"\")) // \"\") as $StackName | if $StackName == \"\" then \"\" else ($StackName | if startswith(\"arn:\") then split(\"/\")[1] else . end) end) elif (.eventName | IN(\"CreateStack\", \"UpdateStack\")) then ((first((.responseStackId) | select(type == \"string\" and . != \"\")) // \"\") as $StackId | $StackId) else ((first((.requestStackName) | select(type == \"string\" and . != \"\")) // \"\") as $StackName | $StackName) end) end"
 }
@@ -1105,6 +1144,7 @@ resource "aws_cloudwatch_event_target" "iam_role" {
     input_paths = {
       "eventName" = "$.detail.eventName"
       "eventRegion" = "$.region"
+      "eventAccount" = "$.account"
       "requestRoleName" = "$.detail.requestParameters.roleName"
     }
     input_template = <<EOT
@@ -1112,8 +1152,10 @@ resource "aws_cloudwatch_event_target" "iam_role" {
   "resource_type": "AWS::IAM::Role",
   "eventName": "<eventName>",
   "eventRegion": "<eventRegion>",
+  "eventAccount": "<eventAccount>",
   "requestRoleName": "<requestRoleName>",
   "region": ".eventRegion",
+  "account": ".eventAccount",
   "action": "if (.eventName | IN(\"DeleteRole\")) then \"delete\" else \"upsert\" end",
   "identifier": "((first((.requestRoleName) | select(type == \"string\" and . != \"\")) // \"\") as $RoleName | $RoleName)"
 }

@@ -214,7 +214,7 @@ def test_the_dead_letter_queue_alarms_when_it_holds_messages(resources: dict[str
 
 def test_only_this_accounts_rules_may_send_to_the_queue(resources: dict[str, Any]) -> None:
     statements = resources["EventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    allows = [s for s in statements if s["Effect"] == "Allow"]
+    allows = [s for s in statements if "Fn::If" not in s and s["Effect"] == "Allow"]
     assert allows == [
         {
             "Sid": "EventBridgeRulesOfThisAccount",
@@ -230,6 +230,18 @@ def test_only_this_accounts_rules_may_send_to_the_queue(resources: dict[str, Any
             },
         }
     ]
+
+
+def test_member_rules_are_admitted_only_by_organisation_or_listed_accounts(resources: dict[str, Any]) -> None:
+    statements = resources["EventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    conditional = {s["Fn::If"][0]: s["Fn::If"][1:] for s in statements if "Fn::If" in s}
+    organization, absent = conditional["AdmitsOrganizationRules"]
+    assert organization["Condition"] == {"StringEquals": {"aws:SourceOrgID": {"Ref": "EventSourceOrganizationId"}}}
+    accounts, absent_too = conditional["AdmitsListedAccountRules"]
+    assert accounts["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "EventSourceAccountIds"}}}
+    assert absent == absent_too == {"Ref": "AWS::NoValue"}
+    for statement in (organization, accounts):
+        assert (statement["Principal"], statement["Action"]) == ({"Service": "events.amazonaws.com"}, "sqs:SendMessage")
 
 
 def _role_statements(resources: dict[str, Any], role: str) -> list[dict[str, Any]]:

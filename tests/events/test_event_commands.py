@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 from port_aws_exporter.cli import main
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.port import PortClient
+from port_aws_exporter.rules.samples import sample_event
 from tests.events.conftest import MessageFactory, examples
 from tests.fixtures.event_queues import EventQueues, LambdaEventSource
 
@@ -177,3 +178,46 @@ def test_the_event_paths_documents_carry_their_account_and_region(
     entity = port_client.get_entity("fn", name)
     assert entity is not None
     assert entity["properties"] == {"account": "123456789012", "region": "us-east-1"}
+
+
+def test_event_applies_a_raw_eventbridge_event_and_ignores_a_failed_call(
+    fresh_local_aws: RunningLocalAws,
+    events_env: dict[str, str],
+    catalog_with: Callable[..., PortClient],
+    shared_data: Path,
+    tmp_path: Path,
+) -> None:
+    port = catalog_with("lambda.blueprint.json")
+    [name] = fresh_local_aws.bulk_create_lambda_functions(1, prefix="raw")
+    config = str(examples(shared_data) / "lambda.mapping.json")
+    event = sample_event(
+        "AWS::Lambda::Function",
+        "UpdateFunctionCode20150331v2",
+        identifier_values={"FunctionName": name},
+        region="us-east-1",
+    )
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+
+    result = run("event", "--config", config, str(path), "--json")
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert (shown["action"], shown["identifier"], shown["written"]) == (
+        "upsert",
+        name,
+        [{"blueprint": "lambda", "identifier": name}],
+    )
+    assert port.get_entity("lambda", name) is not None
+
+    failed = sample_event(
+        "AWS::Lambda::Function",
+        "DeleteFunction20150331",
+        identifier_values={"FunctionName": name},
+        region="us-east-1",
+        error_code="ResourceConflictException",
+    )
+    people = run("event", "--config", config, "-", input_text=json.dumps(failed))
+    assert people.exit_code == 0, people.output
+    assert "skipped:" in people.stdout and "ResourceConflictException" in people.stdout
+    assert port.get_entity("lambda", name) is not None

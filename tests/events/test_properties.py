@@ -1,7 +1,8 @@
 """Property: no message body, however malformed, crashes a batch or the worker.
 
-Bodies are drawn from arbitrary text, arbitrary JSON, and message-shaped objects whose fields hold
-anything from a correct jq program to garbage; the batch must answer one result per record, and a
+Bodies are drawn from arbitrary text, arbitrary JSON, message-shaped objects whose fields hold
+anything from a correct jq program to garbage, and EventBridge-shaped events (CloudTrail calls of
+the registry, native and Config events) whose details hold anything; the batch must answer one result per record, and a
 message it could not read must fail permanently (it can never succeed).
 """
 
@@ -21,7 +22,10 @@ from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
-from port_aws_exporter.core.message import MessageError, parse_message
+from port_aws_exporter.core.kinds.raw_events import CLOUDTRAIL_DETAIL_TYPE
+from port_aws_exporter.core.kinds.registry import KINDS
+from port_aws_exporter.core.message import MessageError
+from port_aws_exporter.events import intake
 from port_aws_exporter.events.batch import EventBatch
 from port_aws_exporter.events.records import SqsRecord
 from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
@@ -73,7 +77,56 @@ NEAR_VALID = st.fixed_dictionaries(
     },
     optional={"action": st.sampled_from(['"upsert"', '"delete"', '"Delete"', '"upsert" | ascii_upcase'])},
 )
+# Raw EventBridge events: registry event sources and names, requests and responses of any shape.
+CALLS = st.sampled_from(
+    [
+        (spec.cloudtrail.event_source, name)
+        for spec in KINDS.values()
+        if spec.cloudtrail
+        for name in spec.cloudtrail.event_names
+    ]
+)
+FUNCTION_REQUESTS = st.fixed_dictionaries(
+    {"functionName": st.sampled_from(["prop-00000", "missing", ""]) | JSON_VALUES}
+)
+DETAIL_EXTRAS = st.dictionaries(
+    st.sampled_from(["errorCode", "eventSource", "eventName", "apiVersion"]), JSON_VALUES, max_size=2
+)
+RAW_DETAILS = st.one_of(
+    JSON_VALUES,
+    st.builds(
+        lambda call, request, response, extra: {
+            "eventSource": call[0],
+            "eventName": call[1],
+            "requestParameters": request,
+            "responseElements": response,
+            **extra,
+        },
+        CALLS,
+        JSON_VALUES | FUNCTION_REQUESTS,
+        JSON_VALUES,
+        DETAIL_EXTRAS,
+    ),
+    st.fixed_dictionaries(
+        {"configurationItem": st.dictionaries(SQS_TEXT, JSON_VALUES, max_size=4) | JSON_VALUES},
+    ),
+)
+RAW_EVENTS = st.fixed_dictionaries(
+    {
+        "detail-type": st.sampled_from(
+            [CLOUDTRAIL_DETAIL_TYPE, "EC2 Instance State-change Notification", "Config Configuration Item Change"]
+        )
+        | JSON_VALUES,
+        "detail": RAW_DETAILS,
+    },
+    optional={
+        "source": st.sampled_from(["aws.lambda", "aws.ec2", "aws.config"]) | JSON_VALUES,
+        "account": st.sampled_from(["123456789012", "210987654321", ""]) | JSON_VALUES,
+        "region": st.sampled_from(["us-east-1", "eu-west-1", "moon"]) | JSON_VALUES,
+    },
+)
 BODIES = st.one_of(
+    RAW_EVENTS.map(json.dumps),
     NEAR_VALID.map(json.dumps),
     SQS_TEXT,
     JSON_VALUES.map(json.dumps),
@@ -100,8 +153,11 @@ def property_batch(
 
 
 def unreadable(body: str) -> bool:
+    """Whether the consumer's intake refuses the body for good (a raw event that does not resolve)."""
     try:
-        parse_message(body)
+        parsed = intake.parse(body)
+        if isinstance(parsed, intake.RawEvent):
+            intake.resolve(parsed, ["AWS::Lambda::Function"])
     except (MessageError, RecursionError):
         return True
     return False
@@ -117,6 +173,20 @@ def test_no_body_crashes_a_batch(property_batch: EventBatch, bodies: list[str]) 
         assert result.acknowledged == (result.error is None)
         if unreadable(record.body):
             assert (result.acknowledged, result.transient) == (False, False)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(RAW_EVENTS, min_size=1, max_size=8))
+def test_no_raw_event_crashes_a_batch(property_batch: EventBatch, events: list[dict[str, Any]]) -> None:
+    records = [SqsRecord(f"raw-{n}", json.dumps(event)) for n, event in enumerate(events)]
+    outcome = property_batch.process(records)
+    assert [result.message_id for result in outcome.results] == [record.message_id for record in records]
+    for record, result in zip(records, outcome.results, strict=True):
+        assert result.acknowledged == (result.error is None)
+        if unreadable(record.body):
+            assert (result.acknowledged, result.transient) == (False, False)
+        elif result.ignored is not None:
+            assert result.acknowledged and result.skipped
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from port_aws_exporter.cli.organization import run_organization_sync
 from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.local.aws import OrganizationSummary, RunningLocalAws, seed_organization
-from port_aws_exporter.local.aws.demo_world.context import in_account
+from port_aws_exporter.local.aws.service_clients import in_account
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.sync.accounts import OrganizationReport
 from port_aws_exporter.sync.full_sync import SyncOptions

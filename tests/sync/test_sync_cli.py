@@ -124,9 +124,22 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     ]
     assert all(event["applied"] for event in live), live
     assert live[0]["events"][-1] == "CreateFunction20150331"
-    assert live[-1]["effect"] == "awsDynamoDbTable/demo-live-carts deleted"
+    home, *members = (account["account"] for account in report["accounts"])
+    assert [e["effect"] for e in live if e["account"] == home][-1] == "awsDynamoDbTable/demo-live-carts deleted"
+    # Then two member accounts' changes, through raw events forwarded to the management account's bus.
+    from_members = [e for e in live if e["account"] != home]
+    assert {e["account"] for e in from_members} == set(members)
+    assert [e["action"] for e in from_members] == ["create", "create", "tag", "update", "delete", "delete"]
     functions = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsLambdaFunction", "--json"], env, project)
-    assert "demo-live-checkout" not in {entity["identifier"] for entity in json.loads(functions.stdout)}
+    identifiers = {entity["identifier"] for entity in json.loads(functions.stdout)}
+    assert "demo-live-checkout" not in identifiers and "team-b-live-checkout" not in identifiers
+    # One awsAccount entity per account; IAM roles of the same name in several accounts stay apart.
+    accounts = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsAccount", "--json"], env, project)
+    assert sorted(entity["identifier"] for entity in json.loads(accounts.stdout)) == sorted([home, *members])
+    roles = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsIamRole", "--json"], env, project)
+    role_ids = [entity["identifier"] for entity in json.loads(roles.stdout)]
+    assert f"PortAwsExporterReadRole@{members[0]}" in role_ids and f"PortAwsExporterReadRole@{members[1]}" in role_ids
+    assert not [warning for warning in report.get("warnings", []) if "several accounts" in str(warning)]
 
 
 def test_local_seed_accounts_then_sync_the_organisation(

@@ -4,7 +4,12 @@ It starts the local AWS endpoint with an organisation of three accounts (the man
 where the exporter runs, and two members, each with the exporter's read role) and seeds the demo
 world in each, starts the local catalog (kept in a SQLite file so it can be looked at afterwards),
 applies the project's example blueprints (and the region entities they relate to), and runs a full
-sync of the whole organisation with the example `config.json` (plus `"accounts": {"organization": {}}`).
+sync of the whole organisation with the example `config.json` (plus `"accounts": {"organization": {}}`
+and the organisation's accounts, as `organization.config.json` maps them). Live changes then go
+through the example rules (seed-format messages) in the management account, and through raw
+events in two member accounts: their rules (`rules generate --raw`, member layout) forward every
+write event to the management account's bus, whose raw rule (central layout) sends them whole to
+the same queue, where the worker resolves and routes them by account.
 With a `serve` callback, everything stays up while it runs: the catalog and its page, the local AWS,
 and the worker that applies the example rules' events.
 """
@@ -26,7 +31,7 @@ from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.identity import resolve_identity
 from port_aws_exporter.cli.event_session import open_event_batch
 from port_aws_exporter.cli.organization import run_organization_sync
-from port_aws_exporter.core.config import AccountsConfig, load_config
+from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 from port_aws_exporter.local.aws import (
     deploy_rule_template,
@@ -35,9 +40,12 @@ from port_aws_exporter.local.aws import (
     seed_organization_worlds,
     start_local_aws,
 )
+from port_aws_exporter.local.aws.service_clients import local_client
 from port_aws_exporter.local.catalog import start_catalog
 from port_aws_exporter.port import PortClient, PortCredentials
 from port_aws_exporter.port.blueprint_order import order_by_relations
+from port_aws_exporter.rules.generate import generate_raw_rules
+from port_aws_exporter.rules.rule_output import render_raw_cloudformation
 from port_aws_exporter.sync.accounts import OrganizationReport
 from port_aws_exporter.sync.full_sync import SyncOptions
 
@@ -131,6 +139,8 @@ class LiveChange:
     action: str
     name: str
     blueprint: str
+    # A member account of the demo's organisation, by name (None: the management account).
+    member: str | None = None
 
     @property
     def gone(self) -> bool:
@@ -149,7 +159,17 @@ LIVE_CHANGES = (
     LiveChange("AWS::SQS::Queue", "delete", "demo-live-jobs", "awsSqsQueue"),
     LiveChange("AWS::DynamoDB::Table", "delete", "demo-live-carts", "awsDynamoDbTable"),
 )
+# Then in two member accounts, through raw events forwarded to the management account's bus.
+MEMBER_LIVE_CHANGES = (
+    LiveChange("AWS::SQS::Queue", "create", "team-a-live-jobs", "awsSqsQueue", "team-a"),
+    LiveChange("AWS::Lambda::Function", "create", "team-b-live-checkout", "awsLambdaFunction", "team-b"),
+    LiveChange("AWS::SQS::Queue", "tag", "team-a-live-jobs", "awsSqsQueue", "team-a"),
+    LiveChange("AWS::Lambda::Function", "update", "team-b-live-checkout", "awsLambdaFunction", "team-b"),
+    LiveChange("AWS::SQS::Queue", "delete", "team-a-live-jobs", "awsSqsQueue", "team-a"),
+    LiveChange("AWS::Lambda::Function", "delete", "team-b-live-checkout", "awsLambdaFunction", "team-b"),
+)
 EVENTS_QUEUE = "port-aws-exporter-events"
+IAM_ROLE_IDENTIFIER = '.RoleName + "@" + .__AccountId'
 LIVE_TIMEOUT_SECONDS = 30.0
 
 
@@ -161,6 +181,7 @@ class LiveEvent:
     event_names: list[str]
     applied: bool
     seconds: float
+    account: str = ""
 
     @property
     def effect(self) -> str:
@@ -172,6 +193,7 @@ class LiveEvent:
     def as_dict(self) -> dict[str, Any]:
         return {
             "kind": self.change.kind,
+            "account": self.account,
             "action": self.change.action,
             "name": self.change.name,
             "events": self.event_names,
@@ -234,8 +256,7 @@ def run_demo(
         steps.append(step)
         on_step(step)
 
-    config = load_config(examples / "config.json")
-    config = config.model_copy(update={"accounts": AccountsConfig.model_validate({"organization": {}})})
+    config = demo_config(examples)
     started = time.monotonic()
     with start_local_aws() as aws, local_aws_environment(aws.url, regions[0]):
         done(f"local AWS endpoint started at {aws.url}", started)
@@ -268,13 +289,29 @@ def run_demo(
                 events: list[LiveEvent] = []
                 if live:
                     started = time.monotonic()
-                    with _live_worker(aws.url, examples, catalog.credentials(), regions[0]) as rules:
+                    with _live_worker(aws.url, examples, config, catalog.credentials(), regions[0]) as rules:
                         done(
                             f"{len(rules)} example rules deployed to the local EventBridge; a worker is consuming",
                             started,
                         )
                         for change in LIVE_CHANGES:
                             event = _apply_live_change(aws.url, port, change, regions[0])
+                            events.append(event)
+                            on_live_event(event)
+                        started = time.monotonic()
+                        members_by_name = {member.name: member.account_id for member in organization.members}
+                        raw = deploy_raw_rules(aws.url, config, organization, regions[0])
+                        done(
+                            f"raw event rules deployed: {raw} forwarding rule(s) in {len(organization.members)} member "
+                            "accounts, one central rule to the queue",
+                            started,
+                        )
+                        for change in MEMBER_LIVE_CHANGES:
+                            if change.member not in members_by_name:
+                                continue
+                            event = _apply_live_change(
+                                aws.url, port, change, regions[0], account_id=members_by_name[change.member]
+                            )
                             events.append(event)
                             on_live_event(event)
                         if serve is not None:
@@ -286,11 +323,58 @@ def run_demo(
     )
 
 
+def demo_config(examples: Path) -> ExporterConfig:
+    """The example config for the whole organisation: `accounts` and the accounts' own entry (the
+    awsAccount blueprint) from `organization.config.json`, then the examples' kinds."""
+    document = json.loads((examples / "config.json").read_text())
+    organization = json.loads((examples / "organization.config.json").read_text())
+    accounts_entries = [entry for entry in organization["resources"] if entry["kind"] == "AWS::Organizations::Account"]
+    document["accounts"] = {"organization": {}}
+    document["resources"] = [*accounts_entries, *document["resources"]]
+    for entry in document["resources"]:
+        if entry["kind"] == "AWS::IAM::Role":
+            # AWS gives every member account roles of the same names (OrganizationAccountAccessRole,
+            # the exporter's read role): one entity per account's role, not one for all of them.
+            for mapping in entry["port"]["entity"]["mappings"]:
+                mapping["identifier"] = IAM_ROLE_IDENTIFIER
+    return load_config(document)
+
+
+def deploy_raw_rules(endpoint_url: str, config: ExporterConfig, organization: Any, region: str) -> int:
+    """The raw rules: the central layout in the management account (its bus admitting the
+    organisation), the member layout in each member account; how many rules each member has."""
+    rules, _ = generate_raw_rules(config)
+    home = organization.management_account_id
+    deploy_rule_template(endpoint_url, render_raw_cloudformation(rules, "central"), EVENTS_QUEUE, region=region)
+    # What the central template's OrganizationEventsPolicy does (the local stack deploys only rules).
+    local_client(endpoint_url, "events", region).put_permission(
+        EventBusName="default",
+        Action="events:PutEvents",
+        Principal="*",
+        StatementId="PortAWSExporterOrganization",
+        Condition={"Type": "StringEquals", "Key": "aws:PrincipalOrgID", "Value": organization.organization_id},
+    )
+    member_template = render_raw_cloudformation(rules, "member")
+    for member in organization.members:
+        deploy_rule_template(
+            endpoint_url,
+            member_template,
+            EVENTS_QUEUE,
+            parameters={"CentralAccountId": home},
+            region=region,
+            account_id=member.account_id,
+        )
+    return len(rules)
+
+
 @contextmanager
-def _live_worker(endpoint_url: str, examples: Path, credentials: PortCredentials, region: str) -> Iterator[list[str]]:
-    """The example rules deployed, feeding a queue that a worker consumes (in a thread)."""
+def _live_worker(
+    endpoint_url: str, examples: Path, config: ExporterConfig, credentials: PortCredentials, region: str
+) -> Iterator[list[str]]:
+    """The example rules deployed, feeding a queue that a worker consumes (in a thread); the worker
+    serves the whole organisation (`config`'s accounts)."""
     deployed = deploy_rule_template(endpoint_url, examples / "rules.yaml", EVENTS_QUEUE, region=region)
-    with open_event_batch(examples / "config.json", credentials) as session:
+    with open_event_batch(config, credentials) as session:
         sqs = session.clients.client("sqs", region)
         worker = SqsWorker(session.batch.process, sqs, WorkerOptions(deployed.queue_url, concurrency=1, wait_seconds=1))
         thread = threading.Thread(target=worker.run, name="demo-worker", daemon=True)
@@ -302,18 +386,21 @@ def _live_worker(endpoint_url: str, examples: Path, credentials: PortCredentials
             thread.join(timeout=30)
 
 
-def _apply_live_change(endpoint_url: str, port: PortClient, change: LiveChange, region: str) -> LiveEvent:
-    """Make the change, then wait until the catalog shows it; the latency is change to catalog."""
+def _apply_live_change(
+    endpoint_url: str, port: PortClient, change: LiveChange, region: str, *, account_id: str | None = None
+) -> LiveEvent:
+    """Make the change (in `account_id`, a member account), then wait until the catalog shows it;
+    the latency is change to catalog."""
     before = port.get_entity(change.blueprint, change.name)
     started = time.monotonic()
-    result = make_change(endpoint_url, change.kind, change.action, change.name, region=region)
+    result = make_change(endpoint_url, change.kind, change.action, change.name, region=region, account_id=account_id)
     names = [str(event.get("detail", {}).get("eventName", event.get("detail-type"))) for event in result.events]
     while time.monotonic() - started < LIVE_TIMEOUT_SECONDS:
         current = port.get_entity(change.blueprint, change.name)
         if _shows(change, before, current):
-            return LiveEvent(change, names, True, time.monotonic() - started)
+            return LiveEvent(change, names, True, time.monotonic() - started, result.account_id)
         time.sleep(0.05)
-    return LiveEvent(change, names, False, time.monotonic() - started)
+    return LiveEvent(change, names, False, time.monotonic() - started, result.account_id)
 
 
 def _shows(change: LiveChange, before: dict[str, Any] | None, current: dict[str, Any] | None) -> bool:

@@ -4,6 +4,7 @@ deployed into its EventBridge, changes that emit CloudTrail events)."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
 import threading
@@ -282,9 +283,21 @@ def _print_deployed(deployed: dict[str, Any]) -> None:
 @click.argument("name")
 @click.option("--region", default=None, help=_REGION_HELP)
 @click.option("--endpoint-url", default=None, help=_ENDPOINT_HELP)
+@click.option(
+    "--account",
+    "account_id",
+    default=None,
+    help="A member account of the local organisation to change it in (default: the endpoint's own account).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the change and the events put as JSON.")
 def change_command(
-    kind: str, action: str, name: str, region: str | None, endpoint_url: str | None, as_json: bool
+    kind: str,
+    action: str,
+    name: str,
+    region: str | None,
+    endpoint_url: str | None,
+    account_id: str | None,
+    as_json: bool,
 ) -> None:
     """Make a change to the resource NAME of KIND in the local endpoint and put the CloudTrail
     events AWS would emit for it (EC2: also its state-change notifications).
@@ -292,6 +305,8 @@ def change_command(
     KIND is a kind (AWS::SQS::Queue) or a short name (sqs, lambda, sns, s3, dynamodb, ecs-cluster,
     ecs-service, ecr, ec2, iam). ACTION is create, update (one visible setting), tag (sets the
     tag local-change) or delete. An ECS service is CLUSTER/SERVICE, an EC2 instance its id or Name tag.
+    With --account, the change is made in that member account and its events are put on that
+    account's default bus (whose rules may forward them to the exporter's account).
     """
     from botocore.exceptions import BotoCoreError
 
@@ -299,7 +314,9 @@ def change_command(
 
     endpoint = _endpoint(endpoint_url)
     try:
-        result = make_change(endpoint, kind, action, name, region=_region(region))
+        if account_id is not None and not re.fullmatch(r"\d{12}", account_id):
+            fail(f"--account must be a 12-digit AWS account id, not {account_id!r}")
+        result = make_change(endpoint, kind, action, name, region=_region(region), account_id=account_id)
     except ChangeError as error:
         if error.result is not None:
             events = ", ".join(_event_label(event) for event in error.result.events)
@@ -310,7 +327,10 @@ def change_command(
     if as_json:
         print_json(result.to_dict())
         return
-    stdout_console.print(f"{action}: {result.kind} {name} in {result.region} (identifier {result.identifier})")
+    stdout_console.print(
+        f"{action}: {result.kind} {name} in {result.region} of account {result.account_id} "
+        f"(identifier {result.identifier})"
+    )
     for event in result.events:
         stdout_console.print(f"  event {event['id']}: {event['source']} {_event_label(event)}", soft_wrap=True)
 

@@ -99,14 +99,55 @@ def _print_outcome(outcome: dict[str, Any]) -> None:
     if outcome["error"]:
         stdout_console.print(f"  [red]error:[/] {escape(outcome['error'])}", soft_wrap=True)
         return
+    if outcome.get("ignored"):
+        stdout_console.print(f"  -> ignored by the exporter: {escape(outcome['ignored'])}", soft_wrap=True)
+        return
+    what = f"{outcome['kind']} " if outcome.get("raw") else ""
+    account = f" of account {outcome['account']}" if outcome.get("account") else ""
     handled = outcome["handled_by"]
     entries = (
         "" if handled is None else f", handled by resources{handled}" if handled else ", handled by no config entry"
     )
     stdout_console.print(
-        f"  -> {outcome['action']} {escape(outcome['identifier'])} in {escape(outcome['region'])}{escape(entries)}",
+        f"  -> {outcome['action']} {escape(what)}{escape(outcome['identifier'])} in {escape(outcome['region'])}"
+        f"{escape(account)}{escape(entries)}",
         soft_wrap=True,
     )
+
+
+def _generate_raw(
+    config: ExporterConfig,
+    layout: str,
+    output_format: str,
+    stack_name_parameter: str,
+    stack_name: str,
+    output: Path | None,
+) -> None:
+    from port_aws_exporter.rules.generate import generate_raw_rules
+    from port_aws_exporter.rules.rule_output import render_raw_cloudformation
+
+    if output_format != "cloudformation":
+        fail("--raw writes CloudFormation only (deploy the member template with a StackSet)")
+    rules, unknown = generate_raw_rules(config)
+    for kind in unknown:
+        stderr_console.print(
+            f"[yellow]warning:[/] {escape(kind)} is not in the raw rule: the kind registry has no CloudTrail facts "
+            "for it",
+            soft_wrap=True,
+        )
+    if not rules:
+        fail("no kind of the config is known to the registry: no rule to generate")
+    try:
+        text = render_raw_cloudformation(
+            rules, layout, stack_name_parameter=stack_name_parameter, stack_name=stack_name
+        )
+    except ValueError as error:
+        fail(str(error))
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        stderr_console.print(f"{len(rules)} raw rule(s) ({layout}) written to {escape(str(output))}")
 
 
 @rules_group.command("lint")
@@ -177,8 +218,24 @@ def lint_command(
     help="That parameter's default value.",
 )
 @click.option("--output", "output", type=click.Path(dir_okay=False, path_type=Path), help="Write here, not stdout.")
+@click.option(
+    "--raw",
+    "raw_layout",
+    is_flag=False,
+    flag_value="queue",
+    default=None,
+    type=click.Choice(["queue", "central", "member"]),
+    help="Whole events, every kind in one rule, no InputTransformer: 'queue' (this account to the queue, "
+    "the default), 'central' (also admit the organisation's forwarded events), 'member' (StackSet-ready: "
+    "forward to the central account's bus). CloudFormation only.",
+)
 def generate_command(
-    config_source: str, output_format: str, stack_name_parameter: str, stack_name: str, output: Path | None
+    config_source: str,
+    output_format: str,
+    stack_name_parameter: str,
+    stack_name: str,
+    output: Path | None,
+    raw_layout: str | None,
 ) -> None:
     """Generate one EventBridge rule per kind of the config, from the kind registry.
 
@@ -192,6 +249,9 @@ def generate_command(
 
     config = _config(config_source)
     assert config is not None
+    if raw_layout is not None:
+        _generate_raw(config, raw_layout, output_format, stack_name_parameter, stack_name, output)
+        return
     generated = generate_rules(config)
     for kind in generated.unknown_kinds:
         stderr_console.print(

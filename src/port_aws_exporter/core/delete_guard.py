@@ -54,8 +54,13 @@ def overmatch_hint(kind: str, body: Mapping[str, Any]) -> str:
 
 
 def _event_name(body: Mapping[str, Any], known: Iterable[str]) -> str | None:
-    """The CloudTrail event name the rule copied into the message, if it did."""
+    """The CloudTrail event name the rule copied into the message, if it did (a whole event's
+    `detail.eventName`)."""
     value = body.get("eventName")
+    if isinstance(value, str) and value:
+        return value
+    detail = body.get("detail")
+    value = detail.get("eventName") if isinstance(detail, Mapping) else None
     if isinstance(value, str) and value:
         return value
     names = set(known)

@@ -4,6 +4,8 @@ The seed's contract (spec §4.1): a JSON object with `resource_type` (a kind, a 
 three jq programs run over the message itself, first output: `region`, `identifier` and the
 optional `action` (absent means `upsert`; its value is compared case-insensitively). For an upsert
 the identifier is the Cloud Control identifier; for a delete it is the Port entity identifier.
+An extension, optional: `account`, a jq program giving the 12-digit AWS account the resource is in
+(absent: the exporter's own account), so that seed-format rules in member accounts route too.
 
     >>> message = parse_message('{"resource_type": "AWS::SQS::Queue", "region": "\\\\"eu-west-1\\\\"", '
     ...                         '"identifier": ".url | split(\\\\"/\\\\")[-1]", "url": "https://q/1/jobs"}')
@@ -20,18 +22,29 @@ calls the same two functions, so a rule that passes `rules test` is read the sam
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 
-__all__ = ["ACTIONS", "EvaluatedMessage", "EventMessage", "MessageError", "evaluate_message", "parse_message"]
+__all__ = [
+    "ACTIONS",
+    "EvaluatedMessage",
+    "EventMessage",
+    "MessageError",
+    "decode_body",
+    "evaluate_message",
+    "message_from_document",
+    "parse_message",
+]
 
 Action = Literal["upsert", "delete"]
 ACTIONS: tuple[Action, ...] = ("upsert", "delete")
 DEFAULT_ACTION: Action = "upsert"
 _SHOWN_CHARACTERS = 120
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
 
 
 Problem = Literal["malformed", "jq-failed", "empty", "not-a-string", "bad-action"]
@@ -58,8 +71,9 @@ class MessageError(ValueError):
 
 @dataclass(frozen=True)
 class EventMessage:
-    """A parsed message: the kind, its three jq programs (`action` None when absent), and the whole
-    message (`body`), which is the input of those programs (`text` is its JSON when it came as text)."""
+    """A parsed message: the kind, its jq programs (`action` and `account` None when absent), and the
+    whole message (`body`), which is the input of those programs (`text` is its JSON when it came as
+    text)."""
 
     resource_type: str
     region: str
@@ -67,21 +81,29 @@ class EventMessage:
     action: str | None
     body: Mapping[str, Any]
     text: str | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True)
 class EvaluatedMessage:
     """What the exporter does for a message: `action` the resource `identifier` of `resource_type`
-    in `region`."""
+    in `region` of `account` (None: the exporter's own account)."""
 
     resource_type: str
     region: str
     action: Action
     identifier: str
+    account: str | None = None
 
 
 def parse_message(body: str | bytes | Mapping[str, Any]) -> EventMessage:
     """Parse and check a message (its JSON text, or the decoded object); raise MessageError."""
+    document, text = decode_body(body)
+    return message_from_document(document, text)
+
+
+def decode_body(body: str | bytes | Mapping[str, Any]) -> tuple[Mapping[str, Any], str | None]:
+    """The JSON object of a message body, and its text when it came as text; raise MessageError."""
     text: str | None = None
     if isinstance(body, bytes):
         try:
@@ -107,12 +129,17 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> EventMessage:
         document = body
     if not isinstance(document, Mapping):
         raise MessageError(f"the message must be a JSON object, not {_json_type(document)}")
+    return document, text
+
+
+def message_from_document(document: Mapping[str, Any], text: str | None = None) -> EventMessage:
+    """Check a decoded seed-format message (`text`: its JSON, when it came as text); raise MessageError."""
     resource_type = document.get("resource_type")
     if not isinstance(resource_type, str) or not resource_type.strip():
         raise MessageError(_field_problem("resource_type", document, "a non-empty string (the kind)"))
     programs = {}
-    for field in ("region", "identifier", "action"):
-        if field == "action" and field not in document:
+    for field in ("region", "identifier", "action", "account"):
+        if field in ("action", "account") and field not in document:
             continue
         program = document.get(field)
         if not isinstance(program, str) or not program.strip():
@@ -125,6 +152,7 @@ def parse_message(body: str | bytes | Mapping[str, Any]) -> EventMessage:
         action=programs.get("action"),
         body=document,
         text=text,
+        account=programs.get("account"),
     )
 
 
@@ -134,11 +162,15 @@ def evaluate_message(
     """Run the message's jq programs over the message (first output each); raise MessageError.
 
     The region and the identifier must give non-empty strings, the action `upsert` or `delete`
-    in any case. `timeout_seconds` limits this evaluation (default: the evaluator's limit).
+    in any case, the account 12 digits. `timeout_seconds` limits this evaluation (default: the
+    evaluator's limit).
     """
+    fields = ["region", "identifier"]
     expressions = [message.region, message.identifier]
-    if message.action is not None:
-        expressions.append(message.action)
+    for field, program in (("action", message.action), ("account", message.account)):
+        if program is not None:
+            fields.append(field)
+            expressions.append(program)
     if message.text is not None:
         outcomes = evaluator.first_of_each(expressions, value_text=message.text, timeout_seconds=timeout_seconds)
     else:
@@ -150,10 +182,9 @@ def evaluate_message(
     timed_out = next((outcome for outcome in outcomes if outcome.timed_out), None)
     if timed_out is not None:
         # The programs run together, so no one of them can be named.
-        fields = ", ".join(("region", "identifier", "action")[: len(expressions)])
-        raise MessageError(f"{fields}: {timed_out.error}", problem="jq-failed", timed_out=True)
+        raise MessageError(f"{', '.join(fields)}: {timed_out.error}", problem="jq-failed", timed_out=True)
     values: dict[str, Any] = {}
-    for field, expression, outcome in zip(("region", "identifier", "action"), expressions, outcomes, strict=False):
+    for field, expression, outcome in zip(fields, expressions, outcomes, strict=False):
         if not outcome.ok:
             reason = f"{field}: jq {_shown(expression)} failed: {_cut(str(outcome.error))}"
             raise MessageError(reason, field=field, problem="jq-failed")
@@ -163,7 +194,19 @@ def evaluate_message(
     action: Action = DEFAULT_ACTION
     if message.action is not None:
         action = _action(message.action, values["action"])
-    return EvaluatedMessage(resource_type=message.resource_type, region=region, action=action, identifier=identifier)
+    account: str | None = None
+    if message.account is not None:
+        account = _account(message.account, values["account"])
+    return EvaluatedMessage(
+        resource_type=message.resource_type, region=region, action=action, identifier=identifier, account=account
+    )
+
+
+def _account(expression: str, value: Any) -> str:
+    if isinstance(value, str) and _ACCOUNT_ID.match(value):
+        return value
+    shown = "nothing (null)" if value is None else _shown(json.dumps(value))
+    raise MessageError(f"account: jq {_shown(expression)} gave {shown}, not a 12-digit AWS account id", field="account")
 
 
 def _non_empty_string(field: str, expression: str, value: Any) -> str:

@@ -1,13 +1,17 @@
 """Event batches: SQS messages from EventBridge rules, applied to the catalog.
 
-Each message (the seed's format, `core.message`) names one resource: `upsert` reads its current state
+Each message (the seed's format, `core.message`, or a whole EventBridge event that
+`core.kinds.raw_events` resolves through the kind registry; `events.intake` reads both) names one
+resource, in one account (`events.accounts` routes it): `upsert` reads its current state
 with the fetcher the full sync uses and writes what the config's mappings make of it; `delete`
 removes the entity from every blueprint the kind's mappings write. A batch runs in phases:
 
-1. evaluate every message (sandboxed jq); a bad one fails alone, permanently. The batch's jq time
+1. evaluate every message (sandboxed jq; a raw event needs none); a bad one fails alone, permanently;
+   a raw event the exporter does not apply (a failed call, a kind or an account the config does
+   not cover) is acknowledged as ignored, with the reason, and counted. The batch's jq time
    is bounded as a whole (`jq_batch_seconds`): once runaway programs have spent it, the messages
    not yet evaluated fail transiently and come back, rather than the batch running out its time;
-2. coalesce messages about the same resource (kind, region, identifier): one read and one write,
+2. coalesce messages about the same resource (account, kind, region, identifier): one read and one write,
    the last message in batch order deciding the action;
 3. read every resource once, concurrently;
 4. decide: not found yet, a delete that the resource contradicts (`core.delete_guard`), a read error;
@@ -43,15 +47,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from port_aws_exporter.core.accounts import AccountUnavailableError, OrganizationUnavailableError
 from port_aws_exporter.core.catalog import Catalog
 from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.fetching import FetcherFactory, ResourceFetcher
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
-from port_aws_exporter.core.kinds.registry import spec_for
+from port_aws_exporter.core.kinds.raw_events import IgnoredEvent, ResourceRequest
+from port_aws_exporter.core.kinds.registry import KindSpec, spec_for
 from port_aws_exporter.core.mapping import MappedEntity, build_mappers, mappers_for_kind
 from port_aws_exporter.core.message import MessageError
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.events import intake
+from port_aws_exporter.events.accounts import AccountNotCovered, AccountRoute, AccountRoutes, OwnAccount
 from port_aws_exporter.events.decisions import PendingMessage, ResourceWork, RetryLimits, decide, settle
 from port_aws_exporter.events.records import BatchOutcome, EntityRef, MessageResult, SqsRecord
 
@@ -118,6 +125,8 @@ class EventCounters:
     reads: int = 0
     upsert_requests: int = 0
     delete_requests: int = 0
+    # Acknowledged without a change, on purpose: failed calls, kinds or accounts the config does not cover.
+    ignored: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **amounts: int) -> None:
@@ -127,7 +136,7 @@ class EventCounters:
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
-            names = ("batches", "messages", "resources", "reads", "upsert_requests", "delete_requests")
+            names = ("batches", "messages", "resources", "reads", "upsert_requests", "delete_requests", "ignored")
             return {name: getattr(self, name) for name in names}
 
 
@@ -165,8 +174,11 @@ class EventBatch:
 
     `fetchers` gives the fetcher of a kind (as the full sync's); `catalog` is Port's API; `evaluator`
     runs the messages' jq; `owned_entities_query` selects the entities this installation owns
-    (`Installation.owned_entities_query`), the only ones a delete removes. Build one per config and
-    reuse it: the mappings are compiled once.
+    (`Installation.owned_entities_query`), the only ones a delete removes. These three are the
+    exporter's own account's (`home_account`, when known). `routes` gives the other accounts' (a
+    config with `accounts`: `events.accounts.OrganizationRoutes`); without it, a message of another
+    account than `home_account` is ignored. Build one per config and reuse it: the mappings are
+    compiled once.
     """
 
     def __init__(
@@ -178,13 +190,20 @@ class EventBatch:
         options: EventOptions | None = None,
         *,
         owned_entities_query: Mapping[str, Any],
+        home_account: str | None = None,
+        routes: AccountRoutes | None = None,
     ) -> None:
         self.config = config
         self._owned_query = dict(owned_entities_query)
+        home_id = home_account or (routes.home_account_id if routes is not None else "")
+        self._home = AccountRoute(home_id, self._home_fetcher, catalog, self._owned_query)
+        self._routes: AccountRoutes | None = routes
+        if routes is None and home_id:
+            self._routes = OwnAccount(self._home)
         self.options = options or EventOptions()
         self.counters = EventCounters()
         self._fetcher_factory = fetchers
-        self._fetchers: dict[str, ResourceFetcher] = {}
+        self._fetchers: dict[tuple[str, str], ResourceFetcher] = {}
         self._fetchers_lock = threading.Lock()
         self._catalog = catalog
         self._evaluator = evaluator
@@ -201,18 +220,21 @@ class EventBatch:
         """
         clock = _Clock(self.options.jq_batch_seconds, deadline, self.options.call_reserve_seconds)
         messages = [self._evaluate(record, clock) for record in records]
-        resources = self._coalesce(messages)
+        routes = self._route(messages)
+        resources = self._coalesce(messages, routes)
         self._read(resources, clock)
         limits = RetryLimits(self.options.not_found_attempts, self.options.overmatch_attempts)
         for resource in resources:
             if resource.pending:
                 self._guarded(resource, lambda work: decide(work, limits))
-        self._delete([resource for resource in resources if resource.pending and resource.targets], clock)
-        self._write([resource for resource in resources if resource.pending and resource.entities], clock)
+        for route, group in _by_route(resources):
+            self._delete([resource for resource in group if resource.pending and resource.targets], clock, route)
+            self._write([resource for resource in group if resource.pending and resource.entities], clock, route)
         for resource in resources:
             settle(resource)
         outcome = BatchOutcome([message.result for message in messages])
-        self.counters.add(batches=1, messages=len(messages), resources=len(resources))
+        ignored = sum(1 for message in messages if message.result.ignored is not None)
+        self.counters.add(batches=1, messages=len(messages), resources=len(resources), ignored=ignored)
         for result in outcome.results:
             _log_result(result)
         return outcome
@@ -231,6 +253,15 @@ class EventBatch:
             parsed = intake.parse(record.body)
         except MessageError as error:
             result.fail(error.reason, transient=False)
+            return message
+        if isinstance(parsed, intake.RawEvent):
+            message.body = parsed.event
+            try:
+                resolved = intake.resolve(parsed, self._mappers)
+            except MessageError as error:
+                result.fail(error.reason, transient=False)
+                return message
+            _take_raw(result, resolved)
             return message
         message.body = parsed.body
         result.resource_type = parsed.resource_type
@@ -256,30 +287,64 @@ class EventBatch:
         finally:
             clock.jq_left -= time.monotonic() - started
         result.action, result.region, result.identifier = evaluated.action, evaluated.region, evaluated.identifier
+        result.account = evaluated.account
         return message
+
+    # -- 1b. accounts ------------------------------------------------------------------------
+
+    def _route(self, messages: list[PendingMessage]) -> dict[str, AccountRoute]:
+        """The route of each account the pending messages name (the exporter's own when they name
+        none); a message of an account the config does not cover is ignored, one whose account
+        cannot be entered now fails transiently."""
+        routes: dict[str, AccountRoute | Exception] = {}
+        for message in messages:
+            result = message.result
+            if result.error is not None or result.skipped is not None:
+                continue
+            account = result.account or self._home.account_id
+            if self._routes is None or not account or account == self._home.account_id:
+                continue  # the exporter's own account (or one it cannot tell from it)
+            if account not in routes:
+                try:
+                    routes[account] = self._routes.route(account)
+                except (AccountNotCovered, AccountUnavailableError, OrganizationUnavailableError) as error:
+                    routes[account] = error
+            found = routes[account]
+            if isinstance(found, AccountNotCovered):
+                result.ignore("outside-accounts", f"an event of account {account}, which {found.reason}")
+            elif isinstance(found, AccountUnavailableError):
+                result.fail(f"account {account} cannot be entered now: {found.reason}", transient=True)
+            elif isinstance(found, Exception):
+                result.fail(f"which accounts the config covers cannot be read now: {found}", transient=True)
+        return {account: route for account, route in routes.items() if isinstance(route, AccountRoute)}
 
     # -- 2. coalescing -----------------------------------------------------------------------
 
-    def _coalesce(self, messages: list[PendingMessage]) -> list[ResourceWork]:
-        resources: dict[tuple[str, str, str], ResourceWork] = {}
+    def _coalesce(self, messages: list[PendingMessage], routes: Mapping[str, AccountRoute]) -> list[ResourceWork]:
+        resources: dict[tuple[str, str, str, str], ResourceWork] = {}
         for message in messages:
             result = message.result
-            if result.error is not None:
+            if result.error is not None or result.skipped is not None:
                 continue
             assert result.resource_type and result.region and result.identifier
-            key = (result.resource_type, result.region, result.identifier)
+            route = routes.get(result.account or "", self._home)
+            key = (route.account_id, result.resource_type, result.region, result.identifier)
             if key not in resources:
-                resources[key] = ResourceWork(*key, mappers=self._mappers[key[0]])
+                resources[key] = ResourceWork(*key[1:], mappers=self._mappers[key[1]], route=route)
             resources[key].messages.append(message)
         return list(resources.values())
 
     # -- 3. reads ----------------------------------------------------------------------------
 
-    def _fetcher(self, kind: str) -> ResourceFetcher:
+    def _home_fetcher(self, spec: KindSpec) -> ResourceFetcher:
+        return self._fetcher_factory(spec)
+
+    def _fetcher(self, route: AccountRoute, kind: str) -> ResourceFetcher:
         with self._fetchers_lock:
-            if kind not in self._fetchers:
-                self._fetchers[kind] = self._fetcher_factory(spec_for(kind))
-            return self._fetchers[kind]
+            key = (route.account_id, kind)
+            if key not in self._fetchers:
+                self._fetchers[key] = route.fetchers(spec_for(kind))
+            return self._fetchers[key]
 
     def _read(self, resources: list[ResourceWork], clock: _Clock) -> None:
         if not resources:
@@ -291,7 +356,8 @@ class EventBatch:
                 resource.fail(f"not read: {late}; the message comes back", transient=True)
                 return
             try:
-                resource.document = self._fetcher(resource.kind).read(resource.region, resource.identifier)
+                fetcher = self._fetcher(resource.route or self._home, resource.kind)
+                resource.document = fetcher.read(resource.region, resource.identifier)
             except Exception as error:  # FetchError, or a fault of ours: decided per resource
                 resource.read_error = error
 
@@ -316,7 +382,7 @@ class EventBatch:
             )
             resource.fail(f"processing {resource.where} failed: {type(error).__name__}: {error}", transient=True)
 
-    def _delete(self, resources: list[ResourceWork], clock: _Clock) -> None:
+    def _delete(self, resources: list[ResourceWork], clock: _Clock, route: AccountRoute) -> None:
         blueprints: dict[str, list[ResourceWork]] = {}
         for resource in resources:
             for blueprint in dict.fromkeys(target.blueprint for target in resource.targets):
@@ -331,9 +397,9 @@ class EventBatch:
                 dict.fromkeys(t.identifier for r in owners for t in r.targets if t.blueprint == blueprint)
             )
             try:
-                owned, others = self._ownership(blueprint, identifiers)
+                owned, others = self._ownership(blueprint, identifiers, route)
                 deleted = (
-                    set(self._catalog.bulk_delete(blueprint, owned, self.options.delete_dependents)) if owned else set()
+                    set(route.catalog.bulk_delete(blueprint, owned, self.options.delete_dependents)) if owned else set()
                 )
             except Exception as error:
                 if getattr(error, "status", None) == 404:
@@ -355,24 +421,26 @@ class EventBatch:
                 ]
                 resource.refused += [t for t in resource.targets if t.blueprint == blueprint and t.identifier in others]
 
-    def _ownership(self, blueprint: str, identifiers: list[str]) -> tuple[list[str], set[str]]:
-        """(the identifiers of entities this installation owns, those of entities someone else owns);
-        identifiers in neither are not in the catalog."""
-        owned = self._search(blueprint, identifiers, self._owned_query)
+    def _ownership(self, blueprint: str, identifiers: list[str], route: AccountRoute) -> tuple[list[str], set[str]]:
+        """(the identifiers of entities the account's installation owns, those of entities someone
+        else owns); identifiers in neither are not in the catalog."""
+        owned = self._search(blueprint, identifiers, route.owned_entities_query, route.catalog)
         rest = [identifier for identifier in identifiers if identifier not in owned]
-        others = self._search(blueprint, rest, None) if rest else set()
+        others = self._search(blueprint, rest, None, route.catalog) if rest else set()
         return [identifier for identifier in identifiers if identifier in owned], others
 
-    def _search(self, blueprint: str, identifiers: list[str], within: Mapping[str, Any] | None) -> set[str]:
+    def _search(
+        self, blueprint: str, identifiers: list[str], within: Mapping[str, Any] | None, catalog: Catalog
+    ) -> set[str]:
         rules: list[Any] = [{"property": "$identifier", "operator": "in", "value": identifiers}]
         if within is not None:
             rules.append(dict(within))
         query = {"combinator": "and", "rules": rules}
         # Meta-properties take Port's `$` prefix in a search body's `include`.
-        found = self._catalog.iter_blueprint_entities(blueprint, query, include=["$identifier"])
+        found = catalog.iter_blueprint_entities(blueprint, query, include=["$identifier"])
         return {str(entity.get("identifier")) for entity in found}
 
-    def _write(self, resources: list[ResourceWork], clock: _Clock) -> None:
+    def _write(self, resources: list[ResourceWork], clock: _Clock, route: AccountRoute) -> None:
         planned: dict[EntityRef, MappedEntity] = {}
         owners: dict[EntityRef, list[ResourceWork]] = {}
         for resource in resources:
@@ -385,7 +453,7 @@ class EventBatch:
             for blueprint, group in by_blueprint(round_entities).items():
                 late = clock.late()
                 outcomes = (
-                    self._upsert(blueprint, group)
+                    self._upsert(blueprint, group, route.catalog)
                     if late is None
                     else [(False, f"not started, {late}", True)] * len(group)
                 )
@@ -399,10 +467,10 @@ class EventBatch:
                                 (f"writing {blueprint}/{ref.identifier} failed: {reason}", transient)
                             )
 
-    def _upsert(self, blueprint: str, group: list[MappedEntity]) -> list[tuple[bool, str, bool]]:
+    def _upsert(self, blueprint: str, group: list[MappedEntity], catalog: Catalog) -> list[tuple[bool, str, bool]]:
         self.counters.add(upsert_requests=1)
         try:
-            outcomes = list(self._catalog.bulk_upsert(blueprint, [entity.entity for entity in group]))
+            outcomes = list(catalog.bulk_upsert(blueprint, [entity.entity for entity in group]))
         except Exception as error:
             log.exception("bulk upsert raised", extra={"blueprint": blueprint})
             return [(False, str(error), _transient(error)) for _ in group]
@@ -410,6 +478,26 @@ class EventBatch:
             reason = f"the catalog answered {len(outcomes)} results for {len(group)} entities"
             return [(False, reason, True) for _ in group]
         return [(o.ok, f"{o.error}: {o.message}", o.transient) for o in outcomes]
+
+
+def _take_raw(result: MessageResult, resolved: ResourceRequest | IgnoredEvent) -> None:
+    """A resolved raw event's request (or why it is ignored) on its result."""
+    if isinstance(resolved, IgnoredEvent):
+        result.resource_type, result.region, result.account = resolved.kind, resolved.region, resolved.account
+        result.ignore(resolved.why, resolved.reason)
+        return
+    result.resource_type, result.account = resolved.kind, resolved.account
+    result.action, result.region, result.identifier = resolved.action, resolved.region, resolved.identifier
+
+
+def _by_route(resources: list[ResourceWork]) -> list[tuple[AccountRoute, list[ResourceWork]]]:
+    """The resources grouped by account, in order of first appearance: each account writes as its own
+    installation."""
+    groups: dict[str, tuple[AccountRoute, list[ResourceWork]]] = {}
+    for resource in resources:
+        assert resource.route is not None
+        groups.setdefault(resource.route.account_id, (resource.route, []))[1].append(resource)
+    return list(groups.values())
 
 
 def _transient(error: Exception) -> bool:
@@ -424,6 +512,8 @@ def _log_result(result: MessageResult) -> None:
         log.log(level, "event message failed: %s", result.error, extra=fields)
     elif result.dropped:
         log.warning("event message dropped: %s", result.skipped, extra=fields)
+    elif result.ignored is not None:
+        log.info("event message ignored: %s", result.skipped, extra=fields)
     elif result.skipped is not None:
         log.info("event message skipped: %s", result.skipped, extra=fields)
     else:

@@ -22,6 +22,7 @@ from typing import Any
 
 from port_aws_exporter.aws.sqs_queues import MAX_BATCH_ENTRIES, change_visibility, delete_messages
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
+from port_aws_exporter.core.kinds.raw_events import IgnoredEvent
 from port_aws_exporter.core.message import MessageError
 from port_aws_exporter.events.intake import read_message
 
@@ -70,6 +71,8 @@ def diagnose(message_id: str, body: str, evaluator: TimeLimitedJq, kinds: Collec
         evaluated = read_message(body, evaluator, kinds)
     except MessageError as error:
         return f"bad message: {error.reason}"
+    if isinstance(evaluated, IgnoredEvent):
+        return f"the event is one the consumer ignores: {evaluated.reason}"
     return (
         f"the message is valid ({evaluated.action} {evaluated.resource_type} {evaluated.identifier} in "
         f"{evaluated.region}): applying it failed; the consumer's logs give the reason under message_id {message_id}"

@@ -1,6 +1,6 @@
 """What to do about one resource of an event batch, once it has been read.
 
-`ResourceWork` gathers the messages of a batch about one resource (same kind, region and
+`ResourceWork` gathers the messages of a batch about one resource (same account, kind, region and
 identifier; the last one decides the action) and what became of it. `decide` turns the read into a
 plan (entities to write, entities to delete) or into an outcome: failed (retried through the queue),
 skipped, or dropped after retries with the reason. `settle`, once the batch's deletes and writes are
@@ -16,6 +16,7 @@ from typing import Any
 from port_aws_exporter.core.delete_guard import overmatch_hint
 from port_aws_exporter.core.fetching import FetchError, ResourceDocument
 from port_aws_exporter.core.mapping import MappedEntity, ResourceMapper
+from port_aws_exporter.events.accounts import AccountRoute
 from port_aws_exporter.events.records import EntityRef, MessageResult, SqsRecord
 
 
@@ -68,6 +69,8 @@ class ResourceWork:
     skipped: str | None = None
     dropped: bool = False
     held_back: HeldBack | None = None
+    # The account it is in: how it is read, and which installation writes and deletes it.
+    route: AccountRoute | None = None
 
     @property
     def winner(self) -> PendingMessage:

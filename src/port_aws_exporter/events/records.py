@@ -116,7 +116,9 @@ class MessageResult:
       reaches the dead-letter queue after the queue's `maxReceiveCount`); `transient` says whether
       the cause may go away by itself (throttling, an outage) or needs a fix (a bad message).
     - `skipped` set: acknowledged without a change, on purpose; the text is why (`dropped` when it
-      gave up on the message after retries: the resource never appeared, or a delete over-matched).
+      gave up on the message after retries: the resource never appeared, or a delete over-matched;
+      `ignored` says why a raw event is not applied at all: `failed-call`, `unconfigured-kind`,
+      `unknown-event`, `outside-accounts`).
     - otherwise: applied; `written` and `deleted` list the entities.
     """
 
@@ -132,6 +134,9 @@ class MessageResult:
     transient: bool = False
     dropped: bool = False
     receive_count: int = 1
+    # The account the message names (None: the exporter's own).
+    account: str | None = None
+    ignored: str | None = None
 
     @property
     def acknowledged(self) -> bool:
@@ -149,17 +154,31 @@ class MessageResult:
         self.error = reason
         self.transient = transient
 
+    def ignore(self, why: str, reason: str) -> None:
+        """Acknowledge without a change: the message is one the exporter does not apply."""
+        self.ignored = why
+        self.skipped = reason
+
     def as_dict(self) -> dict[str, Any]:
-        """The result as `port-aws-exporter event --json` prints it."""
-        return {
-            "action": self.action,
-            "region": self.region,
-            "identifier": self.identifier,
-            "written": [entity.as_dict() for entity in self.written],
-            "deleted": [entity.as_dict() for entity in self.deleted],
-            "skipped": self.skipped,
-            "error": self.error,
-        }
+        """The result as `port-aws-exporter event --json` prints it (`account` and `ignored` only when
+        set)."""
+        shown: dict[str, Any] = {}
+        if self.account is not None:
+            shown["account"] = self.account
+        shown.update(
+            {
+                "action": self.action,
+                "region": self.region,
+                "identifier": self.identifier,
+                "written": [entity.as_dict() for entity in self.written],
+                "deleted": [entity.as_dict() for entity in self.deleted],
+                "skipped": self.skipped,
+                "error": self.error,
+            }
+        )
+        if self.ignored is not None:
+            shown["ignored"] = self.ignored
+        return shown
 
     def log_fields(self) -> dict[str, Any]:
         """The fields of the message's log line (no body: it may be large; never a secret)."""
@@ -168,6 +187,7 @@ class MessageResult:
             "outcome": self.outcome,
             "receive_count": self.receive_count,
             "kind": self.resource_type,
+            "account": self.account,
             "action": self.action,
             "region": self.region,
             "identifier": self.identifier,
@@ -179,6 +199,8 @@ class MessageResult:
         if self.skipped is not None:
             fields["reason"] = self.skipped
             fields["dropped"] = self.dropped
+        if self.ignored is not None:
+            fields["ignored"] = self.ignored
         if self.error is not None:
             fields["reason"] = self.error
             fields["transient"] = self.transient

@@ -35,10 +35,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from port_aws_exporter.aws.account_sessions import OrganizationDirectory, RoleSettings
 from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.aws.identity import resolve_identity
 from port_aws_exporter.aws.sqs_queues import change_visibility, queue_by_arn
 from port_aws_exporter.core.config import ExporterConfig, load_config
+from port_aws_exporter.events.accounts import OrganizationRoutes
 from port_aws_exporter.events.batch import (
     DEFAULT_JQ_BATCH_SECONDS,
     DEFAULT_NOT_FOUND_ATTEMPTS,
@@ -184,7 +186,8 @@ class EventsInvocation:
     def _prepare(self, context: Any) -> tuple[EventBatch, PortClient]:
         environment = settings.lambda_environment()
         clients = self._warm.clients()
-        installation = resolve_installation(clients.session, context)
+        caller = resolve_identity(clients.session, context)
+        installation = caller.installation
         credentials = self._cached_credentials(environment, installation.region)
         port = self._warm.port_client(credentials, installation, **self._port_options)
         config = self._cached_config(environment, installation.region)
@@ -197,6 +200,10 @@ class EventsInvocation:
         with self._lock:
             key = (id(config), id(port), options)
             if self._batch is None or self._batch.key != key:
+                routes = None
+                if config.accounts is not None:
+                    sessions = self._warm.account_sessions(caller, RoleSettings.of(config.accounts))
+                    routes = OrganizationRoutes(config.accounts, OrganizationDirectory(sessions), port.for_installation)
                 batch = EventBatch(
                     config,
                     lambda spec: fetcher_for(spec, clients, installation.account_id),
@@ -204,6 +211,8 @@ class EventsInvocation:
                     self._warm.evaluator(),
                     options,
                     owned_entities_query=installation.owned_entities_query,
+                    home_account=installation.account_id,
+                    routes=routes,
                 )
                 self._batch = _Cached(batch, key, time.monotonic())
             cached: EventBatch = self._batch.value

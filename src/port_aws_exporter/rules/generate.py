@@ -10,11 +10,11 @@ Each rule follows from the kind's CloudTrail facts (`core.kinds.cloudtrail`), so
   (no prefix can admit another operation), drops failed calls (`errorCode` must not exist), keeps
   only the kind's own resources where a call is shared (`TagResource` on an ECS service, not on a
   task), and adds the kind's native lifecycle event where it has one (EC2 state changes).
-- The InputTransformer copies each event field that names the resource into the message as a plain
-  string, and the message's jq programs read those fields: they are the same text for every event,
-  so the exporter compiles them once. The identifier program picks the fields of the event's name
-  group, makes the Cloud Control identifier of them, and for a delete the Port entity identifier
-  when it differs (a queue's name, not its URL).
+- The InputTransformer copies each event field that names the resource (and the event's account)
+  into the message as a plain string, and the message's jq programs read those fields: they are
+  the same text for every event, so the exporter compiles them once. The identifier program picks
+  the fields of the event's name group, makes the Cloud Control identifier of them, and for a
+  delete the Port entity identifier when it differs (a queue's name, not its URL).
 
 Kinds of global services (IAM, CloudFront, Route 53) are marked: their events reach EventBridge only
 in us-east-1, so their rules belong there. Kinds the registry has no CloudTrail facts for are listed
@@ -38,14 +38,15 @@ from port_aws_exporter.core.kinds.cloudtrail import (
 )
 from port_aws_exporter.core.kinds.registry import KINDS, KindSpec
 from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
+from port_aws_exporter.eventbridge.pattern import compile_pattern
 from port_aws_exporter.eventbridge.transformer import compile_input_transformer
 
-__all__ = ["GeneratedRule", "GeneratedRules", "generate_rules", "rule_for_kind"]
+__all__ = ["GeneratedRule", "GeneratedRules", "RawRule", "generate_raw_rules", "generate_rules", "rule_for_kind"]
 
 RULE_NAME_PREFIX = "port-aws-exporter-sync-"
 GLOBAL_REGION = "us-east-1"
 _MAX_RULE_NAME = 64
-_RESERVED_FIELDS = frozenset({"resource_type", "region", "identifier", "action"})
+_RESERVED_FIELDS = frozenset({"resource_type", "region", "identifier", "action", "account"})
 _FIELD_STEP = re.compile(r"\.([^.\[\]]+)|\[(\d+)\]")
 _PLAIN_PATH = re.compile(r"\s*\.([A-Za-z_][A-Za-z0-9_]*)\s*")
 
@@ -101,6 +102,7 @@ def rule_for_kind(kind: str) -> GeneratedRule:
     message = _MessageFields()
     message.add("$.detail.eventName")
     message.add("$.region")
+    message.add("$.account")
     identifier = _identifier_program(facts, message)
     action = _action_program(facts, message)
     template = message.template(kind, identifier, action)
@@ -145,7 +147,16 @@ class _MessageFields:
     def template(self, kind: str, identifier: str, action: str) -> str:
         message: dict[str, str] = {"resource_type": kind}
         message.update({name: f"<{name}>" for name in self._names.values()})
-        message.update({"region": f".{self._names['$.region']}", "action": action, "identifier": identifier})
+        message.update(
+            {
+                "region": f".{self._names['$.region']}",
+                # The account the event happened in: a rule on a bus that receives other accounts'
+                # events (forwarded to the exporter's account) routes each to its account.
+                "account": f".{self._names['$.account']}",
+                "action": action,
+                "identifier": identifier,
+            }
+        )
         return json.dumps(message, indent=2)
 
 
@@ -327,3 +338,86 @@ def _identifier_notes(config: ExporterConfig, spec: KindSpec, facts: CloudTrailF
                     f"{carried}, or expect the next full sync to remove them)"
                 )
     return notes
+
+
+# -- raw rules: the whole event to the queue, for every kind at once --------------------------
+
+RAW_RULE_NAME = "port-aws-exporter-raw-events"
+
+
+@dataclass(frozen=True)
+class RawRule:
+    """A rule that delivers whole events (no InputTransformer) of several kinds; the consumer
+    resolves them through the kind registry (`core.kinds.raw_events`)."""
+
+    logical_id: str
+    name: str
+    description: str
+    event_pattern: dict[str, Any]
+    kinds: tuple[str, ...]
+
+
+def generate_raw_rules(source: ExporterConfig | Iterable[str]) -> tuple[list[RawRule], list[str]]:
+    """The raw rules of a config's kinds (one, unless the write events of all of them do not fit
+    in one pattern: PutRule takes at most 4096 characters), and the kinds the registry has no
+    CloudTrail facts for.
+
+    Each pattern admits the CloudTrail write events of its kinds, successful ones only
+    (`errorCode` must not exist), and their native lifecycle events. Shared calls are not narrowed
+    by resource (a `TagResource` on an ECS task also matches): the consumer ignores, with a count,
+    what is not about a configured kind.
+    """
+    kinds = source.kinds() if isinstance(source, ExporterConfig) else list(dict.fromkeys(source))
+    known = [kind for kind in kinds if kind in KINDS and KINDS[kind].cloudtrail is not None]
+    unknown = [kind for kind in kinds if kind not in known]
+    groups: list[list[str]] = []
+    for kind in known:
+        if groups and _fits(_raw_pattern([*groups[-1], kind])):
+            groups[-1].append(kind)
+        elif _fits(_raw_pattern([kind])):
+            groups.append([kind])
+        else:  # pragma: no cover - no kind of the registry has that many events
+            raise ValueError(f"the write events of {kind} do not fit in one EventBridge pattern")
+    rules = []
+    for position, group in enumerate(groups, start=1):
+        suffix = "" if len(groups) == 1 else f"-{position}"
+        rules.append(
+            RawRule(
+                logical_id="RawEventsRule" + ("" if len(groups) == 1 else str(position)),
+                name=RAW_RULE_NAME + suffix,
+                description=(
+                    f"port-aws-exporter: whole events of {len(group)} kind(s) "
+                    f"({', '.join(kind.split('::', 1)[1] for kind in group)})"
+                )[:512],
+                event_pattern=_raw_pattern(group),
+                kinds=tuple(group),
+            )
+        )
+    return rules, unknown
+
+
+def _raw_pattern(kinds: list[str]) -> dict[str, Any]:
+    facts = [KINDS[kind].cloudtrail for kind in kinds]
+    known = [item for item in facts if item is not None]
+    cloudtrail: dict[str, Any] = {
+        "source": sorted({item.eventbridge_source for item in known}),
+        "detail-type": [CLOUDTRAIL_DETAIL_TYPE],
+        "detail": {
+            "eventSource": sorted({item.event_source for item in known}),
+            "eventName": sorted({name for item in known for name in item.event_names}),
+            "errorCode": [{"exists": False}],
+        },
+    }
+    natives = [item for item in known if item.native_event is not None]
+    if not natives:
+        return cloudtrail
+    native = {
+        "source": sorted({item.eventbridge_source for item in natives}),
+        "detail-type": sorted({item.native_event.detail_type for item in natives if item.native_event}),
+    }
+    return {"$or": [cloudtrail, native]}
+
+
+def _fits(pattern: dict[str, Any]) -> bool:
+    """Whether PutRule takes the pattern (the compiler warns of one too long)."""
+    return not any(warning.code == "pattern-too-long" for warning in compile_pattern(pattern).warnings)

@@ -17,6 +17,12 @@ warnings (the message is wrong or useless):
   identifier that is not the resource's; `failed-calls` failed API calls admitted; `unhandled-kind`
   a resource_type no config entry handles; `template-warning`, `pattern-warning`.
 info: parts that could not be checked (a native event the registry has no sample of).
+
+A rule whose targets have no InputTransformer delivers whole events (`rules generate --raw`): it
+is checked against every write event of the kinds it serves (the config's, or those whose event
+sources it names), each resolved as the consumer resolves raw events (`core.kinds.raw_events`):
+`missed-event` a write event the pattern does not admit; `wrong-resolution` an event that does not
+resolve to its kind, action and identifier; `failed-calls` failed calls admitted.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any, Literal
 from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.core.kinds.cloudtrail import base_operation_name
+from port_aws_exporter.core.kinds.raw_events import ResourceRequest, resolve_raw_event
 from port_aws_exporter.core.kinds.registry import KINDS, KindSpec
 from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
 from port_aws_exporter.eventbridge.cloudtrail import CLOUDTRAIL_DETAIL_TYPE
@@ -130,17 +137,28 @@ def lint_template(
     """Lint every rule of a CloudFormation template (a path or its text).
 
     A template that CloudFormation could not deploy is an error, and its rules are still linted as
-    far as they can be read.
+    far as they can be read. Pseudo parameters (AWS::Region, AWS::AccountId) take the sample
+    events' region and account.
     """
+
     source = str(path_or_text) if isinstance(path_or_text, Path) or "\n" not in path_or_text else "<template text>"
     findings: list[LintFinding] = []
     try:
-        rules = load_rule_template(path_or_text, parameters, _AnyExport())
+        rules = load_rule_template(
+            path_or_text, parameters, _AnyExport(), region=DEFAULT_REGION, account_id=DEFAULT_ACCOUNT
+        )
         strict = True
     except RuleTemplateError as error:
         findings.append(LintFinding("", "template", "error", "template", str(error), source=source))
         try:
-            rules = load_rule_template(path_or_text, parameters, _AnyExport(), lenient=True)
+            rules = load_rule_template(
+                path_or_text,
+                parameters,
+                _AnyExport(),
+                lenient=True,
+                region=DEFAULT_REGION,
+                account_id=DEFAULT_ACCOUNT,
+            )
         except RuleTemplateError:
             return LintReport(findings)
         strict = False
@@ -203,6 +221,9 @@ class _RuleLinter:
 
     def run(self) -> None:
         pattern = self._pattern()
+        if pattern is not None and self.rule.targets and all(t.input_transformer is None for t in self.rule.targets):
+            self._raw_checks(pattern)
+            return
         target = self._target()
         if pattern is None or target is None or target.input_transformer is None:
             return
@@ -247,6 +268,68 @@ class _RuleLinter:
             )
             return None
         return with_transformer[0]
+
+    # Whole events (no InputTransformer), resolved as the consumer resolves them.
+
+    def _raw_checks(self, pattern: EventPattern) -> None:
+        conditions = pattern.fields()
+        sources = set(_event_sources(conditions))
+        if self.config is not None:
+            kinds = [kind for kind in self.config.kinds() if kind in KINDS and KINDS[kind].cloudtrail is not None]
+        else:  # the kinds whose create calls the rule admits
+            kinds = [
+                kind
+                for kind, spec in KINDS.items()
+                if spec.cloudtrail
+                and spec.cloudtrail.event_source in sources
+                and any(pattern.match(sample_case(kind, name).event).matched for name in spec.cloudtrail.create)
+            ]
+        configured = self.config.kinds() if self.config is not None else None
+        for kind in kinds:
+            facts = KINDS[kind].cloudtrail
+            assert facts is not None
+            cases = [sample_case(kind, name) for name in facts.event_names]
+            if facts.native_event is not None:
+                cases += [native_sample_case(kind), native_sample_case(kind, deleted=True)]
+            for case in cases:
+                self.events += 1
+                if not pattern.match(case.event).matched:
+                    self.add(
+                        "EventPattern",
+                        "warning",
+                        "missed-event",
+                        f"{case.event_name} of {kind} is not admitted: the exporter will not see it",
+                        case.event_name,
+                    )
+                    continue
+                try:
+                    resolved = resolve_raw_event(case.event, configured)
+                except MessageError as error:
+                    self.add("Targets", "error", "wrong-resolution", error.reason, case.event_name)
+                    continue
+                if not (
+                    isinstance(resolved, ResourceRequest)
+                    and (resolved.kind, resolved.action) == (kind, case.action)
+                    and resolved.identifier in case.identifiers
+                ):
+                    self.add(
+                        "Targets",
+                        "error",
+                        "wrong-resolution",
+                        f"{case.event_name} of {kind} resolves to {resolved}, not {case.action} of "
+                        f"{' or '.join(sorted(case.identifiers))}",
+                        case.event_name,
+                    )
+            failed = sample_case(kind, facts.event_names[-1], error_code="AccessDenied")
+            if pattern.match(failed.event).matched:
+                self._once(
+                    "EventPattern.detail.errorCode",
+                    "warning",
+                    "failed-calls",
+                    "failed API calls are admitted (the consumer ignores them, but each is a message): add "
+                    '"errorCode": [{"exists": false}]',
+                    failed,
+                )
 
     # Static checks, on the template itself.
 

@@ -5,6 +5,12 @@ target importing `${PortAWSExporterStackName}-EventsQueueARN`), so it deploys ne
 stack like Port's own rule templates, and `load_rule_template` reads it back. The Terraform has an
 `aws_cloudwatch_event_rule` and an `aws_cloudwatch_event_target` with an `input_transformer` per
 rule, the queue ARN read from the same CloudFormation export.
+
+Raw rules (`render_raw_cloudformation`) deliver whole events, for every kind at once, in one of
+three layouts: `queue` (this account's rule to the queue, deployed in each region), `central`
+(the same rule, plus the default bus's policy admitting the organisation's or the listed accounts'
+forwarded events) and `member` (StackSet-ready: a rule forwarding the events to the central
+account's bus in the same region, with the role EventBridge sends them with).
 """
 
 from __future__ import annotations
@@ -16,9 +22,17 @@ from typing import Any
 
 import yaml
 
-from port_aws_exporter.rules.generate import GLOBAL_REGION, GeneratedRule
+from port_aws_exporter.rules.generate import GLOBAL_REGION, GeneratedRule, RawRule
 
-__all__ = ["DEFAULT_STACK_NAME", "STACK_NAME_PARAMETER", "TARGET_ID", "render_cloudformation", "render_terraform"]
+__all__ = [
+    "DEFAULT_STACK_NAME",
+    "RAW_LAYOUTS",
+    "STACK_NAME_PARAMETER",
+    "TARGET_ID",
+    "render_cloudformation",
+    "render_raw_cloudformation",
+    "render_terraform",
+]
 
 STACK_NAME_PARAMETER = "PortAWSExporterStackName"
 DEFAULT_STACK_NAME = "serverlessrepo-port-aws-exporter"
@@ -81,6 +95,166 @@ def _cloudformation_rule(rule: GeneratedRule, stack_name_parameter: str) -> dict
             ],
         },
     }
+
+
+RAW_LAYOUTS = ("queue", "central", "member")
+CENTRAL_TARGET_ID = "PortAWSExporterCentralBus"
+FORWARD_ROLE_NAME = "PortAWSExporterForwardEvents-${AWS::Region}"
+
+
+def render_raw_cloudformation(
+    rules: Sequence[RawRule],
+    layout: str = "queue",
+    *,
+    stack_name_parameter: str = STACK_NAME_PARAMETER,
+    stack_name: str = DEFAULT_STACK_NAME,
+) -> str:
+    """A CloudFormation template (YAML) of raw rules in one of `RAW_LAYOUTS`."""
+    if layout not in RAW_LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}: use one of {', '.join(RAW_LAYOUTS)}")
+    if not re.fullmatch(r"[A-Za-z0-9]+", stack_name_parameter):
+        raise ValueError(f"{stack_name_parameter!r} is not a valid CloudFormation parameter name")
+    parameters: dict[str, Any] = {}
+    resources: dict[str, Any] = {}
+    conditions: dict[str, Any] = {}
+    if layout == "member":
+        parameters = {
+            "CentralAccountId": {
+                "Description": "The account of the port-aws-exporter (its events queue), which receives the events",
+                "Type": "String",
+                "AllowedPattern": "^[0-9]{12}$",
+            },
+            "CentralEventBusName": {
+                "Description": "The central account's event bus (in the same region) that the events go to",
+                "Type": "String",
+                "Default": "default",
+            },
+        }
+        bus_arn = {
+            "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${CentralAccountId}:event-bus/"
+            "${CentralEventBusName}"
+        }
+        resources["ForwardRole"] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                # Named per region: a StackSet deploys this template in every region of each account.
+                "RoleName": {"Fn::Sub": FORWARD_ROLE_NAME},
+                "Description": "EventBridge forwards resource changes to the port-aws-exporter account's bus",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "events.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "PutEventsOnTheCentralBus",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus_arn}],
+                        },
+                    }
+                ],
+            },
+        }
+        role_arn = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/" + FORWARD_ROLE_NAME}
+        target: dict[str, Any] = {"Id": CENTRAL_TARGET_ID, "Arn": bus_arn, "RoleArn": role_arn}
+    else:
+        parameters = {
+            stack_name_parameter: {
+                "Description": "Name of the port-aws-exporter stack whose EventsQueueARN export receives the events",
+                "Type": "String",
+                "MinLength": 1,
+                "MaxLength": 255,
+                "AllowedPattern": _STACK_NAME_PATTERN,
+                "Default": stack_name,
+            }
+        }
+        target = {
+            "Id": TARGET_ID,
+            "Arn": {"Fn::ImportValue": {"Fn::Sub": "${" + stack_name_parameter + "}" + EXPORT_SUFFIX}},
+        }
+    if layout == "central":
+        parameters["OrganizationId"] = {
+            "Description": "Admit the forwarded events of every account of this organisation (o-...); or leave "
+            "empty and list MemberAccountIds",
+            "Type": "String",
+            "Default": "",
+            "AllowedPattern": "^(o-[a-z0-9]{10,32})?$",
+        }
+        parameters["MemberAccountIds"] = {
+            "Description": "Without OrganizationId: the accounts whose forwarded events are admitted",
+            "Type": "CommaDelimitedList",
+            "Default": "",
+        }
+        conditions = {
+            "AdmitOrganization": {"Fn::Not": [{"Fn::Equals": [{"Ref": "OrganizationId"}, ""]}]},
+            "AdmitAccounts": {
+                "Fn::And": [
+                    {"Fn::Equals": [{"Ref": "OrganizationId"}, ""]},
+                    {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "MemberAccountIds"}]}, ""]}]},
+                ]
+            },
+        }
+        bus = {"Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"}
+        resources["OrganizationEventsPolicy"] = {
+            "Type": "AWS::Events::EventBusPolicy",
+            "Condition": "AdmitOrganization",
+            "Properties": {
+                "EventBusName": "default",
+                "StatementId": "PortAWSExporterOrganization",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "events:PutEvents",
+                    "Resource": bus,
+                    "Condition": {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}},
+                },
+            },
+        }
+        resources["MemberAccountsEventsPolicy"] = {
+            "Type": "AWS::Events::EventBusPolicy",
+            "Condition": "AdmitAccounts",
+            "Properties": {
+                "EventBusName": "default",
+                "StatementId": "PortAWSExporterMemberAccounts",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": {"Ref": "MemberAccountIds"}},
+                    "Action": "events:PutEvents",
+                    "Resource": bus,
+                },
+            },
+        }
+    for rule in rules:
+        resources[rule.logical_id] = {
+            "Type": "AWS::Events::Rule",
+            **({"DependsOn": "ForwardRole"} if layout == "member" else {}),
+            "Metadata": {"PortAWSExporter": {"raw": True, "kinds": list(rule.kinds), "layout": layout}},
+            "Properties": {
+                "Name": rule.name if layout != "member" else rule.name + "-forward",
+                "Description": rule.description,
+                "EventBusName": "default",
+                "State": "ENABLED",
+                "EventPattern": rule.event_pattern,
+                "Targets": [dict(target)],
+            },
+        }
+    template: dict[str, Any] = {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"port-aws-exporter raw event rules ({layout} layout), generated by "
+        "`port-aws-exporter rules generate --raw`. Deploy in every region the config reads.",
+        "Parameters": parameters,
+    }
+    if conditions:
+        template["Conditions"] = conditions
+    template["Resources"] = resources
+    return yaml.dump(template, Dumper=_TemplateDumper, sort_keys=False, width=1000, allow_unicode=True)
 
 
 class _TemplateDumper(yaml.SafeDumper):

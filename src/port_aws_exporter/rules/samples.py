@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from port_aws_exporter.core.kinds.cloudtrail import CloudTrailFacts
+from port_aws_exporter.core.kinds.config_items import CONFIG_DETAIL_TYPE, CONFIG_ITEM_FACTS, CONFIG_SOURCE
 from port_aws_exporter.core.kinds.registry import KINDS, KindSpec
 from port_aws_exporter.eventbridge.cloudtrail import cloudtrail_event
 from port_aws_exporter.eventbridge.json_text import utc_timestamp
@@ -37,6 +38,7 @@ __all__ = [
     "SampleCase",
     "native_sample_case",
     "sample_case",
+    "sample_config_item_event",
     "sample_event",
     "sample_native_event",
     "sample_properties",
@@ -384,6 +386,57 @@ def native_sample_case(
     _put(event, native.status.path, status)
     action: Literal["upsert", "delete"] = "delete" if deleted else "upsert"
     return SampleCase(event, kind, native.detail_type, action, _expected(spec, facts, action, props), props)
+
+
+def sample_config_item_event(
+    kind: str,
+    status: str = "OK",
+    *,
+    identifier_values: Mapping[str, str] | None = None,
+    region: str = DEFAULT_REGION,
+    account_id: str = DEFAULT_ACCOUNT,
+    event_time: datetime | str | None = None,
+) -> dict[str, Any]:
+    """AWS Config's `Config Configuration Item Change` event for one resource of `kind` (its
+    `configurationItemStatus` is `status`: `ResourceDiscovered`, `OK`, `ResourceDeleted`…), with the
+    item fields the registry reads (`core.kinds.config_items`) set from the resource's properties.
+    Raises ValueError when the registry has no Config facts for the kind."""
+    facts = CONFIG_ITEM_FACTS.get(kind)
+    if facts is None:
+        raise ValueError(f"the registry has no AWS Config facts for {kind}")
+    props = sample_properties(kind, region=region, account_id=account_id, identifier_values=identifier_values)
+    time = event_time if isinstance(event_time, str) else utc_timestamp(event_time)
+    item: dict[str, Any] = {
+        "configurationItemVersion": "1.3",
+        "configurationItemCaptureTime": time,
+        "configurationItemStatus": status,
+        "resourceType": kind,
+        "awsAccountId": account_id,
+        "awsRegion": region,
+        "configuration": None if status.startswith("ResourceDeleted") else {},
+        "tags": {},
+    }
+    for name, holds in facts.fields:
+        if name not in item and holds in props:
+            item[name] = props[holds]
+    if "Arn" in props:
+        item.setdefault("ARN", props["Arn"])
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": CONFIG_DETAIL_TYPE,
+        "source": CONFIG_SOURCE,
+        "account": account_id,
+        "time": time,
+        "region": region,
+        "resources": [item["ARN"]] if "ARN" in item else [],
+        "detail": {
+            "recordVersion": "1.3",
+            "messageType": "ConfigurationItemChangeNotification",
+            "configurationItem": item,
+            "notificationCreationTime": time,
+        },
+    }
 
 
 def _expected(

@@ -3,7 +3,9 @@
 For each rule: does the pattern match (if not, which field failed); what its target receives (the
 rendered message, or why EventBridge would not deliver it); and what the exporter makes of that
 message (`core.message.parse_message` and `evaluate_message`, the event path's own code): region,
-action, identifier, and which `config.json` entries handle its kind.
+action, identifier, and which `config.json` entries handle its kind. A target without an
+InputTransformer delivers the whole event: then it is resolved as the consumer resolves raw events
+(`core.kinds.raw_events`): kind, account, region, action, identifier, or why it is ignored.
 
     outcomes = simulate_rules(load_rule_template("rules.yaml", lenient=True), event, evaluator=jq)
     [outcome.as_dict() for outcome in outcomes]
@@ -18,7 +20,8 @@ from typing import Any
 
 from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
-from port_aws_exporter.core.message import MessageError, evaluate_message, parse_message
+from port_aws_exporter.core.kinds.raw_events import IgnoredEvent, is_raw_event, resolve_raw_event
+from port_aws_exporter.core.message import MessageError, decode_body, evaluate_message, parse_message
 from port_aws_exporter.eventbridge.pattern import InvalidPatternError
 from port_aws_exporter.eventbridge.transformer import InputTransformerError
 from port_aws_exporter.rules.template import EventRule, RuleTarget
@@ -48,10 +51,16 @@ class RuleOutcome:
     identifier: str | None = None
     handled_by: list[int] | None = None
     error: str | None = None
+    # A raw event delivered whole: what it resolves to (or why the consumer ignores it).
+    raw: bool = False
+    kind: str | None = None
+    account: str | None = None
+    ignored: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The outcome as `rules test --json` prints it."""
-        return {
+        """The outcome as `rules test --json` prints it (`raw`, `kind`, `account`, `ignored` for an
+        event delivered whole)."""
+        shown = {
             "rule": self.rule,
             "matched": self.matched,
             "failed_field": self.failed_field,
@@ -63,6 +72,9 @@ class RuleOutcome:
             "handled_by": self.handled_by,
             "error": self.error,
         }
+        if self.raw:
+            shown.update({"raw": True, "kind": self.kind, "account": self.account, "ignored": self.ignored})
+        return shown
 
 
 def simulate_rules(
@@ -116,6 +128,9 @@ def _deliver(
             rule.name, target.id, matched=True, delivered=False, message=rendered.rendered, error=rendered.error
         )
     shown = _shown_message(rendered.body)
+    raw = _raw_outcome(rule, target, rendered.body, shown, config)
+    if raw is not None:
+        return raw
     try:
         message = parse_message(rendered.body)
     except MessageError as error:
@@ -143,6 +158,45 @@ def _deliver(
         action=result.action,
         identifier=result.identifier,
         handled_by=handled_by,
+    )
+
+
+def _raw_outcome(
+    rule: EventRule, target: RuleTarget, body: str, shown: Any, config: ExporterConfig | None
+) -> RuleOutcome | None:
+    """The outcome of a body that is a whole EventBridge event, or None for any other body."""
+    try:
+        document, _ = decode_body(body)
+    except MessageError:
+        return None
+    if not is_raw_event(document):
+        return None
+    common: dict[str, Any] = {"matched": True, "delivered": True, "message": shown, "raw": True}
+    try:
+        resolved = resolve_raw_event(document, config.kinds() if config is not None else None)
+    except MessageError as error:
+        return RuleOutcome(rule.name, target.id, error=error.reason, **common)
+    if isinstance(resolved, IgnoredEvent):
+        return RuleOutcome(
+            rule.name,
+            target.id,
+            kind=resolved.kind,
+            account=resolved.account,
+            region=resolved.region,
+            ignored=resolved.reason,
+            **common,
+        )
+    handled_by = None if config is None else [index for index, _ in config.entries_for_kind(resolved.kind)]
+    return RuleOutcome(
+        rule.name,
+        target.id,
+        kind=resolved.kind,
+        account=resolved.account,
+        region=resolved.region,
+        action=resolved.action,
+        identifier=resolved.identifier,
+        handled_by=handled_by,
+        **common,
     )
 
 

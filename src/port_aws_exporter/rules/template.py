@@ -93,6 +93,8 @@ class RuleTarget:
     input: str | None = None
     input_path: str | None = None
     input_transformer: TargetInputTransformer | None = None
+    # The role EventBridge sends with (a bus of another account, as a member account's forward rule has).
+    role_arn: str | None = None
 
     def render(
         self, event: object, *, rule_name: str, rule_arn: str, ingestion_time: str | datetime | None = None
@@ -443,6 +445,9 @@ class _RuleReader:
             input_transformer=None
             if transformer is None
             else self._transformer(logical_id, f"{where}.InputTransformer", transformer),
+            role_arn=None
+            if target.get("RoleArn") is None
+            else self._text(logical_id, f"{where}.RoleArn", target["RoleArn"]),
         )
 
     def _transformer(self, logical_id: str, where: str, transformer: Any) -> TargetInputTransformer:

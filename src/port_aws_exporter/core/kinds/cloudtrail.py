@@ -21,8 +21,9 @@ against `../shared/reference/data/trail-events.json`.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 __all__ = [
     "CLOUDTRAIL_FACTS",
@@ -94,6 +95,36 @@ class ResourceFilter:
     event_names: tuple[str, ...]
     path: str  # dotted path of the pattern, e.g. "detail.requestParameters.resourceArn"
     matchers: tuple[object, ...]
+
+    def admits(self, event: Mapping[str, Any]) -> bool:
+        """Whether an event passes the condition, as EventBridge decides it for the matchers used
+        here (a string, `prefix`, `wildcard`): some value at the path (arrays flattened, as
+        EventBridge does) matches some matcher. A test holds this to `eventbridge.pattern`."""
+        values = _values_at(event, self.path.split("."))
+        return any(_matches(matcher, value) for matcher in self.matchers for value in values)
+
+
+def _values_at(node: object, keys: list[str]) -> list[object]:
+    if isinstance(node, list):
+        return [found for element in node for found in _values_at(element, keys)]
+    if not keys:
+        return [node]
+    if not isinstance(node, Mapping) or keys[0] not in node:
+        return []
+    return _values_at(node[keys[0]], keys[1:])
+
+
+def _matches(matcher: object, value: object) -> bool:
+    if isinstance(matcher, str):
+        return value == matcher
+    if not isinstance(matcher, Mapping) or not isinstance(value, str):
+        return False
+    if "prefix" in matcher:
+        return value.startswith(str(matcher["prefix"]))
+    if "wildcard" in matcher:
+        parts = (re.escape(part) for part in str(matcher["wildcard"]).split("*"))
+        return re.fullmatch(".*".join(parts), value, flags=re.DOTALL) is not None
+    raise ValueError(f"a resource filter matcher the registry does not use: {matcher!r}")
 
 
 @dataclass(frozen=True)

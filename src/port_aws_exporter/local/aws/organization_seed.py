@@ -18,8 +18,7 @@ from typing import Any
 
 from port_aws_exporter.core.config import DEFAULT_ROLE_NAME
 from port_aws_exporter.local.aws.demo_world import DEFAULT_REGIONS, SeedSummary, seed_demo_world
-from port_aws_exporter.local.aws.demo_world.context import in_account
-from port_aws_exporter.local.aws.service_clients import local_client
+from port_aws_exporter.local.aws.service_clients import in_account, local_client
 
 DEFAULT_UNITS = ("Workloads", "Sandbox")
 MEMBER_NAMES = tuple(f"team-{letter}" for letter in "abcdefghijklmnopqrstuvwxyz")

@@ -74,18 +74,22 @@ def deploy_rule_template(
     *,
     parameters: Mapping[str, str] | None = None,
     region: str = "us-east-1",
+    account_id: str | None = None,
 ) -> DeployedRules:
     """Put every `AWS::Events::Rule` of `template` (a path or the template text) into the local
     EventBridge of `region`, its exporter-queue imports resolved to the local queue `queue_name`.
 
-    `parameters` gives template parameter values (the others take their defaults). Raises
-    RuleTemplateError for a template that cannot be read, RuleDeploymentError for a refused rule.
+    `parameters` gives template parameter values (the others take their defaults); `account_id` a
+    member account of the local organisation to deploy into (its rules forward to the exporter's
+    account: the queue is still the endpoint's own). Raises RuleTemplateError for a template that
+    cannot be read, RuleDeploymentError for a refused rule.
     """
     sqs = local_client(endpoint_url, "sqs", region)
     queue_url, queue_arn = _events_queue(sqs, queue_name)
-    account_id = queue_arn.split(":")[4]
+    account_id = account_id or queue_arn.split(":")[4]
     rules = _load_rules(template, parameters, queue_arn, region, account_id)
-    events = local_client(endpoint_url, "events", region)
+    home = queue_arn.split(":")[4]
+    events = local_client(endpoint_url, "events", region, None if account_id == home else account_id)
     deployed = tuple(_deploy_rule(events, rule) for rule in rules)
     source = str(template) if isinstance(template, Path) or "\n" not in template else "<text>"
     return DeployedRules(endpoint_url, region, source, queue_name, queue_url, queue_arn, deployed)
@@ -158,6 +162,8 @@ def _deploy_rule(events: Any, rule: EventRule) -> DeployedRule:
 def _target(target: RuleTarget) -> dict[str, Any]:
     """A PutTargets entry."""
     entry: dict[str, Any] = {"Id": target.id, "Arn": target.arn}
+    if target.role_arn is not None:
+        entry["RoleArn"] = target.role_arn
     if target.input is not None:
         entry["Input"] = target.input
     if target.input_path is not None:

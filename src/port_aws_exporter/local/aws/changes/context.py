@@ -53,10 +53,12 @@ class ChangeContext:
     stamp: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     calls: list[RecordedCall] = field(default_factory=list)
     native_events: list[dict[str, Any]] = field(default_factory=list)
+    # A member account of the local organisation (None: the endpoint's default account).
+    member_account: str | None = None
 
     def client(self, service: str) -> Any:
-        """A boto3 client of `service` in this change's region (IAM: its global region)."""
-        return local_client(self.endpoint_url, service, self._region_of(service))
+        """A boto3 client of `service` in this change's region (IAM: its global region), in its account."""
+        return local_client(self.endpoint_url, service, self._region_of(service), self.member_account)
 
     def read(self, service: str, method: str, params: Mapping[str, Any], *, missing: str | None = None) -> Any:
         """A read-only call, not recorded. `missing`: the ChangeError message when it fails."""

@@ -65,9 +65,18 @@ def resolve_kind(text: str) -> str:
     raise ChangeError(f"local change does not know the kind {text!r}; it knows {known}")
 
 
-def make_change(endpoint_url: str, kind: str, action: str, name: str, *, region: str = "us-east-1") -> ChangeResult:
+def make_change(
+    endpoint_url: str,
+    kind: str,
+    action: str,
+    name: str,
+    *,
+    region: str = "us-east-1",
+    account_id: str | None = None,
+) -> ChangeResult:
     """Make `action` (create, update, tag, delete) on the resource `name` of `kind` in `region`
-    through the service API of the local endpoint, and put the events AWS would emit for it.
+    through the service API of the local endpoint, and put the events AWS would emit for it on the
+    default bus of the account (`account_id`: a member account; None: the endpoint's own).
 
     Raises ChangeError (its `result` holds the calls and events put before the failure, if any).
 
@@ -79,7 +88,9 @@ def make_change(endpoint_url: str, kind: str, action: str, name: str, *, region:
     changes = KIND_CHANGES[resolve_kind(kind)]
     if action not in ACTIONS:
         raise ChangeError(f"unknown action {action!r}: use one of {', '.join(ACTIONS)}")
-    ctx = ChangeContext(endpoint_url=endpoint_url, region=region, account_id=_account_id(endpoint_url))
+    home = _account_id(endpoint_url)
+    member = account_id if account_id not in (None, home) else None
+    ctx = ChangeContext(endpoint_url=endpoint_url, region=region, account_id=member or home, member_account=member)
     try:
         identifier = changes.run(ctx, action, name)
     except ChangeError as error:
@@ -116,7 +127,7 @@ def _put_events(ctx: ChangeContext) -> list[dict[str, Any]]:
     for event in events:
         by_region.setdefault(event["region"], []).append(event)
     for region, regional in by_region.items():
-        client = local_client(ctx.endpoint_url, "events", region)
+        client = local_client(ctx.endpoint_url, "events", region, ctx.member_account)
         for start in range(0, len(regional), _MAX_ENTRIES_PER_PUT):
             _put(client, regional[start : start + _MAX_ENTRIES_PER_PUT])
     return events

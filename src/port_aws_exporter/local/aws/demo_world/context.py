@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from port_aws_exporter.local.aws.demo_world.summary import SeedSummary
-from port_aws_exporter.local.aws.service_clients import LOCAL_CREDENTIALS
+from port_aws_exporter.local.aws.service_clients import LOCAL_CREDENTIALS, in_account
 
 COMMON_TAGS = {"env": "demo", "managed-by": "port-aws-exporter"}
 
@@ -51,14 +51,3 @@ class RegionSeeder:
     def tags(app: str, **extra: str) -> dict[str, str]:
         """The demo tags of one application, as a dict."""
         return {**COMMON_TAGS, "app": app, **extra}
-
-
-def in_account(client: Any, account_id: str) -> Any:
-    """Make every call of a boto3 client on the local endpoint land in `account_id` (moto's
-    `x-moto-account-id` header): how the local stack seeds member accounts."""
-
-    def add_header(request: Any, **_: Any) -> None:
-        request.headers["x-moto-account-id"] = account_id
-
-    client.meta.events.register("before-send.*.*", add_header)
-    return client

@@ -9,6 +9,7 @@ instead of failing the whole PutEvents call, as on AWS.
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 import uuid
@@ -97,17 +98,76 @@ def _to_log_group(arn: ArnParts, body: str) -> None:
 
 
 def _to_event_bus(arn: ArnParts, event: Mapping[str, Any]) -> None:
-    """Forward the event itself (a bus target takes no input transformation) to the other bus."""
+    """Forward the event itself (a bus target takes no input transformation) to the other bus, as
+    AWS does: the event keeps its id, time, account and region, so the receiving account's rules
+    (and the exporter behind them) see which account it happened in. Another account's bus takes
+    it only when its resource policy admits the sender's account or organisation."""
+    from moto.core.utils import unix_time
     from moto.events.models import events_backends
 
-    entry = {
-        "Source": event["source"],
-        "DetailType": event["detail-type"],
-        "Detail": json.dumps(event.get("detail", {})),
-        "Resources": list(event.get("resources", [])),
-        "EventBusName": arn.resource_id,
-    }
-    events_backends[arn.account][arn.region].put_events([entry])
+    backend = events_backends[arn.account][arn.region]
+    bus = backend.describe_event_bus(arn.resource_id)
+    sender = str(event.get("account", ""))
+    if sender != arn.account and not _admits(bus.policy, sender):
+        raise TargetError(
+            f"the event bus {arn.resource_id} of account {arn.account} does not admit events of account {sender} "
+            "(its resource policy has no events:PutEvents statement for it)"
+        )
+    forwarded = {key: copy.deepcopy(value) for key, value in event.items()}
+    forwarded["ingestion-time"] = unix_time()
+    for rule in list(bus.rules.values()):
+        rule.send_to_targets(forwarded)  # type: ignore[arg-type]  # moto types its event message as a TypedDict
+
+
+def _admits(policy: str | None, account_id: str) -> bool:
+    """Whether a bus policy lets `account_id` put events: a statement naming the account (or its
+    root), `*`, or `*` limited to the sender's organisation (`aws:PrincipalOrgID`); other conditions
+    are not evaluated (they admit nothing here)."""
+    if not policy:
+        return False
+    for statement in json.loads(policy).get("Statement", []):
+        actions = statement.get("Action")
+        if statement.get("Effect") != "Allow" or "events:PutEvents" not in (
+            actions if isinstance(actions, list) else [actions]
+        ):
+            continue
+        principal = statement.get("Principal")
+        named = principal.get("AWS") if isinstance(principal, dict) else principal
+        names = named if isinstance(named, list) else [named]
+        if any(str(name) in (account_id, f"arn:aws:iam::{account_id}:root") for name in names):
+            return True
+        org = _organization_condition(statement.get("Condition") or {})
+        # PutPermission's Principal "*" is kept as `arn:aws:iam::*:root`, as AWS shows it.
+        anyone = "*" in names or "arn:aws:iam::*:root" in names
+        if anyone and not statement.get("Condition"):
+            return True
+        if anyone and org is not None and _organization_of(account_id) == org:
+            return True
+    return False
+
+
+def _organization_condition(condition: Mapping[str, Any]) -> str | None:
+    """The organisation id a statement's condition requires: IAM's form, or PutPermission's
+    `{"Type", "Key", "Value"}` that moto keeps as given."""
+    if condition.get("Key") == "aws:PrincipalOrgID" and condition.get("Type") == "StringEquals":
+        return str(condition.get("Value"))
+    value = (condition.get("StringEquals") or {}).get("aws:PrincipalOrgID")
+    return None if value is None else str(value)
+
+
+def _organization_of(account_id: str) -> str | None:
+    """The id of the local organisation `account_id` belongs to (moto's Organizations), or None."""
+    from moto.organizations.models import organizations_backends
+
+    for backend in list(organizations_backends.values()):
+        for partition_backend in list(backend.values()):
+            organization = getattr(partition_backend, "org", None)
+            if organization is None:
+                continue
+            accounts = {account.id for account in getattr(partition_backend, "accounts", [])}
+            if account_id in accounts or account_id == organization.master_account_id:
+                return str(organization.id)
+    return None
 
 
 def _to_archive(moto_rule: Any, body: str) -> None:
