@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from port_aws_exporter.cli.errors import describe_error
 from port_aws_exporter.cli.output import fail, print_json
 from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
 from port_aws_exporter.core.config import ConfigError
@@ -85,3 +86,5 @@ def worker_command(
         except ConfigError as error:
             fail(str(error))
     print_json(stats.as_dict())
+    if worker.fatal_error is not None:
+        fail(f"the worker stopped: receiving from {queue_url} failed: {describe_error(worker.fatal_error)}")
