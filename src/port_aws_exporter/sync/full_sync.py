@@ -42,6 +42,7 @@ from port_aws_exporter.core.kinds.registry import spec_for
 from port_aws_exporter.core.mapping import OPTIONAL_ENTITY_FIELDS, MappedEntity, ResourceMapper, build_mappers
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.sync.checkpoint import SyncCheckpoint
+from port_aws_exporter.sync.dry_run import DryRunCheck
 from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport, SyncWarning
 
 log = logging.getLogger(__name__)
@@ -142,9 +143,11 @@ class FullSync:
             self._report.resumed_from_checkpoint = True
         for blueprint, reason in self.options.blocked_deletions.items():
             self._state.block_deletion(blueprint, reason)
+        blueprints = self._read_blueprints()
         existing = self._existing_entities() if self.options.dry_run else {}
+        check = DryRunCheck(blueprints, self._known_targets(blueprints)) if self.options.dry_run else None
         try:
-            with _BackgroundWriter(self._catalog, self._report, self._state, existing) as writer:
+            with _BackgroundWriter(self._catalog, self._report, self._state, existing, check) as writer:
                 self._writer = writer
                 self._sync_resources()
         except _Paused:
@@ -174,6 +177,10 @@ class FullSync:
             resource = self.config.resources[index]
             regions = self._regions(index, resource)
             pending = [r for r in regions if r not in self._state.regions_done]
+            missing = [bp for bp in self._mappers[index].blueprints if bp in self._report.missing_blueprints]
+            if missing:
+                self._skip_entry(index, resource, pending, missing[0])
+                pending = []
             with ThreadPoolExecutor(max_workers=max(1, self.options.region_concurrency)) as pool:
                 units = [pool.submit(self._sync_region, index, resource, region) for region in pending]
                 for unit in units:
@@ -296,6 +303,45 @@ class FullSync:
                     blueprint, f"{report.kind} {identifier} in {report.region} was listed but not found when read"
                 )
 
+    def _skip_entry(self, index: int, resource: ResourceConfig, regions: Sequence[str], blueprint: str) -> None:
+        """An entry mapping to a blueprint the catalog lacks is not read: one error per region, and
+        none of its blueprints' entities is deleted."""
+        reason = f"not synced: blueprint {blueprint!r} does not exist in the catalog"
+        for region in regions:
+            report = self._report_for(index, resource.kind, region)
+            self._report.record_error(SyncErrorRecord(report.kind, region, None, reason))
+        for other in self._mappers[index].blueprints:
+            self._state.block_deletion(other, f"{resource.kind} was not synced: {reason}")
+
+    # -- blueprints --------------------------------------------------------------------------
+
+    def _read_blueprints(self) -> dict[str, dict[str, Any]]:
+        """The configured blueprints as the catalog holds them; a missing one is reported (its
+        kinds are skipped, its entities never deleted)."""
+        found: dict[str, dict[str, Any]] = {}
+        for blueprint in self._config_blueprints():
+            definition = self._catalog.get_blueprint(blueprint)
+            if definition is None:
+                log.error("blueprint missing from the catalog: its kinds are skipped", extra={"blueprint": blueprint})
+                self._report.missing_blueprints.append(blueprint)
+                self._state.block_deletion(blueprint, "the blueprint does not exist in the catalog")
+            else:
+                found[blueprint] = definition
+        return found
+
+    def _known_targets(self, blueprints: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
+        """Dry run only: the identifiers of every entity of the relation-target blueprints (whoever
+        owns them), to tell a relation the real run could write from one Port would refuse."""
+        known: dict[str, set[str]] = {}
+        for target in DryRunCheck.target_blueprints(blueprints):
+            if target in self._report.missing_blueprints or self._catalog.get_blueprint(target) is None:
+                continue
+            entities = self._catalog.iter_blueprint_entities(
+                target, None, include=["$identifier"], page_size=STALE_SEARCH_PAGE_SIZE
+            )
+            known[target] = {entity["identifier"] for entity in entities}
+        return known
+
     # -- stale deletion ----------------------------------------------------------------------
 
     def _config_blueprints(self) -> list[str]:
@@ -306,6 +352,8 @@ class FullSync:
         """Dry run only: the owned entities of each blueprint, to tell creates from updates."""
         existing: dict[str, dict[str, dict[str, Any]]] = {}
         for blueprint in self._config_blueprints():
+            if blueprint in self._report.missing_blueprints:
+                continue
             entities = self._catalog.iter_blueprint_entities(blueprint, self._owned_query)
             existing[blueprint] = {entity["identifier"]: entity for entity in entities}
         return existing
@@ -410,11 +458,13 @@ class _BackgroundWriter:
         report: SyncReport,
         state: SyncCheckpoint,
         existing: dict[str, dict[str, dict[str, Any]]],
+        check: DryRunCheck | None = None,
     ) -> None:
         self._catalog = catalog
         self._report = report
         self._state = state
         self._existing = existing
+        self._check = check
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="port-writer")
         self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
         self._pending: list[Future[None]] = []
@@ -494,6 +544,7 @@ class _BackgroundWriter:
 
     def _count_dry_run(self, report: KindRegionReport, blueprint: str, group: list[MappedEntity]) -> None:
         existing = self._existing.get(blueprint, {})
+        group = self._refuse_as_port_would(report, blueprint, group, existing)
         with self._report.lock:
             changes = self._report.changes.setdefault(blueprint, DryRunChanges())
             for entity in group:
@@ -506,6 +557,31 @@ class _BackgroundWriter:
                     changes.unchanged += 1
             report.written += len(group)
         self._state.record_written(blueprint, [entity.identifier for entity in group])
+
+    def _refuse_as_port_would(
+        self,
+        report: KindRegionReport,
+        blueprint: str,
+        group: list[MappedEntity],
+        existing: dict[str, dict[str, Any]],
+    ) -> list[MappedEntity]:
+        """Dry run: the entities Port would accept; the others are failures, as in the real run."""
+        if self._check is None:
+            return group
+        accepted = []
+        for entity in group:
+            problem = self._check.problem(
+                blueprint, entity.entity, existing.get(entity.identifier), self._state.written
+            )
+            if problem is None:
+                accepted.append(entity)
+                continue
+            error = f"writing {blueprint}/{entity.identifier} would fail: {problem.code}: {problem.message}"
+            with self._report.lock:
+                report.failed += 1
+            self._report.record_error(SyncErrorRecord(report.kind, report.region, entity.identifier, error))
+            self._state.block_deletion(blueprint, f"writing {report.kind} entities would fail")
+        return accepted
 
 
 def _differs(entity: dict[str, Any], current: dict[str, Any]) -> bool:
