@@ -293,6 +293,9 @@ class _PortGoesDownForTheStaleSearch:
     def bulk_delete(self, blueprint: str, identifiers: Any, delete_dependents: bool = True) -> list[str]:
         return self._port.bulk_delete(blueprint, identifiers, delete_dependents)
 
+    def get_blueprint(self, identifier: str) -> dict[str, Any] | None:
+        return self._port.get_blueprint(identifier)
+
     def iter_blueprint_entities(self, blueprint: str, *args: Any, **options: Any) -> Any:
         if blueprint in self._searched:
             self._catalog.faults.start_outage(60.0)

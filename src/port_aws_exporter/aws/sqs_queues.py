@@ -13,11 +13,28 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from port_aws_exporter.aws.clients import AwsClients
 
 MAX_BATCH_ENTRIES = 10
 # SQS's ceiling for a message's visibility timeout (12 hours).
 MAX_VISIBILITY_SECONDS = 43_200
+
+# SQS's answers after which asking again cannot succeed: the queue is not there (the JSON and the
+# query protocol's codes), the URL is not a queue's, or the caller may not use it.
+PERMANENT_QUEUE_ERROR_CODES = frozenset(
+    {
+        "AWS.SimpleQueueService.NonExistentQueue",
+        "QueueDoesNotExist",
+        "InvalidAddress",
+        "AccessDenied",
+        "AccessDeniedException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidSecurity",
+    }
+)
 
 _REGION_IN_HOST = re.compile(r"^(?:https?://)?(?:sqs\.)?([a-z]{2}(?:-[a-z]+)+-\d+)\.(?:queue\.)?amazonaws\.com")
 
@@ -26,6 +43,13 @@ def queue_region(queue_url: str) -> str | None:
     """The region in an AWS queue URL (`sqs.<region>.amazonaws.com`), or None (a local endpoint)."""
     match = _REGION_IN_HOST.match(queue_url)
     return match.group(1) if match else None
+
+
+def is_permanent_queue_error(error: BaseException) -> bool:
+    """Whether a failed SQS call will fail the same way however often it is repeated."""
+    if not isinstance(error, ClientError):
+        return False
+    return str(error.response.get("Error", {}).get("Code")) in PERMANENT_QUEUE_ERROR_CODES
 
 
 def sqs_client_for(clients: AwsClients, queue_url: str) -> Any:

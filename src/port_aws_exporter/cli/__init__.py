@@ -12,6 +12,8 @@ from typing import Any
 import click
 
 from port_aws_exporter import __version__
+from port_aws_exporter.cli.errors import DEBUG_ENV, describe_error
+from port_aws_exporter.cli.output import INTERRUPTED_EXIT_CODE, fail
 
 # name -> "module:attribute" of a click command or group. One line per command; keep sorted.
 COMMANDS: dict[str, str] = {
@@ -51,8 +53,27 @@ class LazyGroup(click.Group):
             raise TypeError(f"{target} is not a click command")
         return command
 
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; an error it did not handle becomes `error: …` and exit 1 (see
+        `cli.errors`), a Ctrl-C exit 130; with --debug the traceback shows instead."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except KeyboardInterrupt:
+            if ctx.params.get("debug"):
+                raise
+            fail("interrupted", exit_code=INTERRUPTED_EXIT_CODE)
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            fail(describe_error(error))
+
 
 @click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="port-aws-exporter")
-def main() -> None:
+@click.option(
+    "--debug", is_flag=True, envvar=DEBUG_ENV, help=f"Show the traceback of an unexpected error (or ${DEBUG_ENV}=1)."
+)
+def main(debug: bool) -> None:
     """Keep a Port software catalog in step with AWS."""

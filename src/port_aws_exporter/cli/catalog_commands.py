@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -121,6 +122,10 @@ def serve_command(
         )
     except (OSError, ValueError) as error:
         raise click.ClickException(f"cannot start the catalog: {error}") from error
+    except sqlite3.DatabaseError as error:  # the file is there, but is not SQLite (or is locked)
+        raise click.ClickException(
+            f"cannot start the catalog: {db_path} is not a catalog database (SQLite: {error})"
+        ) from error
     with catalog:
         click.echo(catalog.url)
         sys.stdout.flush()

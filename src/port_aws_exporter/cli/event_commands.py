@@ -7,6 +7,7 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from port_aws_exporter.cli.inputs import read_text
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
 from port_aws_exporter.cli.sync_command import catalog_credentials, config_option, local_catalog_option
 from port_aws_exporter.core.config import ConfigError
@@ -52,7 +53,7 @@ def event_command(config_source: str, local_catalog: str | None, as_json: bool, 
     from port_aws_exporter.events.batch import EventOptions
 
     configure_logging("INFO" if log_json else "CRITICAL")
-    text = message.read()
+    text = read_text(message)
     options = EventOptions(not_found_attempts=1, overmatch_attempts=1)
     with catalog_credentials(local_catalog) as credentials:
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
@@ -10,6 +9,7 @@ import click
 from rich.markup import escape
 
 from port_aws_exporter.aws.clients import config_s3_client
+from port_aws_exporter.cli.inputs import read_json
 from port_aws_exporter.cli.output import fail, print_json, stderr_console
 from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.core.mapping import build_mappers, mappers_for_kind
@@ -37,10 +37,7 @@ def map_command(config_source: str, kind: str | None, resources: Any) -> None:
     mappers = mappers_for_kind(build_mappers(config), kind)
     if not mappers:
         fail(f"the config has no entry of kind {kind} (it has: {', '.join(kinds)})")
-    try:
-        documents = json.load(resources)
-    except json.JSONDecodeError as error:
-        fail(f"{resources.name} is not JSON: {error}")
+    documents = read_json(resources)
     if isinstance(documents, dict):
         documents = [documents]
     if not isinstance(documents, list):

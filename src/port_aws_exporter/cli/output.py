@@ -11,6 +11,8 @@ from rich.console import Console
 
 # Piped output is not limited to rich's default 80 columns, so tables keep their kind names whole.
 PIPED_WIDTH = 160
+# What a shell reports for a process ended by SIGINT (128 + 2): scripts tell a Ctrl-C from a failure.
+INTERRUPTED_EXIT_CODE = 130
 stdout_console = Console(highlight=False, width=None if sys.stdout.isatty() else PIPED_WIDTH)
 stderr_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else PIPED_WIDTH)
 

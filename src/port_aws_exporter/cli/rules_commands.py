@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 
 from port_aws_exporter.aws.clients import config_s3_client
+from port_aws_exporter.cli.inputs import read_json
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
 from port_aws_exporter.core.config import ConfigError, ExporterConfig, load_config
 
@@ -61,10 +62,7 @@ def test_command(
     from port_aws_exporter.rules.simulate import simulate_rules
     from port_aws_exporter.rules.template import RuleTemplateError, load_rule_template
 
-    try:
-        event = json.load(event_file)
-    except json.JSONDecodeError as error:
-        fail(f"{event_file.name} is not JSON: {error}")
+    event = read_json(event_file)
     if not isinstance(event, dict):
         fail(f"{event_file.name} must hold one EventBridge event (a JSON object)")
     config = _config(config_source)

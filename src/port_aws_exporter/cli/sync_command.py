@@ -12,9 +12,10 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
+from port_aws_exporter.cli.preflight import check_catalog
 from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.port import PortConfigurationError, PortCredentials
-from port_aws_exporter.sync.report import KindRegionReport, SyncReport
+from port_aws_exporter.sync.report import KindRegionReport, SyncErrorRecord, SyncReport
 
 if TYPE_CHECKING:  # the multi-account sync is imported when a config asks for it
     from port_aws_exporter.sync.accounts import OrganizationReport
@@ -51,16 +52,20 @@ max_requests_option = click.option(
 
 @contextlib.contextmanager
 def catalog_credentials(local_catalog: str | None) -> Iterator[PortCredentials]:
-    """Port credentials from the environment, or those of an embedded local catalog at a path."""
+    """Port credentials from the environment, or those of an embedded local catalog at a path; Port
+    is asked for a token and its blueprints first (`cli.preflight`), so that an unreachable Port or
+    refused credentials stop the command at once."""
     if local_catalog is None:
         try:
-            yield PortCredentials.from_env()
+            credentials = PortCredentials.from_env()
         except PortConfigurationError as error:
             fail(
                 f"{error}.\nTo write to Port, export PORT_CLIENT_ID and PORT_CLIENT_SECRET (and PORT_API_URL "
                 f"for a non-default region); to write to a local catalog instead, pass --local-catalog "
                 f"[PATH] (default {DEFAULT_LOCAL_CATALOG})."
             )
+        check_catalog(credentials)
+        yield credentials
         return
     try:
         from port_aws_exporter.local.catalog import start_catalog
@@ -90,13 +95,22 @@ def print_summary(report: SyncReport) -> None:
     """The summary table, deletions, skipped deletions and the first errors, for people."""
     stdout_console.print(summary_table(report))
     verb = "would delete" if report.dry_run else "deleted"
+    # A dry run deletes nothing: its stale entities are the ones listed per blueprint below.
+    stale = sum(len(changes.delete) for changes in report.changes.values()) if report.dry_run else report.deleted
     stdout_console.print(
         f"{report.listed} resources listed, {report.written} entities "
         f"{'to write' if report.dry_run else 'written'} ({report.created} new, {report.updated} changed, "
-        f"{report.unchanged} unchanged), {report.failed} failures, "
-        f"{report.deleted} stale entities {verb}, in {report.seconds:.1f} s",
+        f"{report.unchanged} unchanged), {report.error_count} failures, "
+        f"{stale} stale entities {verb}, in {report.seconds:.1f} s",
         soft_wrap=True,
     )
+    for blueprint in report.missing_blueprints:
+        stderr_console.print(
+            f"[red]error:[/] blueprint {escape(blueprint)!r} does not exist in the catalog: its kinds were not "
+            "synced and none of its entities deleted. Create it first (`port-aws-exporter catalog blueprints "
+            "apply`, or Port's builder).",
+            soft_wrap=True,
+        )
     for blueprint, changes in sorted(report.changes.items()):
         stdout_console.print(
             f"  {blueprint}: {changes.create} to create, {changes.update} to update, "
@@ -116,11 +130,34 @@ def print_summary(report: SyncReport) -> None:
         stdout_console.print(
             f"[yellow]stale deletion skipped for {escape(blueprint)}:[/] {escape(reason)}", soft_wrap=True
         )
-    for error in report.errors[:10]:
-        where = f"{error.kind} {error.region}" + (f" {error.identifier}" if error.identifier else "")
-        stderr_console.print(f"[red]error:[/] {escape(where)}: {escape(error.error)}", soft_wrap=True)
-    if report.error_count > 10:
-        stderr_console.print(f"... and {report.error_count - 10} more errors (--json lists up to 1000)")
+    print_errors(report.errors, report.error_count)
+
+
+def print_errors(errors: list[SyncErrorRecord], error_count: int) -> None:
+    """The errors grouped by cause (the same failure of many entities is one line with its count),
+    the largest groups first; `--json` lists each one."""
+    groups: dict[str, list[SyncErrorRecord]] = {}
+    for error in errors:
+        cause = error.error.replace(error.identifier, "…") if error.identifier else error.error
+        groups.setdefault(cause, []).append(error)
+    ranked = sorted(groups.items(), key=lambda item: -len(item[1]))
+    for cause, records in ranked[:10]:
+        first = records[0]
+        if len(records) == 1:
+            where = f"{first.kind} {first.region}" + (f" {first.identifier}" if first.identifier else "")
+            stderr_console.print(f"[red]error:[/] {escape(where)}: {escape(first.error)}", soft_wrap=True)
+            continue
+        kinds = sorted({f"{record.kind} {record.region}" for record in records})
+        examples = ", ".join(str(record.identifier) for record in records[:3] if record.identifier)
+        stderr_console.print(
+            f"[red]error:[/] {len(records)} errors: {escape(cause)} ({escape(', '.join(kinds[:3]))}"
+            + (f"; e.g. {escape(examples)}" if examples else "")
+            + ")",
+            soft_wrap=True,
+        )
+    shown = sum(len(records) for _, records in ranked[:10])
+    if error_count > shown:
+        stderr_console.print(f"... and {error_count - shown} more errors (--json lists up to 1000)")
 
 
 @click.command("sync")

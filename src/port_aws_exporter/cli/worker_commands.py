@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from port_aws_exporter.cli.errors import describe_error
 from port_aws_exporter.cli.output import fail, print_json
 from port_aws_exporter.cli.sync_command import (
     catalog_credentials,
@@ -61,7 +62,8 @@ def worker_command(
     Applied (or deliberately dropped) messages are deleted; failed ones come back after a backoff
     and reach the dead-letter queue after the queue's maxReceiveCount. On SIGTERM/SIGINT the
     batches in hand finish and nothing new is taken; a second signal exits at once. Logs are JSON
-    lines on stderr; the final counts are printed as JSON on stdout.
+    lines on stderr; the final counts are printed as JSON on stdout. A receive that cannot succeed
+    (the queue does not exist, access denied) stops the worker with an error and exit 1.
     """
     from port_aws_exporter.aws.sqs_queues import sqs_client_for
     from port_aws_exporter.cli.event_session import open_event_batch
@@ -98,3 +100,5 @@ def worker_command(
         except ConfigError as error:
             fail(str(error))
     print_json(stats.as_dict())
+    if worker.fatal_error is not None:
+        fail(f"the worker stopped: receiving from {queue_url} failed: {describe_error(worker.fatal_error)}")

@@ -1,7 +1,8 @@
 """The catalog interface the full sync and the event path write through (`port.PortClient` provides it).
 
 One interface for both paths: what they need of Port's API is the same bulk upsert, bulk delete and
-owned-entities search, and each entity's write comes back as one `WriteOutcome`.
+owned-entities search (and the blueprints, which a full sync reads first), and each entity's write
+comes back as one `WriteOutcome`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class Catalog(Protocol):
 
     def bulk_delete(self, blueprint: str, identifiers: Iterable[str], delete_dependents: bool = True) -> list[str]:
         """Delete entities of `blueprint`; returns the identifiers deleted (an entity already gone is fine)."""
+        ...
+
+    def get_blueprint(self, identifier: str) -> dict[str, Any] | None:
+        """The blueprint (its `schema` and `relations`), or None when the catalog has no such blueprint."""
         ...
 
     def iter_blueprint_entities(

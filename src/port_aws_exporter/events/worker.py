@@ -6,6 +6,10 @@ deliberately dropped, and leaves the others to come back: their visibility is se
 grows with their receive count, so a Port outage is not hammered and a permanently failing message
 reaches the dead-letter queue through the queue's redrive policy.
 
+A receive that cannot succeed however often it is repeated (the queue does not exist, access is
+denied) stops the worker: `fatal_error` holds it, for the caller to report. Other receive errors
+(the network, throttling) are logged and retried after a pause.
+
 Stopping (`stop()`, or SIGTERM/SIGINT once the handlers are installed): no new receive starts; a
 batch being processed finishes and its applied messages are deleted; messages received after the
 stop are released at once (visibility 0) without being applied. A second signal exits immediately
@@ -32,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from types import FrameType
 from typing import Any
 
-from port_aws_exporter.aws.sqs_queues import change_visibility, delete_messages
+from port_aws_exporter.aws.sqs_queues import change_visibility, delete_messages, is_permanent_queue_error
 from port_aws_exporter.events.records import (
     DEFAULT_MAX_RETRY_DELAY_SECONDS,
     DEFAULT_RETRY_DELAY_SECONDS,
@@ -168,6 +172,9 @@ class SqsWorker:
         self._stopping = threading.Event()
         self._signals = 0
         self._deliveries = _Deliveries()
+        # Set when receiving failed in a way retrying cannot mend (no such queue, access denied):
+        # the worker stops, and its caller reports this error.
+        self.fatal_error: BaseException | None = None
 
     @property
     def stopping(self) -> bool:
@@ -254,6 +261,14 @@ class SqsWorker:
             response = self._sqs.receive_message(**request)
         except Exception as error:
             self.stats.add(receive_errors=1)
+            if is_permanent_queue_error(error):
+                log.error(
+                    "receiving from the queue failed for good: stopping",
+                    extra={"queue_url": self.options.queue_url, "error": str(error)},
+                )
+                self.fatal_error = error
+                self.stop()
+                return []
             log.warning("receiving from the queue failed: %s", error, extra={"queue_url": self.options.queue_url})
             self._stopping.wait(_RECEIVE_ERROR_PAUSE_SECONDS)
             return []

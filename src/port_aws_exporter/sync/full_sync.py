@@ -50,6 +50,7 @@ from port_aws_exporter.core.kinds.registry import spec_for
 from port_aws_exporter.core.mapping import MappedEntity, ResourceMapper, build_mappers
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.sync.checkpoint import SyncCheckpoint
+from port_aws_exporter.sync.dry_run import DryRunCheck
 from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport, SyncWarning
 
 log = logging.getLogger(__name__)
@@ -155,10 +156,14 @@ class FullSync:
             self._report.resumed_from_checkpoint = True
         for blueprint, reason in self.options.blocked_deletions.items():
             self._state.block_deletion(blueprint, reason)
+        blueprints = self._read_blueprints()
+        check = DryRunCheck(blueprints, self._known_targets(blueprints)) if self.options.dry_run else None
         try:
             with (
                 _OwnedReader(self._catalog, self._owned_query, self._shapes(), self._report) as owned,
-                _BackgroundWriter(self._catalog, self._report, self._state, owned, self.options.write_all) as writer,
+                _BackgroundWriter(
+                    self._catalog, self._report, self._state, owned, self.options.write_all, check
+                ) as writer,
             ):
                 self._writer = writer
                 self._sync_resources()
@@ -189,6 +194,10 @@ class FullSync:
             resource = self.config.resources[index]
             regions = self._regions(index, resource)
             pending = [r for r in regions if r not in self._state.regions_done]
+            missing = [bp for bp in self._mappers[index].blueprints if bp in self._report.missing_blueprints]
+            if missing:
+                self._skip_entry(index, resource, pending, missing[0])
+                pending = []
             with ThreadPoolExecutor(max_workers=max(1, self.options.region_concurrency)) as pool:
                 units = [pool.submit(self._sync_region, index, resource, region) for region in pending]
                 for unit in units:
@@ -313,6 +322,45 @@ class FullSync:
                 self._state.block_deletion(
                     blueprint, f"{report.kind} {identifier} in {report.region} was listed but not found when read"
                 )
+
+    def _skip_entry(self, index: int, resource: ResourceConfig, regions: Sequence[str], blueprint: str) -> None:
+        """An entry mapping to a blueprint the catalog lacks is not read: one error per region, and
+        none of its blueprints' entities is deleted."""
+        reason = f"not synced: blueprint {blueprint!r} does not exist in the catalog"
+        for region in regions:
+            report = self._report_for(index, resource.kind, region)
+            self._report.record_error(SyncErrorRecord(report.kind, region, None, reason))
+        for other in self._mappers[index].blueprints:
+            self._state.block_deletion(other, f"{resource.kind} was not synced: {reason}")
+
+    # -- blueprints --------------------------------------------------------------------------
+
+    def _read_blueprints(self) -> dict[str, dict[str, Any]]:
+        """The configured blueprints as the catalog holds them; a missing one is reported (its
+        kinds are skipped, its entities never deleted)."""
+        found: dict[str, dict[str, Any]] = {}
+        for blueprint in self._config_blueprints():
+            definition = self._catalog.get_blueprint(blueprint)
+            if definition is None:
+                log.error("blueprint missing from the catalog: its kinds are skipped", extra={"blueprint": blueprint})
+                self._report.missing_blueprints.append(blueprint)
+                self._state.block_deletion(blueprint, "the blueprint does not exist in the catalog")
+            else:
+                found[blueprint] = definition
+        return found
+
+    def _known_targets(self, blueprints: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:
+        """Dry run only: the identifiers of every entity of the relation-target blueprints (whoever
+        owns them), to tell a relation the real run could write from one Port would refuse."""
+        known: dict[str, set[str]] = {}
+        for target in DryRunCheck.target_blueprints(blueprints):
+            if target in self._report.missing_blueprints or self._catalog.get_blueprint(target) is None:
+                continue
+            entities = self._catalog.iter_blueprint_entities(
+                target, None, include=["$identifier"], page_size=STALE_SEARCH_PAGE_SIZE
+            )
+            known[target] = {entity["identifier"] for entity in entities}
+        return known
 
     # -- stale deletion ----------------------------------------------------------------------
 
@@ -485,12 +533,14 @@ class _BackgroundWriter:
         state: SyncCheckpoint,
         owned: _OwnedReader,
         write_all: bool,
+        check: DryRunCheck | None = None,
     ) -> None:
         self._catalog = catalog
         self._report = report
         self._state = state
         self._owned = owned
         self._write_all = write_all
+        self._check = check
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="port-writer")
         self._slots = threading.BoundedSemaphore(MAX_PENDING_WRITES)
         self._pending: list[Future[None]] = []
@@ -598,6 +648,9 @@ class _BackgroundWriter:
         changes: Mapping[str, EntityChange],
         to_write: int,
     ) -> None:
+        accepted = self._refuse_as_port_would(report, blueprint, group)
+        to_write -= len(group) - len(accepted)
+        group = accepted
         with self._report.lock:
             blueprint_changes = self._report.changes.setdefault(blueprint, DryRunChanges())
             for entity in group:
@@ -606,3 +659,28 @@ class _BackgroundWriter:
                 blueprint_changes.count(change.value)
             report.written += to_write
         self._state.record_written(blueprint, [entity.identifier for entity in group])
+
+    def _refuse_as_port_would(
+        self,
+        report: KindRegionReport,
+        blueprint: str,
+        group: list[MappedEntity],
+    ) -> list[MappedEntity]:
+        """Dry run: the entities Port would accept; the others are failures, as in the real run.
+
+        The owned entities are read as digests (flat memory), so the check sees the sent fields
+        alone, not merged over what Port holds."""
+        if self._check is None:
+            return group
+        accepted = []
+        for entity in group:
+            problem = self._check.problem(blueprint, entity.entity, None, self._state.written)
+            if problem is None:
+                accepted.append(entity)
+                continue
+            error = f"writing {blueprint}/{entity.identifier} would fail: {problem.code}: {problem.message}"
+            with self._report.lock:
+                report.failed += 1
+            self._report.record_error(SyncErrorRecord(report.kind, report.region, entity.identifier, error))
+            self._state.block_deletion(blueprint, f"writing {report.kind} entities would fail")
+        return accepted

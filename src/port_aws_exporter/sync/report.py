@@ -10,7 +10,8 @@ third too); `warnings`
 (`[{"kind", "region", "reason"}]`, when there are any); each kind's `not_found` (listed, then not
 found when read: counted as listed, its entity kept), the run's `not_found` list of those
 resources, and `deletion_errors` (blueprint: the Port failure that made its stale deletion stop;
-each counts in `error_count`).
+each counts in `error_count`); `missing_blueprints` (configured blueprints the catalog lacks, when
+there are any: their kinds are skipped with one error per region, nothing of them deleted).
 """
 
 from __future__ import annotations
@@ -127,6 +128,8 @@ class SyncReport:
     errors: list[SyncErrorRecord] = field(default_factory=list)
     error_count: int = 0
     warnings: list[SyncWarning] = field(default_factory=list)
+    # Configured blueprints the catalog does not have: their kinds were skipped (one error each).
+    missing_blueprints: list[str] = field(default_factory=list)
     not_found: list[SyncErrorRecord] = field(default_factory=list)
     seconds: float = 0.0
     dry_run: bool = False
@@ -197,6 +200,8 @@ class SyncReport:
         }
         if self.warnings:
             report["warnings"] = [warning.as_dict() for warning in self.warnings]
+        if self.missing_blueprints:
+            report["missing_blueprints"] = list(self.missing_blueprints)
         if self.dry_run:
             report["dry_run"] = True
             report["changes"] = {blueprint: changes.as_dict() for blueprint, changes in self.changes.items()}

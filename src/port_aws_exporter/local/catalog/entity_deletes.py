@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Mapping
 from enum import Enum
 
+from port_aws_exporter.core.blueprint_rules import relation_links
 from port_aws_exporter.local.catalog import store
 from port_aws_exporter.local.catalog.errors import CatalogError
 
@@ -63,5 +64,5 @@ def _unlink(connection: sqlite3.Connection, blueprint: str, identifier: str, rel
     value = entity["relations"].get(relation)
     entity["relations"][relation] = [item for item in value if item != target] if isinstance(value, list) else None
     definition = store.load_blueprint(connection, blueprint) or {"relations": {}}
-    links = store.relation_links(definition, entity["relations"])
+    links = relation_links(definition, entity["relations"])
     store.save_entity(connection, entity, entity["$datasource"], links)

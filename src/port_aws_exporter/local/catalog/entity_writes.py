@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from port_aws_exporter.core.blueprint_rules import missing_related_entity, relation_links
 from port_aws_exporter.local.catalog import store
 from port_aws_exporter.local.catalog.errors import CatalogError, invalid, not_found
 from port_aws_exporter.local.catalog.search import compile_query, sql_prefilter
@@ -152,16 +153,14 @@ class EntityWriter:
         writer: Writer,
     ) -> list[tuple[str, str, str]]:
         """`(relation, target blueprint, target)` links; targets must exist or be created."""
-        links = store.relation_links(definition, relations)
+        links = relation_links(definition, relations)
         for relation_id, target_blueprint, target in links:
             is_self = (target_blueprint, target) == (definition["identifier"], identifier)
             if is_self or store.entity_exists(connection, target_blueprint, target):
                 continue
             if not options.create_missing_related_entities:
-                raise not_found(
-                    f"related entity {target!r} of blueprint {target_blueprint!r} "
-                    f"(relation {relation_id!r} of {identifier!r})"
-                )
+                problem = missing_related_entity(relation_id, target_blueprint, target, identifier)
+                raise CatalogError(404, problem.code, problem.message)
             self._create_placeholder(connection, target_blueprint, target, writer)
         return links
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -194,15 +194,6 @@ def blueprints_relating_to(connection: sqlite3.Connection, target: str) -> list[
 
 
 # -- entities --------------------------------------------------------------------------------
-
-
-def relation_links(definition: Mapping[str, Any], relations: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """`(relation, target blueprint, target)` for every target an entity's `relations` name."""
-    return [
-        (name, definition["relations"][name]["target"], target)
-        for name, value in relations.items()
-        for target in (value if isinstance(value, list) else [] if value is None else [value])
-    ]
 
 
 def load_entity(connection: sqlite3.Connection, blueprint: str, identifier: str) -> dict[str, Any] | None:

@@ -7,21 +7,18 @@ and a few formats, `required` properties, declared relations and their cardinali
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
-from urllib.parse import urlparse
 
+from port_aws_exporter.core.blueprint_rules import EntityProblem, properties_problem, relations_problem
 from port_aws_exporter.core.entity_rules import (
     BLUEPRINT_IDENTIFIER_PATTERN,
     entity_problems,
     identifier_problem,
     is_blueprint_identifier,
-    json_type,
 )
-from port_aws_exporter.local.catalog.errors import CatalogError, invalid
+from port_aws_exporter.local.catalog.errors import invalid
 
 PROPERTY_TYPES = frozenset({"string", "number", "boolean", "object", "array"})
 PROPERTY_ID = re.compile(r"^[A-Za-z0-9@_=\\-]+$")
@@ -112,19 +109,9 @@ def normalise_team(team: Any) -> list[str]:
 
 
 def check_properties(blueprint: Mapping[str, Any], identifier: str, properties: Mapping[str, Any]) -> None:
-    """Every property is declared, of its declared type, in its enum and format; required ones set."""
-    schema = blueprint["schema"]
-    declared: dict[str, Any] = schema.get("properties", {})
-    for name, value in properties.items():
-        definition = declared.get(name)
-        if definition is None:
-            raise schema_mismatch(blueprint, identifier, f"property {name!r} is not defined in the blueprint's schema")
-        problem = _value_problem(definition, value)
-        if problem:
-            raise schema_mismatch(blueprint, identifier, f"property {name!r} {problem}")
-    missing = [name for name in schema.get("required", []) if properties.get(name) is None]
-    if missing:
-        raise schema_mismatch(blueprint, identifier, f"required properties {missing} are missing")
+    """Every property is declared, of its declared type, in its enum and format; required ones set
+    (`core.blueprint_rules`, which the dry run shares); else 422 `blueprint_schema_mismatch`."""
+    _raise(properties_problem(blueprint, identifier, properties))
 
 
 def check_relations(blueprint: Mapping[str, Any], identifier: str, relations: Mapping[str, Any]) -> None:
@@ -134,91 +121,9 @@ def check_relations(blueprint: Mapping[str, Any], identifier: str, relations: Ma
     `relation_many_violation` (a list for a single relation, or a single value for a `many` one),
     `required_relation` (a required relation left empty).
     """
-    declared: dict[str, Any] = blueprint.get("relations", {})
-    for name, value in relations.items():
-        definition = declared.get(name)
-        if definition is None:
-            raise schema_mismatch(blueprint, identifier, f"relation {name!r} is not defined in the blueprint")
-        if value is None:
-            continue
-        if definition.get("many") and not isinstance(value, list):
-            raise _entity_error(
-                "relation_many_violation",
-                blueprint,
-                identifier,
-                f"relation {name!r} is 'many': its value must be a list of identifiers, got {json_type(value)}",
-            )
-        if not definition.get("many") and isinstance(value, list):
-            raise _entity_error(
-                "relation_many_violation",
-                blueprint,
-                identifier,
-                f"relation {name!r} is not 'many': its value must be one identifier, got a list",
-            )
-        for target in value if isinstance(value, list) else [value]:
-            check_entity_identifier(target, f"relation {name!r} target")
-    missing = [
-        name
-        for name, definition in declared.items()
-        if definition.get("required") and relations.get(name) in (None, [])
-    ]
-    if missing:
-        raise _entity_error("required_relation", blueprint, identifier, f"required relations {missing} are missing")
+    _raise(relations_problem(blueprint, identifier, relations))
 
 
-def schema_mismatch(blueprint: Mapping[str, Any], identifier: str, problem: str) -> CatalogError:
-    """422 `blueprint_schema_mismatch`: an entity that does not fit its blueprint's schema."""
-    return _entity_error("blueprint_schema_mismatch", blueprint, identifier, problem)
-
-
-def _entity_error(code: str, blueprint: Mapping[str, Any], identifier: str, problem: str) -> CatalogError:
-    return invalid(f"entity {identifier!r} of blueprint {blueprint['identifier']!r}: {problem}", code)
-
-
-def _value_problem(definition: Mapping[str, Any], value: Any) -> str | None:
-    if value is None:
-        return None
-    declared_type = definition["type"]
-    if not _has_type(declared_type, value):
-        return f"must be of type {declared_type}, got {json_type(value)}"
-    enum = definition.get("enum")
-    if isinstance(enum, list) and value not in enum:
-        return f"value {value!r} is not one of {enum}"
-    if declared_type == "string":
-        return _format_problem(definition.get("format"), value)
-    if declared_type == "array" and isinstance(definition.get("items"), dict):
-        for item in value:
-            problem = _value_problem({"type": "string", **definition["items"]}, item)
-            if problem:
-                return f"item {item!r} {problem}"
-    return None
-
-
-def _has_type(declared_type: str, value: Any) -> bool:
-    if declared_type == "number":
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    expected = {"string": str, "boolean": bool, "object": dict, "array": list}[declared_type]
-    return isinstance(value, expected)
-
-
-def _format_problem(string_format: Any, value: str) -> str | None:
-    if string_format == "url":
-        parsed = urlparse(value)
-        if not parsed.scheme or not parsed.netloc:
-            return f"value {value!r} is not a URL"
-    elif string_format == "date-time":
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            return f"value {value!r} is not an ISO 8601 date-time"
-    elif string_format in {"email", "idn-email"}:
-        if "@" not in value.strip("@"):
-            return f"value {value!r} is not an email address"
-    elif string_format in {"ipv4", "ipv6"}:
-        try:
-            address = ipaddress.ip_address(value)
-        except ValueError:
-            return f"value {value!r} is not an {string_format} address"
-        if f"ipv{address.version}" != string_format:
-            return f"value {value!r} is not an {string_format} address"
-    return None
+def _raise(problem: EntityProblem | None) -> None:
+    if problem is not None:
+        raise invalid(problem.message, problem.code)
