@@ -175,7 +175,7 @@ def test_errors_of_one_cause_are_one_line_with_their_count(
     mapping = {"identifier": ".QueueName", "blueprint": "queue", "properties": {"size": "5"}}
     config = _config(tmp_path, _entry("AWS::SQS::Queue", mapping))
     dry = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--dry-run"], env, tmp_path)
-    assert dry.returncode == 1 and "0 entities to write, 5 failures" in dry.stdout
+    assert dry.returncode == 1 and "0 entities to write (0 new, 0 changed, 0 unchanged), 5 failures" in dry.stdout
     assert "error: 5 errors: writing queue/… would fail: blueprint_schema_mismatch" in dry.stderr
     result = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
     assert result.returncode == 1
