@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
+from port_aws_exporter.cli.output import INTERRUPTED_EXIT_CODE, fail, print_json, stderr_console, stdout_console
 from port_aws_exporter.cli.preflight import check_catalog
 from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.port import PortConfigurationError, PortCredentials
-from port_aws_exporter.sync.report import KindRegionReport, SyncErrorRecord, SyncReport
+from port_aws_exporter.sync.progress import DEFAULT_HEARTBEAT_RESOURCES, DEFAULT_HEARTBEAT_SECONDS
+from port_aws_exporter.sync.report import SyncErrorRecord, SyncReport
 
 if TYPE_CHECKING:  # the multi-account sync is imported when a config asks for it
     from port_aws_exporter.sync.accounts import OrganizationReport
@@ -170,7 +170,29 @@ def print_errors(errors: list[SyncErrorRecord], error_count: int) -> None:
 @click.option("--deletion-threshold", type=click.FloatRange(0, 1, min_open=True), help="Override the config's share.")
 @click.option("--region", help="Region for kinds without selector.aws.regions (default: the AWS session's).")
 @click.option("--read-concurrency", type=click.IntRange(1, 64), default=8, show_default=True)
-@click.option("--log-json", is_flag=True, help="Also log the sync's structured JSON lines on stderr.")
+@click.option(
+    "--log-json",
+    is_flag=True,
+    help="Also log the sync's structured JSON lines on stderr (its heartbeats too, instead of the live view).",
+)
+@click.option(
+    "--heartbeat-seconds",
+    envvar="PORT_AWS_EXPORTER_HEARTBEAT_SECONDS",
+    type=click.FloatRange(0),
+    default=DEFAULT_HEARTBEAT_SECONDS,
+    show_default=True,
+    help="Off a terminal: a progress line per running kind at least this often (0: never by time); "
+    "or $PORT_AWS_EXPORTER_HEARTBEAT_SECONDS.",
+)
+@click.option(
+    "--heartbeat-resources",
+    envvar="PORT_AWS_EXPORTER_HEARTBEAT_RESOURCES",
+    type=click.IntRange(0),
+    default=DEFAULT_HEARTBEAT_RESOURCES,
+    show_default=True,
+    help="Off a terminal: a progress line per running kind every this many resources (0: never by count); "
+    "or $PORT_AWS_EXPORTER_HEARTBEAT_RESOURCES.",
+)
 @click.option(
     "--delete-departed-accounts",
     is_flag=True,
@@ -188,6 +210,8 @@ def sync_command(
     region: str | None,
     read_concurrency: int,
     log_json: bool,
+    heartbeat_seconds: float,
+    heartbeat_resources: int,
     delete_departed_accounts: bool | None,
 ) -> None:
     """Sync every configured AWS kind in every configured region to the catalog, then delete the
@@ -197,14 +221,20 @@ def sync_command(
     `accounts` in the config, every account of the organisation (or of the listed ids) through its
     read role, each owning its own entities. Writes to Port with PORT_CLIENT_ID / PORT_CLIENT_SECRET /
     PORT_API_URL, or to a local catalog with --local-catalog. Exits 1 when anything failed.
+
+    Shows a live view on a terminal, progress lines off one. Ctrl-C stops reading, writes what was
+    read, prints the partial summary and exits 130, without deleting stale entities; a second
+    Ctrl-C exits at once.
     """
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.fetchers import fetcher_for
     from port_aws_exporter.aws.identity import resolve_identity
     from port_aws_exporter.cli.organization import run_organization_sync, single_account_options
+    from port_aws_exporter.cli.sync_progress import SyncInterruption, sync_progress_shown
     from port_aws_exporter.core.logs import configure_logging
     from port_aws_exporter.port import PortClient
     from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
+    from port_aws_exporter.sync.progress import SyncProgress
 
     # Errors are in the summary already; the JSON lines are for log pipelines.
     configure_logging("INFO" if log_json else "CRITICAL")
@@ -222,46 +252,32 @@ def sync_command(
         catalog_credentials(local_catalog) as credentials,
         PortClient(credentials, installation, max_requests_per_minute=max_requests_per_minute) as port,
     ):
-        progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=stderr_console,
-            transient=True,
-            disable=as_json or not stderr_console.is_terminal,
-        )
-        tasks: dict[tuple[str, int, str], Any] = {}
-
-        def show_account(account: str, kind: KindRegionReport) -> None:
-            key = (account, kind.index, kind.region)
-            text = f"{kind.kind} {kind.region}: {kind.listed} listed, {kind.written} written, {kind.failed} failed"
-            text = f"{account} {text}" if account else text
-            if key not in tasks:
-                tasks[key] = progress.add_task(text, total=None)
-            progress.update(tasks[key], description=text)
-
-        def show(kind: KindRegionReport) -> None:
-            show_account("", kind)
-
+        progress = SyncProgress()
+        interruption = SyncInterruption(progress, stderr_console)
         options = SyncOptions(
             default_region=region or installation.region,
             deletion_threshold=deletion_threshold,
             dry_run=dry_run,
             write_all=write_all,
             read_concurrency=read_concurrency,
-            on_progress=show,
+            should_stop=interruption.requested,
+            progress=progress,
         )
-        with progress:
+        with (
+            interruption.installed(),
+            sync_progress_shown(
+                progress,
+                stderr_console,
+                interruption,
+                log_json=log_json,
+                heartbeat_seconds=heartbeat_seconds,
+                heartbeat_resources=heartbeat_resources,
+            ),
+        ):
             result: SyncReport | OrganizationReport
             if config.accounts is not None:
                 result = run_organization_sync(
-                    config,
-                    clients,
-                    caller,
-                    port,
-                    options,
-                    delete_departed=delete_departed_accounts,
-                    on_progress=show_account,
+                    config, clients, caller, port, options, delete_departed=delete_departed_accounts
                 )
             else:
                 options = single_account_options(config, clients, caller, options)
@@ -277,7 +293,8 @@ def sync_command(
 
 
 def _print_result(result: SyncReport | OrganizationReport, as_json: bool) -> None:
-    """The report (one account's, or the organisation's) for people or as JSON; exit 1 on errors."""
+    """The report (one account's, or the organisation's) for people or as JSON; exit 130 when
+    interrupted, 1 on errors."""
     from port_aws_exporter.cli.organization import print_organization_summary
 
     if as_json:
@@ -286,5 +303,12 @@ def _print_result(result: SyncReport | OrganizationReport, as_json: bool) -> Non
         print_summary(result)
     else:
         print_organization_summary(result)
+    if result.interrupted:
+        stderr_console.print(
+            "[yellow]interrupted:[/] the summary is partial (what was read before Ctrl-C); stale deletion did "
+            "not run. Run the sync again to finish.",
+            soft_wrap=True,
+        )
+        raise click.exceptions.Exit(INTERRUPTED_EXIT_CODE)
     if result.error_count:
         raise click.exceptions.Exit(1)

@@ -18,6 +18,10 @@ An account whose role cannot be assumed, or a region denied, not enabled or not 
 warning with its reason, and keeps stale deletion away from its own scope only (that account, or
 that account's blueprints of the kind); other errors block their blueprint's deletion in that account.
 Nothing one account does blocks another's work or deletions.
+
+A run asked to stop (`SyncOptions.should_stop`, Ctrl-C) opens no further account: the accounts
+being synced stop as a single-account sync does, the others are reported `interrupted`, and the
+departed accounts are not looked at.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ class AccountStatus:
     UNAVAILABLE = "unavailable"
     FAILED = "failed"
     DEPARTED = "departed"
+    # Not synced: the run was asked to stop before this account's turn.
+    INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -122,6 +128,8 @@ class OrganizationReport:
     left_out: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     dry_run: bool = False
+    # Asked to stop before the end: partial, no stale or departed-account deletion ran.
+    interrupted: bool = False
 
     @property
     def parts(self) -> list[AccountReport]:
@@ -193,6 +201,8 @@ class OrganizationReport:
                 if part.report is not None
                 for blueprint, changes in part.report.changes.items()
             }
+        if self.interrupted:
+            report["interrupted"] = True
         return report
 
 
@@ -257,10 +267,26 @@ class OrganizationSync:
         with ThreadPoolExecutor(max_workers=self.accounts.concurrency, thread_name_prefix="account") as pool:
             futures = [pool.submit(self._sync_account, target, self._account_entries) for target in selection.targets]
             report.accounts = [future.result() for future in futures]
-        report.accounts += [self._departed(account) for account in selection.departed]
+        report.interrupted = self._options.should_stop()
+        if report.interrupted:
+            log.warning("organization sync interrupted: departed accounts are not looked at")
+        else:
+            report.accounts += [self._departed(account) for account in selection.departed]
         self._warn_shared_entities(report)
         report.seconds = time.monotonic() - started
-        log.info("organization sync done", extra={"accounts": len(report.accounts), "errors": report.error_count})
+        log.info(
+            "organization sync done",
+            extra={
+                "accounts": len(report.accounts),
+                "listed": report.listed,
+                "written": report.written,
+                "failed": report.failed,
+                "deleted": report.deleted,
+                "errors": report.error_count,
+                "seconds": round(report.seconds, 3),
+                "interrupted": report.interrupted,
+            },
+        )
         return report
 
     # -- which accounts ----------------------------------------------------------------------
@@ -283,6 +309,9 @@ class OrganizationSync:
 
     def _sync_account(self, target: AccountTarget, entries: Sequence[int]) -> AccountReport:
         part = AccountReport(target.account_id, target.name, target.source.value, AccountStatus.SYNCED)
+        if self._options.should_stop():
+            part.status, part.reason = AccountStatus.INTERRUPTED, "not synced: the sync was interrupted first"
+            return part
         try:
             access = self._directory.open(target)
             plans, part.warnings = self._plans(access, entries)
@@ -306,6 +335,7 @@ class OrganizationSync:
             blocked_deletions=blocked,
             warning_for=_region_warning,
             on_progress=self._progress(target.account_id),
+            progress_account=target.account_id,
             should_pause=lambda: False,
         )
         try:

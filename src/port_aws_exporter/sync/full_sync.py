@@ -21,7 +21,10 @@ in between, or AWS's eventual consistency): it counts as seen, is reported, and 
 for the next run or an event to settle; where that entity cannot be told apart, the blueprint's
 deletion waits for the next run. When Port fails during this stage, the blueprint's deletion is
 reported skipped with the error. A run that must stop early (Lambda's time limit) returns a
-checkpoint to resume from; deletion happens once, at the very end.
+checkpoint to resume from; deletion happens once, at the very end. A run asked to stop
+(`SyncOptions.should_stop`, Ctrl-C) reads nothing more: the reads not yet started are skipped,
+what was read is written, and the report says `interrupted`; stale deletion does not run, since
+what was not read would look deleted.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from port_aws_exporter.core.mapping import MappedEntity, ResourceMapper, build_m
 from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.sync.checkpoint import SyncCheckpoint
 from port_aws_exporter.sync.dry_run import DryRunCheck
+from port_aws_exporter.sync.progress import SyncProgress
 from port_aws_exporter.sync.report import DryRunChanges, KindRegionReport, SyncErrorRecord, SyncReport, SyncWarning
 
 log = logging.getLogger(__name__)
@@ -81,8 +85,15 @@ class SyncOptions:
     region_concurrency: int = DEFAULT_REGION_CONCURRENCY
     # Asked between pages; True makes the run stop and return a checkpoint (Lambda time limit).
     should_pause: Callable[[], bool] = field(default=lambda: False)
-    # Called after every page with the (kind, region) report, for progress displays.
+    # Asked between pages and before every read; True makes the run stop early (Ctrl-C): no
+    # further read starts, what was read is written, stale deletion does not run.
+    should_stop: Callable[[], bool] = field(default=lambda: False)
+    # Called after every page with the (kind, region) report.
     on_progress: Callable[[KindRegionReport], None] = field(default=lambda report: None)
+    # Told when each (kind, region) starts and finishes, for displays and heartbeats; its rows are
+    # labelled `progress_account` (an organisation's sync sets it per account).
+    progress: SyncProgress = field(default_factory=SyncProgress)
+    progress_account: str = ""
     # The scope of a run, for a caller that splits a sync into parts (`sync.accounts`): which
     # `resources[]` entries (None: all; their blueprints alone are pruned), the regions of an entry
     # (None: its `selector.aws.regions`, else `default_region`; an empty list reads nothing),
@@ -114,6 +125,14 @@ def _now() -> datetime.datetime:
 
 class _Paused(Exception):
     """The run stops here and resumes from a checkpoint."""
+
+
+class _Stopped(Exception):
+    """The run was asked to stop (`SyncOptions.should_stop`): a background read gives up."""
+
+
+# What a read that was not started, because the run is stopping, answers instead of an error.
+_SKIPPED = "skipped: the sync is stopping"
 
 
 class FullSync:
@@ -160,7 +179,9 @@ class FullSync:
         check = DryRunCheck(blueprints, self._known_targets(blueprints)) if self.options.dry_run else None
         try:
             with (
-                _OwnedReader(self._catalog, self._owned_query, self._shapes(), self._report) as owned,
+                _OwnedReader(
+                    self._catalog, self._owned_query, self._shapes(), self._report, self.options.should_stop
+                ) as owned,
                 _BackgroundWriter(
                     self._catalog, self._report, self._state, owned, self.options.write_all, check
                 ) as writer,
@@ -172,9 +193,33 @@ class FullSync:
             self._report.seconds = self._state.previous_seconds
             self._report.checkpointed = True
             return SyncOutcome(self._report, self._state)
-        self._delete_stale()
+        if self.options.should_stop():
+            self._report.interrupted = True
+            log.warning("full sync interrupted: stale deletion does not run")
+        else:
+            self._delete_stale()
         self._report.seconds = time.monotonic() - started + self._state.previous_seconds
+        self._log_finished()
         return SyncOutcome(self._report, written=self._state.written)
+
+    def _log_finished(self) -> None:
+        report = self._report
+        fields: dict[str, object] = {
+            "listed": report.listed,
+            "written": report.written,
+            "entities_created": report.created,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "failed": report.failed,
+            "deleted": report.deleted,
+            "error_count": report.error_count,
+            "seconds": round(report.seconds, 3),
+            "interrupted": report.interrupted,
+            "dry_run": report.dry_run,
+        }
+        if self.options.progress_account:
+            fields["account"] = self.options.progress_account
+        log.info("full sync finished", extra=fields)
 
     # -- listing, reading, mapping -----------------------------------------------------------
 
@@ -191,6 +236,8 @@ class FullSync:
         for index in self._entry_indices():
             if index < self._state.resource_index:
                 continue
+            if self.options.should_stop():
+                break
             resource = self.config.resources[index]
             regions = self._regions(index, resource)
             pending = [r for r in regions if r not in self._state.regions_done]
@@ -204,6 +251,8 @@ class FullSync:
                     unit.result()
             assert self._writer is not None
             self._writer.drain()  # the next entries' relations may point at these entities
+            if self.options.should_stop():
+                break
             self._state.next_resource(index + 1)
 
     def _report_for(self, index: int, kind: str, region: str) -> KindRegionReport:
@@ -217,10 +266,13 @@ class FullSync:
             return report
 
     def _sync_region(self, index: int, resource: ResourceConfig, region: str) -> None:
+        if self.options.should_stop():
+            return
         spec = spec_for(resource.kind)
         report = self._report_for(index, resource.kind, region)
         mapper = self._mappers[index]
         started = time.monotonic()
+        self.options.progress.kind_started(report, self.options.progress_account)
         try:
             fetcher = self._fetchers(spec)
             token = self._state.resume_tokens.get(region)
@@ -228,6 +280,8 @@ class FullSync:
                 for page in fetcher.list_pages(region, resource.selector.aws, token):
                     self._sync_page(fetcher, mapper, report, readers, page.resources)
                     self.options.on_progress(report)
+                    if self.options.should_stop():
+                        break
                     if page.resume_token is not None and self.options.should_pause():
                         assert self._writer is not None
                         self._writer.drain()
@@ -241,6 +295,10 @@ class FullSync:
                 self._warn(report, mapper, warning)
         finally:
             report.seconds += time.monotonic() - started
+            self.options.progress.kind_finished(report, self.options.progress_account)
+        if self.options.should_stop():
+            log.info("kind stopped before the end of its listing", extra={"kind": report.kind, "region": region})
+            return
         self._state.region_done(region)
         # `created` is a LogRecord attribute of its own: the log line names the entity counts apart.
         fields = report.as_dict()
@@ -256,9 +314,11 @@ class FullSync:
         listed: list[ListedResource],
     ) -> None:
         region = report.region
-        documents = readers.map(lambda item: self._read(fetcher, region, item), listed)
+        documents = readers.map(lambda item: self._read_unless_stopped(fetcher, region, item), listed)
         entities: list[MappedEntity] = []
         for item, (document, error) in zip(listed, documents, strict=True):
+            if error is _SKIPPED:
+                continue
             if error is not None:
                 self._fail(report, mapper, item.identifier, error)
                 continue
@@ -276,6 +336,15 @@ class FullSync:
             entities.extend(result.entities)
         assert self._writer is not None
         self._writer.submit(report, mapper, entities)
+
+    def _read_unless_stopped(
+        self, fetcher: ResourceFetcher, region: str, item: ListedResource
+    ) -> tuple[ResourceDocument | None, str | None]:
+        """A read queued before the run was asked to stop is skipped, so that stopping waits only
+        for the reads already in flight."""
+        if self.options.should_stop():
+            return None, _SKIPPED
+        return self._read(fetcher, region, item)
 
     @staticmethod
     def _read(
@@ -474,11 +543,17 @@ class _OwnedReader:
     is reported as a warning, and every entity of that blueprint is written, as without it."""
 
     def __init__(
-        self, catalog: Catalog, query: Mapping[str, Any], shapes: Mapping[str, BlueprintShape], report: SyncReport
+        self,
+        catalog: Catalog,
+        query: Mapping[str, Any],
+        shapes: Mapping[str, BlueprintShape],
+        report: SyncReport,
+        should_stop: Callable[[], bool],
     ) -> None:
         self._catalog = catalog
         self._query = query
         self._report = report
+        self._should_stop = should_stop
         self._pool = ThreadPoolExecutor(max_workers=OWNED_READ_CONCURRENCY, thread_name_prefix="port-owned")
         self._reads = {
             blueprint: self._pool.submit(self._read, blueprint, shape) for blueprint, shape in shapes.items()
@@ -497,6 +572,8 @@ class _OwnedReader:
         for entity in self._catalog.iter_blueprint_entities(
             blueprint, self._query, include=shape.include(), page_size=STALE_SEARCH_PAGE_SIZE
         ):
+            if self._should_stop():
+                raise _Stopped
             digests.add(entity)
         log.info("owned entities read", extra={"blueprint": blueprint, "owned": len(digests)})
         return digests
@@ -508,6 +585,8 @@ class _OwnedReader:
             return None
         try:
             return read.result()
+        except _Stopped:  # the run is stopping: what is left to write is written whole, unwarned
+            return None
         except Exception as error:  # Port failed (sync/ sees the catalog only through its interface)
             with self._lock:
                 first = blueprint not in self._failed

@@ -11,7 +11,9 @@ third too); `warnings`
 found when read: counted as listed, its entity kept), the run's `not_found` list of those
 resources, and `deletion_errors` (blueprint: the Port failure that made its stale deletion stop;
 each counts in `error_count`); `missing_blueprints` (configured blueprints the catalog lacks, when
-there are any: their kinds are skipped with one error per region, nothing of them deleted).
+there are any: their kinds are skipped with one error per region, nothing of them deleted);
+`interrupted: true` when the run was asked to stop (Ctrl-C) before the end: its counts are partial,
+and stale deletion did not run.
 """
 
 from __future__ import annotations
@@ -136,6 +138,8 @@ class SyncReport:
     changes: dict[str, DryRunChanges] = field(default_factory=dict)
     resumed_from_checkpoint: bool = False
     checkpointed: bool = False
+    # Stopped on request (`SyncOptions.should_stop`) before the end: partial, and nothing deleted.
+    interrupted: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def record_error(self, record: SyncErrorRecord) -> None:
@@ -207,4 +211,6 @@ class SyncReport:
             report["changes"] = {blueprint: changes.as_dict() for blueprint, changes in self.changes.items()}
         if self.checkpointed:
             report["checkpointed"] = True
+        if self.interrupted:
+            report["interrupted"] = True
         return report
