@@ -207,3 +207,23 @@ def test_missing_configuration_says_what_to_set(lambda_env: dict[str, Any], monk
     monkeypatch.delenv("PORT_CREDS_SECRET_ARN")
     with pytest.raises(PortConfigurationError, match="PORT_CREDS_SECRET_ARN"):
         SyncInvocation(reinvoke=Reinvocations(), warm=WarmState())({}, LambdaContext("no-credentials"))
+
+
+def test_a_long_sync_logs_heartbeats_with_the_request_id_and_a_finished_line(
+    lambda_env: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SYNC_HEARTBEAT_SECONDS", "0.01")
+    monkeypatch.setenv("SYNC_HEARTBEAT_RESOURCES", "20")
+    handler = SyncInvocation(reinvoke=Reinvocations(), warm=WarmState())
+    result = handler({}, LambdaContext("req-heartbeat"))
+    assert result["status"] == "done"
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    beats = [line for line in lines if line["message"] == "sync progress"]
+    assert beats, [line["message"] for line in lines]
+    assert all(beat["aws_request_id"] == "req-heartbeat" for beat in beats)
+    assert {beat["kind"] for beat in beats} <= {"AWS::Lambda::Function", "AWS::SQS::Queue"}
+    assert all({"listed", "written", "failed", "seconds", "rate", "region"} <= set(beat) for beat in beats)
+    [finished] = [line for line in lines if line["message"] == "full sync finished"]
+    assert finished["aws_request_id"] == "req-heartbeat"
+    assert (finished["listed"], finished["error_count"], finished["interrupted"]) == (124, 0, False)

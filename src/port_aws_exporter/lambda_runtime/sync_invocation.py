@@ -3,13 +3,18 @@
 When the remaining time runs short the sync saves a checkpoint next to the config in S3, invokes
 the function again asynchronously, and the next invocation resumes; stale entities are deleted
 once, at the very end.
+
+While it runs, a `sync progress` JSON log line per running kind every `SYNC_HEARTBEAT_SECONDS`
+(default 10) or `SYNC_HEARTBEAT_RESOURCES` (default 1000) resources, whichever comes first (0
+turns either off), each with the request id; a `full sync finished` line sums the run up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from port_aws_exporter.aws.account_sessions import OrganizationDirectory, RoleSettings, single_account_regions_for
@@ -24,6 +29,13 @@ from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.port import PortCredentials
 from port_aws_exporter.sync.accounts import OrganizationSync
 from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
+from port_aws_exporter.sync.progress import (
+    DEFAULT_HEARTBEAT_RESOURCES,
+    DEFAULT_HEARTBEAT_SECONDS,
+    Heartbeat,
+    SyncProgress,
+    log_heartbeat,
+)
 
 log = logging.getLogger("port_aws_exporter.handler")
 
@@ -33,6 +45,15 @@ CONTINUATION_KEY = "checkpoint"
 ORIGINAL_CONTINUATION_KEY = "next_config_file_key"
 
 Reinvoke = Callable[[Mapping[str, Any], Any], None]
+
+
+@contextlib.contextmanager
+def heartbeats(progress: SyncProgress) -> Iterator[None]:
+    """`sync progress` log lines while the block runs, as often as the function's settings say."""
+    seconds = settings.float_setting("SYNC_HEARTBEAT_SECONDS", DEFAULT_HEARTBEAT_SECONDS)
+    resources = settings.int_setting("SYNC_HEARTBEAT_RESOURCES", DEFAULT_HEARTBEAT_RESOURCES)
+    with Heartbeat(progress, log_heartbeat, seconds=max(0.0, seconds), resources=max(0, resources)):
+        yield
 
 
 def invoke_self_async(payload: Mapping[str, Any], context: Any) -> None:
@@ -81,6 +102,7 @@ class SyncInvocation:
             default_region=installation.region,
             should_pause=lambda: store is not None and context.get_remaining_time_in_millis() < reserve_ms,
             regions_for=regions_for,
+            progress=SyncProgress(),
         )
         sync = FullSync(
             config,
@@ -89,7 +111,8 @@ class SyncInvocation:
             installation.owned_entities_query,
             options,
         )
-        outcome = sync.run(checkpoint)
+        with heartbeats(options.progress):
+            outcome = sync.run(checkpoint)
         if resume_location is not None and store is not None:
             store.delete(resume_location)
         report = outcome.report.as_dict()
@@ -112,13 +135,10 @@ class SyncInvocation:
         assert config.accounts is not None
         sessions = self._warm.account_sessions(caller, RoleSettings.of(config.accounts))
         port = self._warm.port_client(credentials, caller.installation)
-        sync = OrganizationSync(
-            config,
-            OrganizationDirectory(sessions),
-            port.for_installation,
-            SyncOptions(default_region=caller.installation.region),
-        )
-        report = sync.run().as_dict()
+        options = SyncOptions(default_region=caller.installation.region, progress=SyncProgress())
+        sync = OrganizationSync(config, OrganizationDirectory(sessions), port.for_installation, options)
+        with heartbeats(options.progress):
+            report = sync.run().as_dict()
         log.info("Done handling your resources", extra={"report": report})
         return {"status": "done", "report": report}
 
