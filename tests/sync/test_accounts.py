@@ -8,6 +8,7 @@ carries the account (`.FunctionName + "@" + .__AccountId`), so each account has 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -417,3 +418,24 @@ def test_an_identifier_that_is_not_unique_across_accounts_is_a_warning(
     assert "unique across accounts" in shared[0]
     assert report.error_count == 0
     assert sync_accounts(config).warnings == []
+
+
+def test_an_interrupted_organisation_sync_opens_no_further_account_and_deletes_nothing(
+    organization: OrganizationSummary, sync_accounts: SyncAccounts, example_catalog: PortClient, aws_client: Any
+) -> None:
+    config = _config({"organization": {}, "concurrency": 1})
+    sync_accounts(config)
+    team_a, team_b = (organization.member(name).account_id for name in ("team-a", "team-b"))
+    aws_client("organizations").close_account(AccountId=team_b)
+    stop = threading.Event()  # Ctrl-C, as `sync` sets it, right after the first page of the first account
+
+    report = sync_accounts(config, delete_departed=True, should_stop=stop.is_set, on_progress=lambda _: stop.set())
+
+    first, second = report.accounts
+    assert (first.account_id, first.status) == (HOME, "synced")
+    assert first.report is not None and first.report.interrupted
+    assert (second.account_id, second.status, second.report) == (team_a, "interrupted", None)
+    assert report.interrupted and report.as_dict()["interrupted"] is True and report.error_count == 0
+    # The departed account is not looked at: asked to delete its entities, the run deleted none.
+    assert team_b not in [part.account_id for part in report.accounts]
+    assert _owned(example_catalog, team_b) == _names(team_b)

@@ -384,10 +384,16 @@ class OrganizationSync:
         return plans, warnings
 
     def _progress(self, account_id: str) -> Callable[[KindRegionReport], None]:
-        on_progress = self._on_progress
+        """After every page: the options' own hook, then the organisation's, told the account."""
+        on_page, on_progress = self._options.on_progress, self._on_progress
         if on_progress is None:
-            return lambda report: None
-        return lambda report: on_progress(account_id, report)
+            return on_page
+
+        def both(report: KindRegionReport) -> None:
+            on_page(report)
+            on_progress(account_id, report)
+
+        return both
 
     def _warn_shared_entities(self, report: OrganizationReport) -> None:
         """Entities that several accounts wrote: their identifiers are not unique across accounts, so
