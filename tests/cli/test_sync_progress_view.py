@@ -12,10 +12,11 @@ import time
 
 from rich.console import Console
 
+from port_aws_exporter.cli.sync_command import summary_table
 from port_aws_exporter.cli.sync_progress import SyncInterruption, SyncProgressView
 from port_aws_exporter.core.logs import configure_logging, request_id
 from port_aws_exporter.sync.progress import Heartbeat, SyncProgress, heartbeat_line, log_heartbeat
-from port_aws_exporter.sync.report import KindRegionReport
+from port_aws_exporter.sync.report import KindRegionReport, SyncReport
 
 LONGEST_KIND = "AWS::ElasticLoadBalancingV2::LoadBalancer"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2", "eu-central-1", "ap-northeast-1")
@@ -30,10 +31,9 @@ class _Clock:
 
 
 def _render(view: SyncProgressView, width: int = 80, height: int = 24) -> list[str]:
-    console = Console(file=io.StringIO(), width=width, height=height, color_system=None, legacy_windows=False)
-    console.print(view)
-    output = console.file.getvalue()  # type: ignore[attr-defined]
-    return output.splitlines()
+    screen = io.StringIO()
+    Console(file=screen, width=width, height=height, color_system=None, legacy_windows=False).print(view)
+    return screen.getvalue().splitlines()
 
 
 def _progress(running: int, done: int, kind: str = LONGEST_KIND) -> tuple[SyncProgress, _Clock]:
@@ -156,3 +156,23 @@ def test_the_heartbeat_thread_logs_sync_progress_lines_with_the_request_id() -> 
         1400,
         0,
     )
+
+
+def test_at_80_columns_the_summary_table_keeps_every_kind_whole() -> None:
+    report = SyncReport(
+        kinds=[
+            KindRegionReport(0, "AWS::Lambda::Function", "eu-west-1", listed=10000, written=10000, seconds=33.2),
+            KindRegionReport(1, LONGEST_KIND, "ap-southeast-2", listed=123, written=120, failed=3, seconds=1.5),
+        ]
+    )
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(summary_table(report, 80))
+    lines = console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert all(len(line) <= 80 for line in lines)
+    [row] = [line for line in lines if LONGEST_KIND in line]
+    assert row.split()[-4:] == ["123", "120", "3", "1.5"]
+    assert lines[lines.index(row) + 1].strip() == "ap-southeast-2"
+    # Wide enough, one line per kind, with every column.
+    wide = Console(file=io.StringIO(), width=160, color_system=None)
+    wide.print(summary_table(report, 160))
+    assert any(LONGEST_KIND in line and "ap-southeast-2" in line for line in wide.file.getvalue().splitlines())  # type: ignore[attr-defined]

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
+from rich import box
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from port_aws_exporter.cli.output import INTERRUPTED_EXIT_CODE, fail, print_json, stderr_console, stdout_console
@@ -15,7 +17,7 @@ from port_aws_exporter.cli.preflight import check_catalog
 from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.port import PortConfigurationError, PortCredentials
 from port_aws_exporter.sync.progress import DEFAULT_HEARTBEAT_RESOURCES, DEFAULT_HEARTBEAT_SECONDS
-from port_aws_exporter.sync.report import SyncErrorRecord, SyncReport
+from port_aws_exporter.sync.report import KindRegionReport, SyncErrorRecord, SyncReport
 
 if TYPE_CHECKING:  # the multi-account sync is imported when a config asks for it
     from port_aws_exporter.sync.accounts import OrganizationReport
@@ -75,18 +77,35 @@ def catalog_credentials(local_catalog: str | None) -> Iterator[PortCredentials]:
         yield catalog.credentials()
 
 
-def summary_table(report: SyncReport) -> Table:
-    table = Table("#", "kind", "region", "listed", "written", "failed", "filtered", "seconds", title="Full sync")
-    for kind in sorted(report.kinds, key=lambda k: (k.index, k.region)):
+def summary_table(report: SyncReport, width: int | None = None) -> Table:
+    """The per-kind table, in the widest layout that fits `width` (default: the console's) with the
+    kind never cut: boxed with every column; then unboxed, without an all-zero `filtered`; then
+    with the region under the kind."""
+    width = width or stdout_console.width
+    kinds = sorted(report.kinds, key=lambda k: (k.index, k.region))
+    layouts = ((False, True, True), (False, False, any(kind.filtered for kind in kinds)), (True, False, False))
+    for stacked, boxed, filtered in layouts:
+        table = _summary_layout(kinds, stacked=stacked, boxed=boxed, filtered=filtered)
+        if Measurement.get(stdout_console, stdout_console.options.update_width(10 * width), table).maximum <= width:
+            return table
+    return table
+
+
+def _summary_layout(kinds: list[KindRegionReport], *, stacked: bool, boxed: bool, filtered: bool) -> Table:
+    table = Table(title="Full sync", box=box.HEAVY_HEAD)
+    if not boxed:  # narrow terminals: a rule under the header, one space between columns
+        table = Table(title="Full sync", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0), show_edge=False)
+    table.add_column("#", no_wrap=True)
+    table.add_column("kind / region" if stacked else "kind", no_wrap=True)
+    if not stacked:
+        table.add_column("region", no_wrap=True)
+    for header in ("listed", "written", "failed", *(("filtered",) if filtered else ()), "seconds" if boxed else "s"):
+        table.add_column(header, no_wrap=True, justify="left" if boxed else "right")
+    for kind in kinds:
+        where = [f"{escape(kind.kind)}\n  {kind.region}"] if stacked else [escape(kind.kind), kind.region]
+        counts = [str(kind.listed), str(kind.written), f"[red]{kind.failed}[/]" if kind.failed else "0"]
         table.add_row(
-            str(kind.index),
-            kind.kind,
-            kind.region,
-            str(kind.listed),
-            str(kind.written),
-            f"[red]{kind.failed}[/]" if kind.failed else "0",
-            str(kind.filtered),
-            f"{kind.seconds:.1f}",
+            str(kind.index), *where, *counts, *([str(kind.filtered)] if filtered else []), f"{kind.seconds:.1f}"
         )
     return table
 
