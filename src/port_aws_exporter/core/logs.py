@@ -1,5 +1,9 @@
 """Structured logs: one JSON object per line, with the Lambda request id when there is one.
 
+Every line has `time` (ISO-8601 in UTC, `2026-01-02T03:04:05.678901+00:00`), `level`, `logger` and
+`message`; in Lambda also `aws_request_id` and `cold_start` (the execution environment's first
+invocation).
+
 CloudWatch Logs Insights and every log pipeline parse JSON lines; fields passed with `extra=`
 (`kind`, `region`, `identifier`, `message_id`, …) become queryable keys. The CLI keeps human
 output on the console and logs JSON to stderr only when asked (`--log-json`) or at warning level.
@@ -16,6 +20,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 # Set by the Lambda handlers for the duration of an invocation.
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+cold_start: contextvars.ContextVar[bool | None] = contextvars.ContextVar("cold_start", default=None)
 
 _HANDLER_NAME = "port-aws-exporter-json"
 
@@ -25,6 +30,9 @@ class _RequestIdFilter(logging.Filter):
         current = request_id.get()
         if current is not None:
             record.aws_request_id = current
+        first = cold_start.get()
+        if first is not None:
+            record.cold_start = first
         return True
 
 
@@ -40,8 +48,11 @@ def configure_logging(level: str | int = "INFO", *, stream: Any = None) -> None:
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(
         JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"levelname": "level", "asctime": "time", "name": "logger"},
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            # The record's creation time as an aware UTC datetime, written in ISO-8601 (logging's
+            # own asctime is local time with a comma before the milliseconds).
+            timestamp="time",
         )
     )
     handler.addFilter(_RequestIdFilter())
