@@ -11,28 +11,47 @@ output on the console and logs JSON to stderr only when asked (`--log-json`) or 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
 import sys
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-# Set by the Lambda handlers for the duration of an invocation.
-request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-cold_start: contextvars.ContextVar[bool | None] = contextvars.ContextVar("cold_start", default=None)
+# Set by the Lambda handlers for the duration of an invocation (`invocation_fields`).
+_invocation: contextvars.ContextVar[Mapping[str, Any] | None] = contextvars.ContextVar("invocation", default=None)
+
+
+# The same, for the threads an invocation starts (a context variable does not reach them). Lambda
+# runs one invocation at a time in a process, so the process-wide value is the right one there.
+class _ProcessInvocation:
+    fields: Mapping[str, Any] | None = None
+
 
 _HANDLER_NAME = "port-aws-exporter-json"
 
 
-class _RequestIdFilter(logging.Filter):
+@contextlib.contextmanager
+def invocation_fields(fields: Mapping[str, Any]) -> Iterator[None]:
+    """Add `fields` (the request id, cold start) to every log line written until the block ends,
+    by this thread and by the threads it starts."""
+    token = _invocation.set(dict(fields))
+    previous, _ProcessInvocation.fields = _ProcessInvocation.fields, dict(fields)
+    try:
+        yield
+    finally:
+        _invocation.reset(token)
+        _ProcessInvocation.fields = previous
+
+
+class _InvocationFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        current = request_id.get()
-        if current is not None:
-            record.aws_request_id = current
-        first = cold_start.get()
-        if first is not None:
-            record.cold_start = first
+        fields = _invocation.get() or _ProcessInvocation.fields
+        for name, value in (fields or {}).items():
+            if value is not None:
+                setattr(record, name, value)
         return True
 
 
@@ -55,5 +74,5 @@ def configure_logging(level: str | int = "INFO", *, stream: Any = None) -> None:
             timestamp="time",
         )
     )
-    handler.addFilter(_RequestIdFilter())
+    handler.addFilter(_InvocationFilter())
     logger.addHandler(handler)

@@ -8,18 +8,16 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from port_aws_exporter.core.logs import cold_start, configure_logging, request_id
+from port_aws_exporter.core.logs import configure_logging, invocation_fields
 from port_aws_exporter.lambda_runtime import settings
 
-_first_invocation = True
-_first_lock = threading.Lock()
+_invoked = threading.Event()
 
 
 def _take_cold_start() -> bool:
-    """True once per process: Lambda runs one invocation at a time in an execution environment."""
-    global _first_invocation
-    with _first_lock:
-        first, _first_invocation = _first_invocation, False
+    """True once per process: the execution environment's first invocation."""
+    first = not _invoked.is_set()
+    _invoked.set()
     return first
 
 
@@ -29,9 +27,5 @@ def lambda_invocation_logs(context: Any) -> Iterator[bool]:
     the invocation's request id (`context.aws_request_id`) and `cold_start`; yields `cold_start`."""
     configure_logging(settings.log_level())
     first = _take_cold_start()
-    tokens = (request_id.set(getattr(context, "aws_request_id", None)), cold_start.set(first))
-    try:
+    with invocation_fields({"aws_request_id": getattr(context, "aws_request_id", None), "cold_start": first}):
         yield first
-    finally:
-        request_id.reset(tokens[0])
-        cold_start.reset(tokens[1])

@@ -29,6 +29,7 @@ of them answered 429), and `ColdStart` on an execution environment's first invoc
 from __future__ import annotations
 
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -79,14 +80,14 @@ def emit_sync_metrics(report: Mapping[str, Any] | None, port: PortCallTally | No
             per_kind.add_metric("ResourcesListed", MetricUnit.Count, counts["listed"])
             per_kind.add_metric("EntitiesWritten", MetricUnit.Count, counts["written"])
             per_kind.add_metric("EntitiesFailed", MetricUnit.Count, counts["failed"])
-            per_kind.flush_metrics()
+            _write(per_kind)
     run = _metrics()
     if report is not None:
         run.add_metric("EntitiesDeleted", MetricUnit.Count, int(report.get("deleted", 0)))
         run.add_metric("SyncErrors", MetricUnit.Count, int(report.get("error_count", 0)))
         run.add_metric("SyncDuration", MetricUnit.Seconds, float(report.get("seconds", 0.0)))
     _add_invocation(run, port, cold_start)
-    run.flush_metrics()
+    _write(run)
 
 
 def emit_batch_metrics(
@@ -110,7 +111,7 @@ def emit_batch_metrics(
     for latency in _latencies_ms(results, event_times, written_at):
         metrics.add_metric("EventLatency", MetricUnit.Milliseconds, latency)
     _add_invocation(metrics, port, cold_start)
-    metrics.flush_metrics()
+    _write(metrics)
 
 
 def emit_batch_failure(messages: int, port: PortCallTally | None, *, cold_start: bool) -> None:
@@ -119,7 +120,14 @@ def emit_batch_failure(messages: int, port: PortCallTally | None, *, cold_start:
     metrics.add_metric("MessagesFailed", MetricUnit.Count, messages)
     metrics.add_metric("BatchesFailed", MetricUnit.Count, 1)
     _add_invocation(metrics, port, cold_start)
+    _write(metrics)
+
+
+def _write(metrics: EphemeralMetrics) -> None:
     metrics.flush_metrics()
+    # Powertools prints the document; written now, not when the buffer fills, so that a function
+    # that ends (or is frozen) right after leaves it in its log.
+    sys.stdout.flush()
 
 
 def _add_invocation(metrics: EphemeralMetrics, port: PortCallTally | None, cold_start: bool) -> None:
