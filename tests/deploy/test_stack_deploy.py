@@ -176,6 +176,8 @@ def test_both_functions_run_the_uploaded_artifact_with_the_stacks_settings(
                 "BUCKET_NAME": STACK_PARAMETERS["BucketName"],
                 "CONFIG_JSON_FILE_KEY": STACK_PARAMETERS["ConfigJsonFileKey"],
                 "PORT_CREDS_SECRET_ARN": stack.parameters["CustomPortCredentialsSecretARN"],
+                "POWERTOOLS_METRICS_NAMESPACE": "PortAwsExporter",
+                "POWERTOOLS_SERVICE_NAME": STACK_PARAMETERS["FunctionName"],
             }
         },
     }
@@ -369,7 +371,12 @@ def test_what_moto_cannot_deploy(stack: DeployedStack, defaults_stack: DeployedS
     assert [secret["ARN"] for secret in secrets] == [stack.parameters["CustomPortCredentialsSecretARN"]]
     assert "PortCredentialsSecretARN" not in defaults_stack.outputs
     defaults_function = function_configuration(client, defaults_stack.outputs["LambdaFunctionARN"])
-    assert set(defaults_function["Environment"]["Variables"]) == {"BUCKET_NAME", "CONFIG_JSON_FILE_KEY"}
+    assert set(defaults_function["Environment"]["Variables"]) == {
+        "BUCKET_NAME",
+        "CONFIG_JSON_FILE_KEY",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_SERVICE_NAME",
+    }
     assert "Resource" not in _inline_statements(client, defaults_stack, "SyncFunctionRole")["ReadPortCredentials"]
 
     # Ignored properties: the template asks for arm64, a log group, tags and a managed policy.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.rules.samples import sample_event
 from port_aws_exporter.rules.template import EventRule, load_rule_template
-from tests.deploy.artifact_runtime import ArtifactRuntime
+from tests.deploy.artifact_runtime import ArtifactRuntime, HandlerError
 from tests.deploy.local_deployment import (
     ACCOUNT_ID,
     EXAMPLES,
@@ -101,7 +102,7 @@ class DeployedFunction:
         )
 
 
-FunctionStarter = Callable[[str], DeployedFunction]
+FunctionStarter = Callable[..., DeployedFunction]
 
 
 @pytest.fixture
@@ -113,10 +114,11 @@ def deployed_function(
     host_artifact_code: Path,
     tmp_path: Path,
 ) -> Iterator[FunctionStarter]:
-    """`deployed_function("SyncFunction")`: a cold execution environment of that function of the stack."""
+    """`deployed_function("SyncFunction")`: a cold execution environment of that function of the stack
+    (keyword arguments override its environment variables)."""
     started: list[ArtifactRuntime] = []
 
-    def start(logical_id: str) -> DeployedFunction:
+    def start(logical_id: str, **overrides: str) -> DeployedFunction:
         configuration = client("lambda").get_function_configuration(FunctionName=stack.physical_id(logical_id))
         environment = {
             # What Lambda sets, as far as the handlers read it.
@@ -137,6 +139,7 @@ def deployed_function(
             # The local stack in place of AWS and Port.
             "AWS_ENDPOINT_URL": local_aws.url,
             "PORT_API_URL": local_catalog.url,
+            **overrides,
         }
         runtime = ArtifactRuntime(host_artifact_code, environment, tmp_path / f"{logical_id}.log")
         started.append(runtime)
@@ -230,11 +233,87 @@ def test_the_full_sync_from_the_artifact_writes_the_local_aws_into_the_catalog(
     )
 
     assert_imports_only_the_artifact(sync.runtime, host_artifact_code)
-    # Its logs: JSON lines with the request id, and the Port secret nowhere.
+    # Its logs: JSON lines with the request id, an ISO-8601 UTC time and cold_start, and the Port
+    # secret nowhere.
     (invocation,) = sync.runtime.invocations
-    done = [record for record in sync.runtime.log_records() if record["message"] == "Done handling your resources"]
+    logs = [record for record in sync.runtime.log_records() if "_aws" not in record]
+    done = [record for record in logs if record["message"] == "Done handling your resources"]
     assert [record["aws_request_id"] for record in done] == [invocation.request_id]
+    assert_invocation_log_fields(logs, cold_start=True)
     assert local_catalog.client_secret not in sync.runtime.log_text()
+
+    # Its metrics, in CloudWatch's embedded metric format: one document per kind, one for the run.
+    documents = emf_documents(sync.runtime)
+    per_kind = {document["kind"]: document for document in documents if "kind" in document}
+    expected_kinds: dict[str, dict[str, int]] = {}
+    for row in result["report"]["kinds"]:
+        counts = expected_kinds.setdefault(row["kind"], {"listed": 0, "written": 0, "failed": 0})
+        for key in counts:
+            counts[key] += row[key]
+    assert sorted(per_kind) == sorted(expected_kinds)
+    for kind, counts in expected_kinds.items():
+        assert metric_values(per_kind[kind]) == {
+            "ResourcesListed": [counts["listed"]],
+            "EntitiesWritten": [counts["written"]],
+            "EntitiesFailed": [counts["failed"]],
+        }, kind
+        assert dimensions(per_kind[kind]) == [["kind", "service"]]
+    assert metric_values(per_kind["AWS::Lambda::Function"])["ResourcesListed"] == [2]
+    assert metric_values(per_kind["AWS::SQS::Queue"])["ResourcesListed"] == [2]
+    (run,) = [document for document in documents if "kind" not in document]
+    assert dimensions(run) == [["service"]]
+    assert metric_values(run) == {
+        "EntitiesDeleted": [1],
+        "SyncErrors": [0],
+        "SyncDuration": [result["report"]["seconds"]],
+        "PortRetries": [0],
+        "PortThrottled": [0],
+        "ColdStart": [1],
+    }
+    assert metric_units(run)["SyncDuration"] == "Seconds"
+
+
+def emf_documents(runtime: ArtifactRuntime) -> list[dict[str, Any]]:
+    """The embedded-metric-format documents the function wrote (its stdout goes to its log), each
+    checked for the shape CloudWatch requires: every metric and dimension named is in the document."""
+    documents = [record for record in runtime.log_records() if "_aws" in record]
+    for document in documents:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "PortAwsExporter"
+        assert isinstance(document["_aws"]["Timestamp"], int)
+        # The template's POWERTOOLS_SERVICE_NAME: the stack's FunctionName.
+        assert document["service"] == STACK_PARAMETERS["FunctionName"]
+        for names in directive["Dimensions"]:
+            assert all(isinstance(document[name], str) for name in names)
+        for metric in directive["Metrics"]:
+            assert metric["Name"] in document
+    return documents
+
+
+def metric_values(document: dict[str, Any]) -> dict[str, list[float]]:
+    """Each metric of an EMF document and its values (Powertools writes a list of them)."""
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    return {metric["Name"]: document[metric["Name"]] for metric in directive["Metrics"]}
+
+
+def metric_units(document: dict[str, Any]) -> dict[str, str]:
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    return {metric["Name"]: metric["Unit"] for metric in directive["Metrics"]}
+
+
+def dimensions(document: dict[str, Any]) -> list[list[str]]:
+    (directive,) = document["_aws"]["CloudWatchMetrics"]
+    names: list[list[str]] = directive["Dimensions"]
+    return names
+
+
+def assert_invocation_log_fields(records: list[dict[str, Any]], *, cold_start: bool) -> None:
+    """Every line has its time in ISO-8601 UTC, the request id and whether it was a cold start."""
+    assert records
+    for record in records:
+        moment = datetime.fromisoformat(record["time"])
+        assert moment.utcoffset() == timedelta(0), record["time"]
+        assert record["cold_start"] is cold_start and record["aws_request_id"]
 
 
 def assert_imports_only_the_artifact(runtime: ArtifactRuntime, code_dir: Path) -> None:
@@ -335,6 +414,22 @@ def test_an_sqs_batch_from_the_deployed_queue_updates_the_catalog_and_fails_only
     assert catalog.get_entity("awsSqsQueue", "legacy-jobs") is None
     [failure] = [record for record in events.runtime.log_records() if record.get("message_id") == broken_id]
     assert failure["level"] == "ERROR" and "jq" in failure["message"].lower()
+    (batch_metrics,) = emf_documents(events.runtime)
+    assert dimensions(batch_metrics) == [["service"]]
+    values = metric_values(batch_metrics)
+    latencies = values.pop("EventLatency")
+    assert values == {
+        "MessagesApplied": [3],
+        "MessagesFailed": [1],
+        "MessagesDropped": [0],
+        "MessagesSkipped": [0],
+        "PortRetries": [0],
+        "PortThrottled": [0],
+        "ColdStart": [1],
+    }
+    # One latency per message that wrote or deleted an entity, from the moment it reached the queue.
+    assert len(latencies) == 3 and all(latency >= 0 for latency in latencies)
+    assert metric_units(batch_metrics)["EventLatency"] == "Milliseconds"
     assert local_catalog.client_secret not in events.runtime.log_text()
     assert_imports_only_the_artifact(events.runtime, host_artifact_code)
 
@@ -350,6 +445,52 @@ def test_an_sqs_batch_from_the_deployed_queue_updates_the_catalog_and_fails_only
             assert received == 0
     assert queues.depth() == 0
     assert [message["Body"] for message in queues.peek(queues.dlq_url)] == [BROKEN_MESSAGE]
+    # The warm function's later batches: the broken message alone, and no cold start.
+    retries = emf_documents(events.runtime)[1:]
+    assert len(retries) == int(STACK_PARAMETERS["EventsMaxReceiveCount"]) - 1
+    assert all(metric_values(document)["MessagesFailed"] == [1] for document in retries)
+    assert all("ColdStart" not in metric_values(document) for document in retries)
+    last = [record for record in events.runtime.log_records() if record.get("message_id") == broken_id][-1]
+    assert last["cold_start"] is False
+
+
+def test_a_config_that_cannot_be_read_fails_the_invocation_and_every_message_returns(
+    stack: DeployedStack,
+    client: ClientFactory,
+    deployed_function: FunctionStarter,
+) -> None:
+    sqs = client("sqs")
+    queue_arn = stack.outputs["EventsQueueARN"]
+    queues = EventQueues(
+        sqs,
+        queue_url=sqs.get_queue_url(QueueName=queue_arn.rsplit(":", 1)[1])["QueueUrl"],
+        dlq_url=sqs.get_queue_url(QueueName=stack.outputs["EventsDeadLetterQueueARN"].rsplit(":", 1)[1])["QueueUrl"],
+        queue_arn=queue_arn,
+    )
+    body = json.dumps({"resource_type": "AWS::SQS::Queue", "region": f'"{REGION}"', "identifier": '"orders"'})
+    queues.send(body, body)
+    # The function pointed at a config object that is not in the bucket.
+    events = deployed_function("EventsFunction", CONFIG_JSON_FILE_KEY="moved/config.json")
+    source = LambdaEventSource(queues, lambda event, _context: events(event))
+
+    assert source.poll() == 2
+    (invocation,) = source.invocations
+    # A function error (Lambda's Errors metric counts it), not a success listing every message.
+    assert isinstance(invocation["error"], HandlerError)
+    assert str(invocation["error"]).startswith("BatchNotProcessed: cannot process the batch of 2 messages:")
+    assert "moved/config.json" in str(invocation["error"])
+    # Nothing deleted: both messages come back (after their retry delay).
+    assert queues.depth() == 2
+    (failure,) = [metric_values(document) for document in emf_documents(events.runtime)]
+    assert failure == {"MessagesFailed": [2], "BatchesFailed": [1], "ColdStart": [1]}
+    [logged] = [record for record in events.runtime.log_records() if record.get("level") == "ERROR"]
+    assert logged["message"].startswith("cannot process the batch") and logged["messages"] == 2
+
+    # The full sync with the same config fails its invocation too.
+    sync = deployed_function("SyncFunction", CONFIG_JSON_FILE_KEY="moved/config.json")
+    with pytest.raises(HandlerError, match=r"moved/config\.json"):
+        sync({})
+    sqs.purge_queue(QueueUrl=queues.queue_url)
 
 
 def _expire_visibility(queues: EventQueues, invocation: dict[str, Any]) -> None:

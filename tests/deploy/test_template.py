@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -126,8 +128,27 @@ def test_code_runtime_and_architecture_match_the_default_artifact(source: dict[s
     function_globals = source["Globals"]["Function"]
     assert function_globals["Runtime"] == DEFAULT_LAMBDA_TARGET.runtime
     assert function_globals["Architectures"] == [DEFAULT_LAMBDA_TARGET.architecture]
+    # `sam build` runs the Makefile of the code's directory for each function...
     code = (TEMPLATE.parent / function_globals["CodeUri"]).resolve()
-    assert code == default_artifact_path(PROJECT, DEFAULT_LAMBDA_TARGET)
+    assert (code / "Makefile").is_file()
+    functions = {name: r for name, r in source["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
+    assert sorted(functions) == ["EventsFunction", "SyncFunction"]
+    assert all(function["Metadata"] == {"BuildMethod": "makefile"} for function in functions.values())
+    assert all("CodeUri" not in function["Properties"] for function in functions.values())
+    # ...whose targets build the default artifact, where `port-aws-exporter package` puts it.
+    for name in functions:
+        planned = subprocess.run(
+            ["make", "--dry-run", "--always-make", "--makefile", str(code / "Makefile"), f"build-{name}"],
+            env={"PATH": os.environ["PATH"], "ARTIFACTS_DIR": f"/built/{name}"},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.splitlines()
+        artifact = default_artifact_path(PROJECT, DEFAULT_LAMBDA_TARGET)
+        assert [line.split()[1:] for line in planned] == [
+            ["package", "--project", str(PROJECT), "--arch", "arm64", "--python", "3.12", "--output", str(artifact)],
+            ["-m", "zipfile", "-e", str(artifact), f"/built/{name}"],
+        ]
 
 
 def test_two_functions_with_the_handlers_and_timeouts(resources: dict[str, Any]) -> None:
@@ -147,6 +168,8 @@ def test_two_functions_with_the_handlers_and_timeouts(resources: dict[str, Any])
             "PORT_API_URL",
             "ACCOUNTS_ROLE_NAME",
             "ACCOUNTS_EXTERNAL_ID",
+            "POWERTOOLS_METRICS_NAMESPACE",
+            "POWERTOOLS_SERVICE_NAME",
         }
         assert variables["PORT_API_URL"] == {
             "Fn::If": ["HasPortApiUrl", {"Ref": "PortApiUrl"}, {"Ref": "AWS::NoValue"}]

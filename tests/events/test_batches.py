@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from port_aws_exporter import handler as handler_module
-from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
+from port_aws_exporter.lambda_runtime.events_invocation import BatchNotProcessed, EventsInvocation
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient
@@ -190,7 +190,7 @@ def test_lambda_handler_sends_an_sqs_batch_to_the_event_path(
     assert port.get_entity("lambda", name) is not None
 
 
-def test_when_the_config_cannot_be_read_every_message_returns(
+def test_when_the_config_cannot_be_read_the_invocation_fails_and_every_message_returns(
     events_lambda: EventsInvocation,
     seed_message: MessageFactory,
     monkeypatch: pytest.MonkeyPatch,
@@ -198,8 +198,10 @@ def test_when_the_config_cannot_be_read_every_message_returns(
 ) -> None:
     monkeypatch.setenv("PORT_AWS_EXPORTER_CONFIG", "/nonexistent/config.json")
     body = seed_message("CreateFunction20150331", "any")
-    response = events_lambda(sqs_event(body, body), LambdaContext())
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    # A failed invocation, not a success listing every message: Lambda's Errors metric counts it,
+    # and returns the whole batch to the queue.
+    with pytest.raises(BatchNotProcessed, match="cannot process the batch of 2 messages: .*/nonexistent/config.json"):
+        events_lambda(sqs_event(body, body), LambdaContext())
     [line] = [line for line in log_lines(capsys.readouterr().err) if line["level"] == "ERROR"]
     assert "file not found: /nonexistent/config.json" in line["message"] and line["message_ids"] == ["m0", "m1"]
 

@@ -21,9 +21,11 @@ longest call (its timeout plus its retry budget, and 2 s) before that deadline. 
 applied in time fail transiently and come back, instead of the function being killed with the
 whole batch. A batch's jq time is bounded as a whole: `EVENTS_BATCH_JQ_SECONDS` (default 4).
 
-When the batch cannot be processed at all (no config, no credentials), every message is reported
-failed: they return to the queue and, if the problem lasts, reach the dead-letter queue, from which
-`port-aws-exporter dlq replay` brings them back after the fix.
+When the batch cannot be processed at all (no config, no credentials, a fault of ours), the
+invocation fails (`BatchNotProcessed`), so that Lambda's `Errors` metric and alarms see it, and every
+message returns to the queue (after its retry delay, as a failed message does) and, if the problem
+lasts, reaches the dead-letter queue, from which `port-aws-exporter dlq replay` brings them back
+after the fix. Each batch emits its metrics (`lambda_runtime.metrics`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,12 @@ from port_aws_exporter.events.records import (
 )
 from port_aws_exporter.lambda_runtime import settings
 from port_aws_exporter.lambda_runtime.logs import lambda_invocation_logs
+from port_aws_exporter.lambda_runtime.metrics import (
+    PortCallTally,
+    emit_batch_failure,
+    emit_batch_metrics,
+    event_times_of,
+)
 from port_aws_exporter.lambda_runtime.settings import LambdaEnvironment
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.port import PortClient, PortCredentials
@@ -71,6 +79,10 @@ EVENT_PORT_OPTIONS: dict[str, Any] = {"timeout": 10.0, "retry_budget_seconds": 1
 DEFAULT_TIME_RESERVE_SECONDS = 3.0
 # Added to the Port client's longest call (timeout + retry budget): a 401's renewed send, slack.
 _CALL_SLACK_SECONDS = 2.0
+
+
+class BatchNotProcessed(RuntimeError):
+    """No message of the batch could be processed: the invocation fails, and Lambda counts an error."""
 
 
 @dataclass
@@ -98,19 +110,28 @@ class EventsInvocation:
         self._batch: _Cached | None = None
 
     def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
-        with lambda_invocation_logs(context):
-            records = event.get("Records") if isinstance(event, Mapping) else None
-            return self._run([SqsRecord.from_lambda(record) for record in records or []], context)
+        with lambda_invocation_logs(context) as cold_start:
+            raw = event.get("Records") if isinstance(event, Mapping) else None
+            records = [SqsRecord.from_lambda(record) for record in raw or []]
+            return self._run(records, event_times_of(raw), context, cold_start)
 
-    def _run(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
+    def _run(
+        self, records: list[SqsRecord], event_times: dict[str, float], context: Any, cold_start: bool
+    ) -> dict[str, Any]:
         if not records:
             return {"batchItemFailures": []}
-        response = self._process(records, context)
+        try:
+            response = self._process(records, event_times, context, cold_start)
+        except BatchNotProcessed:
+            self._delay_retries(records)
+            raise
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         self._delay_retries([record for record in records if record.message_id in failed])
         return response
 
-    def _process(self, records: list[SqsRecord], context: Any) -> dict[str, Any]:
+    def _process(
+        self, records: list[SqsRecord], event_times: dict[str, float], context: Any, cold_start: bool
+    ) -> dict[str, Any]:
         started = time.monotonic()
         try:
             batch, port = self._prepare(context)
@@ -122,14 +143,18 @@ class EventsInvocation:
                 error,
                 extra={"messages": len(records), "message_ids": [record.message_id for record in records]},
             )
-            return {"batchItemFailures": [{"itemIdentifier": record.message_id} for record in records]}
+            emit_batch_failure(len(records), None, cold_start=cold_start)
+            raise BatchNotProcessed(f"cannot process the batch of {len(records)} messages: {error}") from error
         auth_calls = port.counters.auth_calls
+        tally = PortCallTally.of(port.counters)
         try:
             outcome = batch.process(records, deadline=deadline)
-        except Exception:
+        except Exception as error:
             # A fault of ours that escaped the per-message handling: the whole batch comes back.
             log.exception("processing the batch failed", extra={"messages": len(records)})
-            return {"batchItemFailures": [{"itemIdentifier": record.message_id} for record in records]}
+            emit_batch_failure(len(records), tally, cold_start=cold_start)
+            raise BatchNotProcessed(f"processing the batch of {len(records)} messages failed: {error}") from error
+        emit_batch_metrics(outcome, event_times, tally, written_at=time.time(), cold_start=cold_start)
         log.info(
             "batch done",
             extra={

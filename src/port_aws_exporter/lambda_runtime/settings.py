@@ -171,6 +171,16 @@ def port_max_requests_per_minute() -> int | None:
     return value or None
 
 
+def metrics_namespace() -> str:
+    """`POWERTOOLS_METRICS_NAMESPACE`: the CloudWatch namespace of the functions' metrics."""
+    return os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or "PortAwsExporter"
+
+
+def metrics_service() -> str:
+    """`POWERTOOLS_SERVICE_NAME`: the `service` dimension of the functions' metrics."""
+    return os.environ.get("POWERTOOLS_SERVICE_NAME", "").strip() or "port-aws-exporter"
+
+
 def log_level() -> str:
     """`LOG_LEVEL`, default INFO."""
     return os.environ.get("LOG_LEVEL", "INFO")

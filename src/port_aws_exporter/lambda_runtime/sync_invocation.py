@@ -2,7 +2,7 @@
 
 When the remaining time runs short the sync saves a checkpoint next to the config in S3, invokes
 the function again asynchronously, and the next invocation resumes; stale entities are deleted
-once, at the very end.
+once, at the very end. The run's metrics (`lambda_runtime.metrics`) are emitted when it is done.
 
 While it runs, a `sync progress` JSON log line per running kind every `SYNC_HEARTBEAT_SECONDS`
 (default 10) or `SYNC_HEARTBEAT_RESOURCES` (default 1000) resources, whichever comes first (0
@@ -24,6 +24,7 @@ from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.lambda_runtime import settings
 from port_aws_exporter.lambda_runtime.checkpoint_store import S3CheckpointStore
 from port_aws_exporter.lambda_runtime.logs import lambda_invocation_logs
+from port_aws_exporter.lambda_runtime.metrics import PortCallTally, emit_sync_metrics
 from port_aws_exporter.lambda_runtime.settings import EVENT_CREDENTIAL_KEYS, S3Location
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.port import PortCredentials
@@ -72,8 +73,13 @@ class SyncInvocation:
         self._warm = warm or WarmState.shared()
 
     def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
-        with lambda_invocation_logs(context):
-            return self._run(event or {}, context)
+        with lambda_invocation_logs(context) as cold_start:
+            port_calls = PortCallTally(self._warm.port_retry_counts)
+            result = self._run(event or {}, context)
+            emit_sync_metrics(
+                result["report"] if result["status"] == "done" else None, port_calls, cold_start=cold_start
+            )
+            return result
 
     def _run(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         environment = settings.lambda_environment()

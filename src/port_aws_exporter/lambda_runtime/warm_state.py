@@ -50,6 +50,12 @@ class WarmState:
                 self._port[key] = PortClient(credentials, installation, max_requests_per_minute=limit, **options)
             return self._port[key]
 
+    def port_retry_counts(self) -> tuple[int, int]:
+        """Requests the warm Port clients retried so far, and how many of those were throttled (429)."""
+        with self._lock:
+            counters = [client.counters for client in self._port.values()]
+        return sum(c.retries for c in counters), sum(c.throttled for c in counters)
+
     def account_sessions(self, caller: CallerIdentity, role: RoleSettings) -> AccountSessions:
         """The warm sessions of the accounts (assumed roles kept until they near expiry), shared by
         the full sync and the event path of this function."""
