@@ -14,7 +14,7 @@ from rich.console import Console
 
 from port_aws_exporter.cli.sync_command import summary_table
 from port_aws_exporter.cli.sync_progress import SyncInterruption, SyncProgressView
-from port_aws_exporter.core.logs import configure_logging, request_id
+from port_aws_exporter.core.logs import configure_logging, invocation_fields
 from port_aws_exporter.sync.progress import Heartbeat, SyncProgress, heartbeat_line, log_heartbeat
 from port_aws_exporter.sync.report import KindRegionReport, SyncReport
 
@@ -138,14 +138,15 @@ def test_the_heartbeat_thread_logs_sync_progress_lines_with_the_request_id() -> 
     report = KindRegionReport(0, "AWS::Lambda::Function", "us-east-1", listed=1500, written=1400)
     progress.kind_started(report)
     report.listed = 3000
-    token = request_id.set("req-42")
     try:
-        with Heartbeat(progress, log_heartbeat, seconds=0, resources=1000, tick=0.01):
+        with (
+            invocation_fields({"aws_request_id": "req-42"}),
+            Heartbeat(progress, log_heartbeat, seconds=0, resources=1000, tick=0.01),
+        ):
             deadline = time.monotonic() + 5
             while "sync progress" not in stream.getvalue() and time.monotonic() < deadline:
                 time.sleep(0.01)
     finally:
-        request_id.reset(token)
         logging.getLogger("port_aws_exporter").handlers.clear()
     [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
     assert line["message"] == "sync progress" and line["aws_request_id"] == "req-42"

@@ -200,7 +200,7 @@ def test_when_the_config_cannot_be_read_the_invocation_fails_and_every_message_r
     body = seed_message("CreateFunction20150331", "any")
     # A failed invocation, not a success listing every message: Lambda's Errors metric counts it,
     # and returns the whole batch to the queue.
-    with pytest.raises(BatchNotProcessed, match="cannot process the batch of 2 messages: .*/nonexistent/config.json"):
+    with pytest.raises(BatchNotProcessed, match=r"cannot process the batch of 2 messages: .*/nonexistent/config.json"):
         events_lambda(sqs_event(body, body), LambdaContext())
     [line] = [line for line in log_lines(capsys.readouterr().err) if line["level"] == "ERROR"]
     assert "file not found: /nonexistent/config.json" in line["message"] and line["message_ids"] == ["m0", "m1"]

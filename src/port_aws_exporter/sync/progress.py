@@ -190,7 +190,7 @@ Emit = Callable[[ProgressRow, float], None]
 class Heartbeat:
     """A background thread that emits a heartbeat per running (kind, region) when one is due
     (`SyncProgress.due_heartbeats`). It runs in a copy of the caller's context, so a log line
-    carries the Lambda request id (`core.logs.request_id`) like the caller's own."""
+    carries the Lambda request id (`core.logs.invocation_fields`) like the caller's own."""
 
     def __init__(
         self,
