@@ -336,6 +336,4 @@ def sample_event_command(
         fail(f"cannot build a sample of {name} on {kind}: {error}")
     print_json(case.event)
     outcome = "nothing (a failed call)" if error_code else f"{case.action} of {', '.join(sorted(case.identifiers))}"
-    stderr_console.print(
-        f"{escape(name)} on {escape(kind)}: the exporter should make {escape(outcome)}", soft_wrap=True
-    )
+    stderr_console.print(f"{escape(name)} on {escape(kind)}: the exporter makes {escape(outcome)}", soft_wrap=True)
