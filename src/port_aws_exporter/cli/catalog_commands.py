@@ -355,12 +355,12 @@ class DatabaseTarget:
     def write(self, blueprint: str, entities: list[dict[str, Any]]) -> list[str]:
         from port_aws_exporter.local.catalog import WriteOptions
 
-        status, answer = self.service.bulk_write(blueprint, {"entities": entities}, WriteOptions(), self.writer)
-        return (
-            [f"{error.get('identifier')}: {error.get('message')}" for error in answer["errors"]]
-            if status != 200
-            else []
-        )
+        failures: list[str] = []
+        for start in range(0, len(entities), 20):  # the bulk route's limit, as over the API
+            body = {"entities": entities[start : start + 20]}
+            _status, answer = self.service.bulk_write(blueprint, body, WriteOptions(), self.writer)
+            failures.extend(f"{error.get('identifier')}: {error.get('message')}" for error in answer["errors"])
+        return failures
 
     @staticmethod
     def _unless_missing(read: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
