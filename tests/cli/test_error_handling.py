@@ -10,30 +10,18 @@ import json
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from port_aws_exporter.local.aws import RunningLocalAws
+from tests.cli_runner import run_cli
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = PROJECT / "examples" / "config.json"
 EXAMPLE_RULES = PROJECT / "examples" / "rules.yaml"
 NOT_UTF8 = b"\xff\xfe{\x00 not text"
-
-
-def run_cli(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "port_aws_exporter", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
 
 
 def assert_clean_error(result: subprocess.CompletedProcess[str], *expected: str, exit_code: int = 1) -> None:

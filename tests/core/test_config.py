@@ -45,7 +45,11 @@ def test_the_eks_examples_misplaced_relations_is_a_warning(shared_data: Path) ->
     report = check_config(json.loads((shared_data / "port-examples" / "eks.mapping.json").read_text()))
     assert report.valid
     assert [(w.path, w.message) for w in report.warnings] == [
-        ("resources[0].port.entity.relations", "unknown key 'relations' is ignored by this version")
+        (
+            "resources[0].port.entity.relations",
+            "unknown key 'relations' is ignored by this version: "
+            "'relations' belongs under resources[0].port.entity.mappings[]",
+        )
     ]
 
 

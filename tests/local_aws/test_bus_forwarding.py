@@ -8,28 +8,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
-
-from port_aws_exporter.cli import main
 from port_aws_exporter.local.aws import OrganizationSummary, RunningLocalAws, seed_organization
 from port_aws_exporter.local.aws.changes.make_change import make_change
 from port_aws_exporter.local.aws.rule_deployment import deploy_rule_template
 from port_aws_exporter.local.aws.service_clients import local_client
+from tests.cli_runner import generate_raw_rules_template
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "config.json"
 HOME = "123456789012"
 REGION = "us-east-1"
-
-
-def raw_template(tmp_path: Path, layout: str) -> Path:
-    path = tmp_path / f"{layout}.yaml"
-    result = CliRunner().invoke(
-        main,
-        ["rules", "generate", "--config", str(EXAMPLE_CONFIG), "--raw", layout, "--output", str(path)],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    return path
 
 
 def drain(endpoint_url: str, queue_url: str) -> list[dict[str, Any]]:
@@ -50,11 +36,13 @@ def test_member_changes_reach_the_central_queue_whole_only_when_the_bus_admits_t
 ) -> None:
     organization: OrganizationSummary = seed_organization(fresh_local_aws.url, members=2)
     team_a, team_b = (organization.member(name).account_id for name in ("team-a", "team-b"))
-    central = deploy_rule_template(fresh_local_aws.url, raw_template(tmp_path, "central"), "raw-events", region=REGION)
+    central = deploy_rule_template(
+        fresh_local_aws.url, generate_raw_rules_template(tmp_path, "central"), "raw-events", region=REGION
+    )
     for member in (team_a, team_b):
         deploy_rule_template(
             fresh_local_aws.url,
-            raw_template(tmp_path, "member"),
+            generate_raw_rules_template(tmp_path, "member"),
             "raw-events",
             parameters={"CentralAccountId": HOME},
             region=REGION,
@@ -83,10 +71,12 @@ def test_the_organisation_is_admitted_by_its_id(
 ) -> None:
     organization = seed_organization(fresh_local_aws.url, members=1)
     member = organization.members[0].account_id
-    central = deploy_rule_template(fresh_local_aws.url, raw_template(tmp_path, "central"), "raw-events", region=REGION)
+    central = deploy_rule_template(
+        fresh_local_aws.url, generate_raw_rules_template(tmp_path, "central"), "raw-events", region=REGION
+    )
     deploy_rule_template(
         fresh_local_aws.url,
-        raw_template(tmp_path, "member"),
+        generate_raw_rules_template(tmp_path, "member"),
         "raw-events",
         parameters={"CentralAccountId": HOME},
         region=REGION,

@@ -11,7 +11,6 @@ import pytest
 
 from port_aws_exporter.local.aws import RunningLocalAws, SeedSummary, seed_demo_world
 from port_aws_exporter.local.aws.cloudcontrol.schemas import ResourceSchemas
-from port_aws_exporter.local.aws.demo_world import SeedError
 
 REGIONS = ["us-east-1", "eu-west-1"]
 CLOUD_CONTROL_KINDS = [
@@ -188,9 +187,18 @@ def test_native_kinds_are_served_by_moto(world: SeedSummary, aws_client: Callabl
     assert [r["ResourceType"] for r in resources] == ["AWS::Logs::LogGroup"]
 
 
-def test_seeding_twice_fails_and_says_where(world: SeedSummary, local_aws: RunningLocalAws) -> None:
-    with pytest.raises(SeedError, match="IAM roles"):
-        seed_demo_world(local_aws.url, regions=["us-east-1"])
+def test_seeding_again_creates_nothing_and_gives_the_same_summary(
+    world: SeedSummary, local_aws: RunningLocalAws, aws_client: Callable[..., Any]
+) -> None:
+    before = {region: len(aws_client("lambda", region).list_functions()["Functions"]) for region in REGIONS}
+    again = seed_demo_world(local_aws.url, regions=["us-east-1"])
+    assert again.already_seeded == ["us-east-1"]
+    assert again.resources == {
+        kind: {region: names for region, names in by_region.items() if region in ("us-east-1", "global")}
+        for kind, by_region in world.resources.items()
+        if "us-east-1" in by_region or "global" in by_region
+    }
+    assert {region: len(aws_client("lambda", region).list_functions()["Functions"]) for region in REGIONS} == before
 
 
 def test_a_fresh_seed_is_identical_and_resources_n_adds_bulk_functions(

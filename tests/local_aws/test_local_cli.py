@@ -94,8 +94,8 @@ def test_local_seed_without_an_endpoint_says_how_to_give_one(monkeypatch: pytest
 
 def test_local_seed_reports_a_failed_seed_without_a_traceback(fresh_local_aws: RunningLocalAws) -> None:
     args = ["local", "seed", "--endpoint-url", fresh_local_aws.url, "--regions", "us-east-1"]
-    assert CliRunner().invoke(main, args).exit_code == 0
-    again = CliRunner().invoke(main, args)
-    assert again.exit_code == 1
-    assert "seeding the demo world failed at IAM roles" in again.output
-    assert "Traceback" not in again.output
+    fresh_local_aws.faults.fail("iam:CreateRole", code="AccessDenied", status=403)
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code == 1
+    assert "seeding the demo world failed at IAM roles" in refused.output and "AccessDenied" in refused.output
+    assert "Traceback" not in refused.output

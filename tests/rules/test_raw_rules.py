@@ -21,20 +21,10 @@ from port_aws_exporter.rules.generate import generate_raw_rules
 from port_aws_exporter.rules.lint import lint_template
 from port_aws_exporter.rules.samples import native_sample_case, sample_case, sample_event
 from port_aws_exporter.rules.template import load_rule_template
+from tests.cli_runner import generate_raw_rules_template
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "config.json"
 CENTRAL = "111111111111"
-
-
-def generate(tmp_path: Path, layout: str) -> Path:
-    path = tmp_path / f"raw-{layout}.yaml"
-    result = CliRunner().invoke(
-        main,
-        ["rules", "generate", "--config", str(EXAMPLE_CONFIG), "--raw", layout, "--output", str(path)],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    return path
 
 
 def test_one_rule_admits_every_write_event_of_every_configured_kind_and_no_failed_call() -> None:
@@ -64,18 +54,21 @@ def test_kinds_beyond_one_pattern_go_to_several_rules_each_within_putrules_limit
 
 def test_the_layouts_read_back_with_whole_event_targets(tmp_path: Path) -> None:
     imports = {"serverlessrepo-port-aws-exporter-EventsQueueARN": "arn:aws:sqs:us-east-1:123456789012:q"}
-    [queue] = load_rule_template(generate(tmp_path, "queue"), imports=imports)
+    [queue] = load_rule_template(generate_raw_rules_template(tmp_path, "queue"), imports=imports)
     assert [(t.id, t.arn, t.input_transformer) for t in queue.targets] == [
         ("PortAWSExporterEventsQueue", "arn:aws:sqs:us-east-1:123456789012:q", None)
     ]
     [member] = load_rule_template(
-        generate(tmp_path, "member"), {"CentralAccountId": CENTRAL}, region="eu-west-1", account_id="222222222222"
+        generate_raw_rules_template(tmp_path, "member"),
+        {"CentralAccountId": CENTRAL},
+        region="eu-west-1",
+        account_id="222222222222",
     )
     [target] = member.targets
     assert target.arn == f"arn:aws:events:eu-west-1:{CENTRAL}:event-bus/default"
     assert target.input_transformer is None
 
-    central = _template(generate(tmp_path, "central"))
+    central = _template(generate_raw_rules_template(tmp_path, "central"))
     policies = {name: r for name, r in central["Resources"].items() if r["Type"] == "AWS::Events::EventBusPolicy"}
     organization = policies["OrganizationEventsPolicy"]["Properties"]["Statement"]
     assert organization["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": {"Ref": "OrganizationId"}}}
@@ -99,7 +92,7 @@ def test_lint_checks_every_write_event_through_the_raw_resolution(
     tmp_path: Path, jq_evaluator: TimeLimitedJq, layout: str
 ) -> None:
     report = lint_template(
-        generate(tmp_path, layout),
+        generate_raw_rules_template(tmp_path, layout),
         evaluator=jq_evaluator,
         parameters={"CentralAccountId": CENTRAL} if layout == "member" else None,
         config=load_config(EXAMPLE_CONFIG),
@@ -109,7 +102,7 @@ def test_lint_checks_every_write_event_through_the_raw_resolution(
 
 
 def test_lint_reports_a_raw_rule_that_misses_events(tmp_path: Path, jq_evaluator: TimeLimitedJq) -> None:
-    path = generate(tmp_path, "queue")
+    path = generate_raw_rules_template(tmp_path, "queue")
     lines = path.read_text().splitlines(keepends=True)
     kept = [line for line in lines if line.strip() != "- DeleteQueue"]
     assert len(kept) == len(lines) - 1
@@ -124,7 +117,7 @@ def test_rules_test_shows_what_a_member_accounts_event_resolves_to(tmp_path: Pat
     event = sample_event(
         "AWS::SQS::Queue", "DeleteQueue", identifier_values={"QueueName": "jobs"}, account_id="222222222222"
     )
-    template = str(generate(tmp_path, "member"))
+    template = str(generate_raw_rules_template(tmp_path, "member"))
     event_path = tmp_path / "event.json"
     event_path.write_text(json.dumps(event))
     arguments = ["rules", "test", template, str(event_path), "--param", f"CentralAccountId={CENTRAL}"]

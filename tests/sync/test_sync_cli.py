@@ -4,32 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from port_aws_exporter.local.aws import RunningLocalAws
+from tests.cli_runner import cli_env, run_cli
 
 REPORT_KEYS = {"kinds", "deleted", "deletion_skipped", "errors", "seconds"}
 KIND_KEYS = {"index", "kind", "region", "listed", "written", "failed", "filtered"}
-
-
-def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "port_aws_exporter", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def _env(aws_env: dict[str, str]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORT_")}
-    return {**env, **aws_env}
 
 
 def test_sync_to_a_local_catalog_file_prints_the_report_contract(
@@ -46,12 +28,12 @@ def test_sync_to_a_local_catalog_file_prints_the_report_contract(
     blueprint.write_text(
         json.dumps({"identifier": "queue", "title": "Queue", "schema": {"properties": {"arn": {"type": "string"}}}})
     )
-    env = _env(aws_env)
+    env = cli_env(aws_env)
     db = tmp_path / "catalog.db"
-    applied = _run(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
+    applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
     assert applied.returncode == 0, applied.stderr
 
-    result = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--json"], env, tmp_path)
+    result = run_cli(["sync", "--config", str(config), "--local-catalog", str(db), "--json"], env, tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report) >= REPORT_KEYS
@@ -66,10 +48,10 @@ def test_sync_to_a_local_catalog_file_prints_the_report_contract(
         0,
     )
     assert (report["created"], report["updated"], report["unchanged"]) == (3, 0, 0)
-    listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "queue", "--json"], env, tmp_path)
+    listed = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "queue", "--json"], env, tmp_path)
     assert sorted(e["identifier"] for e in json.loads(listed.stdout)) == ["cli-queue-0", "cli-queue-1", "cli-queue-2"]
 
-    table = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+    table = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
     assert table.returncode == 0, table.stderr
     # The second run finds every entity as mapped: it writes none.
     assert (
@@ -77,9 +59,11 @@ def test_sync_to_a_local_catalog_file_prints_the_report_contract(
         in table.stdout
     )
     budgeted = {**env, "PORT_MAX_REQUESTS_PER_MINUTE": "600"}
-    rewritten = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--write-all"], budgeted, tmp_path)
+    rewritten = run_cli(
+        ["sync", "--config", str(config), "--local-catalog", str(db), "--write-all"], budgeted, tmp_path
+    )
     assert "3 entities written (0 new, 0 changed, 3 unchanged)" in rewritten.stdout
-    refused = _run(
+    refused = run_cli(
         ["sync", "--config", str(config), "--local-catalog", str(db)],
         {**budgeted, "PORT_MAX_REQUESTS_PER_MINUTE": "0"},
         tmp_path,
@@ -95,7 +79,7 @@ def test_sync_without_port_credentials_or_local_catalog_says_how_to_give_either(
     config.write_text(
         json.dumps({"resources": [{"kind": "AWS::SQS::Queue", "port": {"entity": {"mappings": [mapping]}}}]})
     )
-    result = _run(["sync", "--config", str(config)], _env(aws_env), tmp_path)
+    result = run_cli(["sync", "--config", str(config)], cli_env(aws_env), tmp_path)
     assert result.returncode == 1
     assert "PORT_CLIENT_ID" in result.stderr and "--local-catalog" in result.stderr
     assert not (tmp_path / "catalog.db").exists()  # never a silent local write
@@ -105,7 +89,7 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "AWS_"))}
     db = tmp_path / "demo-catalog.db"
     project = Path(__file__).resolve().parents[2]
-    result = _run(["demo", "--catalog-db", str(db), "--json"], env, project)
+    result = run_cli(["demo", "--catalog-db", str(db), "--json"], env, project)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["errors"] == [] and report["deleted"] == 0
@@ -114,7 +98,7 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert [(a["status"], a["listed"]) for a in report["accounts"]] == [("synced", 50), ("synced", 52), ("synced", 52)]
     assert {kind["account"] for kind in report["kinds"]} == {account["account"] for account in report["accounts"]}
     assert db.exists()
-    listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsSnsTopic", "--json"], env, project)
+    listed = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "awsSnsTopic", "--json"], env, project)
     topics = json.loads(listed.stdout)
     assert len(topics) == 3 * 4 and all(topic["relations"]["queues"] for topic in topics)
     # The live part: every change reached the catalog through EventBridge, SQS and the worker.
@@ -130,13 +114,15 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
     from_members = [e for e in live if e["account"] != home]
     assert {e["account"] for e in from_members} == set(members)
     assert [e["action"] for e in from_members] == ["create", "create", "tag", "update", "delete", "delete"]
-    functions = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsLambdaFunction", "--json"], env, project)
+    functions = run_cli(
+        ["catalog", "list", "--db", str(db), "--blueprint", "awsLambdaFunction", "--json"], env, project
+    )
     identifiers = {entity["identifier"] for entity in json.loads(functions.stdout)}
     assert "demo-live-checkout" not in identifiers and "team-b-live-checkout" not in identifiers
     # One awsAccount entity per account; IAM roles of the same name in several accounts stay apart.
-    accounts = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsAccount", "--json"], env, project)
+    accounts = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "awsAccount", "--json"], env, project)
     assert sorted(entity["identifier"] for entity in json.loads(accounts.stdout)) == sorted([home, *members])
-    roles = _run(["catalog", "list", "--db", str(db), "--blueprint", "awsIamRole", "--json"], env, project)
+    roles = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "awsIamRole", "--json"], env, project)
     role_ids = [entity["identifier"] for entity in json.loads(roles.stdout)]
     assert f"PortAwsExporterReadRole@{members[0]}" in role_ids and f"PortAwsExporterReadRole@{members[1]}" in role_ids
     assert not [warning for warning in report.get("warnings", []) if "several accounts" in str(warning)]
@@ -145,8 +131,8 @@ def test_the_demo_runs_end_to_end(tmp_path: Path) -> None:
 def test_local_seed_accounts_then_sync_the_organisation(
     aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, tmp_path: Path
 ) -> None:
-    env = _env(aws_env)
-    seeded = _run(["local", "seed", "--accounts", "2", "--regions", "us-east-1", "--json"], env, tmp_path)
+    env = cli_env(aws_env)
+    seeded = run_cli(["local", "seed", "--accounts", "2", "--regions", "us-east-1", "--json"], env, tmp_path)
     assert seeded.returncode == 0, seeded.stderr
     organization = json.loads(seeded.stdout)
     members = [member["account_id"] for member in organization["members"]]
@@ -165,9 +151,9 @@ def test_local_seed_accounts_then_sync_the_organisation(
         json.dumps({"identifier": "queue", "title": "Queue", "schema": {"properties": {"arn": {"type": "string"}}}})
     )
     db = tmp_path / "catalog.db"
-    assert _run(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path).returncode == 0
+    assert run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path).returncode == 0
 
-    result = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--json"], env, tmp_path)
+    result = run_cli(["sync", "--config", str(config), "--local-catalog", str(db), "--json"], env, tmp_path)
 
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
@@ -177,7 +163,7 @@ def test_local_seed_accounts_then_sync_the_organisation(
         *sorted((member, "synced", 4) for member in members),
     ]
     assert {kind["account"] for kind in report["kinds"]} == {organization["management_account_id"], *members}
-    table = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+    table = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
     assert table.returncode == 0, table.stderr
     # The second run finds every entity as mapped.
     assert "3 accounts: 12 resources listed, 0 entities written (12 unchanged), 0 failures" in table.stdout

@@ -4,16 +4,14 @@ dry run that foresees what the real run will refuse. Real processes, the local s
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
+from tests.cli_runner import cli_env, run_cli
 
 QUEUE_BLUEPRINT = {
     "identifier": "queue",
@@ -22,23 +20,6 @@ QUEUE_BLUEPRINT = {
     "relations": {"owner": {"target": "team", "many": False, "required": False}},
 }
 TEAM_BLUEPRINT = {"identifier": "team", "title": "Team", "schema": {"properties": {}}}
-
-
-def _run(args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "port_aws_exporter", *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def _env(aws_env: dict[str, str], **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PORT_")}
-    return {**env, **aws_env, **extra}
 
 
 def _config(tmp_path: Path, *entries: dict[str, Any]) -> Path:
@@ -60,7 +41,7 @@ def _apply(db: Path, tmp_path: Path, env: dict[str, str], *blueprints: dict[str,
     for blueprint in blueprints:
         path = tmp_path / f"{blueprint['identifier']}.blueprint.json"
         path.write_text(json.dumps(blueprint))
-        applied = _run(["catalog", "blueprints", "apply", "--db", str(db), str(path)], env, tmp_path)
+        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(path)], env, tmp_path)
         assert applied.returncode == 0, applied.stderr
 
 
@@ -77,13 +58,15 @@ def test_a_missing_blueprint_is_an_error_of_its_kinds_and_the_rest_syncs(
     for n in range(2):
         aws_client("sqs").create_queue(QueueName=f"pre-queue-{n}")
     aws_client("sns").create_topic(Name="pre-topic")
-    env = _env(aws_env)
+    env = cli_env(aws_env)
     db = tmp_path / "catalog.db"
     _apply(db, tmp_path, env, TEAM_BLUEPRINT, QUEUE_BLUEPRINT)  # no "topic" blueprint
     config = _config(tmp_path, QUEUE_ENTRY, TOPIC_ENTRY)
 
     for dry_run in (["--dry-run"], []):
-        result = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--json", *dry_run], env, tmp_path)
+        result = run_cli(
+            ["sync", "--config", str(config), "--local-catalog", str(db), "--json", *dry_run], env, tmp_path
+        )
         assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
         report = json.loads(result.stdout)
         assert report["missing_blueprints"] == ["topic"]
@@ -96,10 +79,10 @@ def test_a_missing_blueprint_is_an_error_of_its_kinds_and_the_rest_syncs(
         assert "blueprint 'topic' does not exist in the catalog" in error["error"]
         assert "does not exist in the catalog" in report["deletion_skipped"]["topic"]
 
-    table = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+    table = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
     assert table.returncode == 1 and "Traceback" not in table.stderr
     assert "blueprint 'topic' does not exist in the catalog" in table.stderr
-    listed = _run(["catalog", "list", "--db", str(db), "--blueprint", "queue", "--json"], env, tmp_path)
+    listed = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "queue", "--json"], env, tmp_path)
     assert sorted(e["identifier"] for e in json.loads(listed.stdout)) == ["pre-queue-0", "pre-queue-1"]
 
 
@@ -107,15 +90,15 @@ def test_the_dry_run_fails_what_the_real_run_refuses_and_counts_stale_entities(
     aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
 ) -> None:
     urls = [aws_client("sqs").create_queue(QueueName=f"dry-queue-{n}")["QueueUrl"] for n in range(3)]
-    env = _env(aws_env)
+    env = cli_env(aws_env)
     db = tmp_path / "catalog.db"
     _apply(db, tmp_path, env, TEAM_BLUEPRINT, QUEUE_BLUEPRINT)
     good = _config(tmp_path, QUEUE_ENTRY)
-    first = _run(["sync", "--config", str(good), "--local-catalog", str(db)], env, tmp_path)
+    first = run_cli(["sync", "--config", str(good), "--local-catalog", str(db)], env, tmp_path)
     assert first.returncode == 0, first.stderr
     aws_client("sqs").delete_queue(QueueUrl=urls[2])
 
-    stale = _run(["sync", "--config", str(good), "--local-catalog", str(db), "--dry-run"], env, tmp_path)
+    stale = run_cli(["sync", "--config", str(good), "--local-catalog", str(db), "--dry-run"], env, tmp_path)
     assert stale.returncode == 0, stale.stderr
     assert "0 failures, 1 stale entities would delete" in stale.stdout
     assert "queue: 0 to create, 0 to update, 2 unchanged, 1 to delete (dry-queue-2)" in stale.stdout
@@ -128,8 +111,8 @@ def test_the_dry_run_fails_what_the_real_run_refuses_and_counts_stale_entities(
         "relations": {"owner": 'if .QueueName == "dry-queue-1" then "ghost-team" else null end'},
     }
     bad = _config(tmp_path, _entry("AWS::SQS::Queue", mapping))
-    dry = _run(["sync", "--config", str(bad), "--local-catalog", str(db), "--dry-run", "--json"], env, tmp_path)
-    real = _run(["sync", "--config", str(bad), "--local-catalog", str(db), "--json"], env, tmp_path)
+    dry = run_cli(["sync", "--config", str(bad), "--local-catalog", str(db), "--dry-run", "--json"], env, tmp_path)
+    real = run_cli(["sync", "--config", str(bad), "--local-catalog", str(db), "--json"], env, tmp_path)
     dry_report, real_report = json.loads(dry.stdout), json.loads(real.stdout)
     assert dry.returncode == real.returncode == 1
     assert dry_report["changes"]["queue"] == {"create": 0, "update": 0, "unchanged": 0, "delete": []}
@@ -143,9 +126,9 @@ def test_the_dry_run_fails_what_the_real_run_refuses_and_counts_stale_entities(
 
 def test_port_unreachable_stops_the_sync_at_once_with_one_line(aws_env: dict[str, str], tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{_closed_port()}"
-    env = _env(aws_env, PORT_CLIENT_ID="id", PORT_CLIENT_SECRET="a-secret-value", PORT_API_URL=url)
+    env = cli_env(aws_env, PORT_CLIENT_ID="id", PORT_CLIENT_SECRET="a-secret-value", PORT_API_URL=url)
     started = time.monotonic()
-    result = _run(["sync", "--config", str(_config(tmp_path, QUEUE_ENTRY))], env, tmp_path)
+    result = run_cli(["sync", "--config", str(_config(tmp_path, QUEUE_ENTRY))], env, tmp_path)
     assert time.monotonic() - started < 60  # not minutes of retries per entity
     assert result.returncode == 1 and "Traceback" not in result.stderr
     [line, hint] = result.stderr.strip().splitlines()
@@ -157,8 +140,8 @@ def test_port_unreachable_stops_the_sync_at_once_with_one_line(aws_env: dict[str
 def test_refused_port_credentials_stop_the_sync_with_one_line(
     aws_env: dict[str, str], local_catalog: RunningCatalog, tmp_path: Path
 ) -> None:
-    env = _env(aws_env, PORT_CLIENT_ID="someone", PORT_CLIENT_SECRET="wrong-secret", PORT_API_URL=local_catalog.url)
-    result = _run(["sync", "--config", str(_config(tmp_path, QUEUE_ENTRY))], env, tmp_path)
+    env = cli_env(aws_env, PORT_CLIENT_ID="someone", PORT_CLIENT_SECRET="wrong-secret", PORT_API_URL=local_catalog.url)
+    result = run_cli(["sync", "--config", str(_config(tmp_path, QUEUE_ENTRY))], env, tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"error: Port at {local_catalog.url} refused the credentials")
     assert "wrong-secret" not in result.stderr
@@ -169,15 +152,15 @@ def test_errors_of_one_cause_are_one_line_with_their_count(
 ) -> None:
     for n in range(5):
         aws_client("sqs").create_queue(QueueName=f"grouped-{n}")
-    env = _env(aws_env)
+    env = cli_env(aws_env)
     db = tmp_path / "catalog.db"
     _apply(db, tmp_path, env, TEAM_BLUEPRINT, QUEUE_BLUEPRINT)
     mapping = {"identifier": ".QueueName", "blueprint": "queue", "properties": {"size": "5"}}
     config = _config(tmp_path, _entry("AWS::SQS::Queue", mapping))
-    dry = _run(["sync", "--config", str(config), "--local-catalog", str(db), "--dry-run"], env, tmp_path)
+    dry = run_cli(["sync", "--config", str(config), "--local-catalog", str(db), "--dry-run"], env, tmp_path)
     assert dry.returncode == 1 and "0 entities to write (0 new, 0 changed, 0 unchanged), 5 failures" in dry.stdout
     assert "error: 5 errors: writing queue/… would fail: blueprint_schema_mismatch" in dry.stderr
-    result = _run(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+    result = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr

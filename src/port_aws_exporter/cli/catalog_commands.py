@@ -53,6 +53,9 @@ class BlueprintTarget(Protocol):
     def entity(self, blueprint: str, identifier: str) -> dict[str, Any] | None:
         """The entity, or None."""
 
+    def write(self, blueprint: str, entities: list[dict[str, Any]]) -> list[str]:
+        """Create or merge the entities; one error text per entity that was not written."""
+
 
 @dataclass(frozen=True)
 class ApplyOutcome:
@@ -212,6 +215,33 @@ def get_command(blueprint: str, identifier: str, db_path: Path | None, url: str 
     _print_entity(entity)
 
 
+@catalog_group.group("entities")
+def entities_group() -> None:
+    """Write entities."""
+
+
+@entities_group.command("apply")
+@click.argument("blueprint")
+@click.argument("entities_file", metavar="FILE", type=click.File("r"))
+@click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), help="Catalog database.")
+@click.option("--url", help="Port API base URL (also $PORT_API_URL); uses PORT_CLIENT_ID/SECRET.")
+def apply_entities_command(blueprint: str, entities_file: Any, db_path: Path | None, url: str | None) -> None:
+    """Create or update (merge) the entities of BLUEPRINT listed in FILE (a JSON list of Port
+    entities, - for stdin), such as the region entities the example blueprints relate to."""
+    from port_aws_exporter.cli.inputs import input_name, read_json
+
+    entities = read_json(entities_file)
+    if not isinstance(entities, list) or not all(isinstance(entity, dict) for entity in entities):
+        raise click.ClickException(f"{input_name(entities_file)} must hold a JSON list of entities (objects)")
+    with _open_target(db_path, url, read_only=False) as target:
+        failures = _guarded(lambda: target.write(blueprint, entities))
+    for failure in failures:
+        click.echo(f"FAILED  {failure}", err=True)
+    if failures:
+        raise click.ClickException(f"{len(failures)} of {len(entities)} entities of {blueprint} were not written")
+    click.echo(f"wrote {len(entities)} entities of {blueprint}")
+
+
 @catalog_group.group("blueprints")
 def blueprints_group() -> None:
     """Manage blueprints."""
@@ -322,6 +352,16 @@ class DatabaseTarget:
         # The store's own read: it keeps the entity's `$datasource`, which the API does not return.
         return store.load_entity(self.service.database.connection(), blueprint, identifier)
 
+    def write(self, blueprint: str, entities: list[dict[str, Any]]) -> list[str]:
+        from port_aws_exporter.local.catalog import WriteOptions
+
+        failures: list[str] = []
+        for start in range(0, len(entities), 20):  # the bulk route's limit, as over the API
+            body = {"entities": entities[start : start + 20]}
+            _status, answer = self.service.bulk_write(blueprint, body, WriteOptions(), self.writer)
+            failures.extend(f"{error.get('identifier')}: {error.get('message')}" for error in answer["errors"])
+        return failures
+
     @staticmethod
     def _unless_missing(read: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
         from port_aws_exporter.local.catalog import CatalogError
@@ -354,6 +394,10 @@ class ApiTarget:
     def blueprint(self, identifier: str) -> dict[str, Any] | None:
         return self.client.get_blueprint(identifier)
 
+    def write(self, blueprint: str, entities: list[dict[str, Any]]) -> list[str]:
+        results = self.client.bulk_upsert(blueprint, entities)
+        return [f"{result.identifier}: {result.error}: {result.message}" for result in results if not result.ok]
+
     def count(self, blueprint: str) -> int:
         return self.client.count_entities(blueprint)
 
@@ -372,10 +416,13 @@ def _open_target(db_path: Path | None, url: str | None, *, read_only: bool) -> I
     import os
 
     from port_aws_exporter.port import PortConfigurationError
+    from port_aws_exporter.port.credentials import DEFAULT_API_URL
 
     if db_path is not None and url is not None:
         raise click.UsageError("give either --db or --url, not both")
-    url = url if db_path is not None or url is not None else os.environ.get("PORT_API_URL") or None
+    if db_path is None and url is None:
+        # As `sync` does: PORT_API_URL, else Port's default API once credentials say it is Port.
+        url = os.environ.get("PORT_API_URL") or (DEFAULT_API_URL if os.environ.get("PORT_CLIENT_ID") else None)
     target: DatabaseTarget | ApiTarget
     if db_path is not None:
         target = DatabaseTarget(db_path, read_only=read_only)
@@ -385,7 +432,10 @@ def _open_target(db_path: Path | None, url: str | None, *, read_only: bool) -> I
         except PortConfigurationError as error:
             raise click.ClickException(str(error)) from error
     else:
-        raise click.UsageError("give --db FILE (a local catalog database) or --url URL (a Port API)")
+        raise click.UsageError(
+            "give --db FILE (a local catalog database) or --url URL (a Port API), or set PORT_CLIENT_ID and "
+            "PORT_CLIENT_SECRET for Port's default API"
+        )
     try:
         yield target
     finally:

@@ -209,6 +209,11 @@ def _print_summary(summary: dict[str, object]) -> None:
         table.add_row(kind, str(count))
     table.add_row("total", str(summary["total"]), style="bold")
     stdout_console.print(table)
+    already = summary.get("already_seeded")
+    if isinstance(already, list) and already:
+        stdout_console.print(
+            f"Already seeded before in {', '.join(already)}: nothing new was created there.", soft_wrap=True
+        )
 
 
 def _parameters(values: tuple[str, ...]) -> dict[str, str]:

@@ -23,12 +23,12 @@ def rules_group() -> None:
     """Test, lint and generate the EventBridge rules that feed the exporter's queue."""
 
 
-def _parameters(values: tuple[str, ...]) -> dict[str, str]:
+def _parameters(values: tuple[str, ...], option: str = "--param") -> dict[str, str]:
     parameters: dict[str, str] = {}
     for value in values:
         name, separator, text = value.partition("=")
         if not separator or not name:
-            fail(f"--param {value!r} is not NAME=VALUE")
+            fail(f"{option} {value!r} is not NAME=VALUE")
         parameters[name] = text
     return parameters
 
@@ -283,3 +283,57 @@ def generate_command(
     else:
         output.write_text(text, encoding="utf-8")
         stderr_console.print(f"{len(generated.rules)} rule(s) written to {escape(str(output))}")
+
+
+@rules_group.command("sample-event")
+@click.argument("kind")
+@click.argument("event_name", metavar="EVENTNAME")
+@click.option("--region", default="eu-west-1", show_default=True, help="The region of the call.")
+@click.option("--account", "account_id", default="123456789012", show_default=True, help="The account of the call.")
+@click.option(
+    "--set",
+    "values",
+    multiple=True,
+    metavar="PROPERTY=VALUE",
+    help="A property of the resource, as CloudFormation names it (FunctionName=orders); the others follow.",
+)
+@click.option("--error-code", help="Make it a failed call (AccessDenied…): what a rule should drop.")
+def sample_event_command(
+    kind: str, event_name: str, region: str, account_id: str, values: tuple[str, ...], error_code: str | None
+) -> None:
+    """Print the event EventBridge delivers when CloudTrail records EVENTNAME on a resource of KIND.
+
+    EVENTNAME as CloudTrail names it (CreateFunction20150331), or the bare operation (CreateFunction)
+    for the name the kind registry knows. The resource's properties take plausible defaults
+    (port-sample-function…) unless given with --set. Stdout is the event alone, ready for
+    `rules test TEMPLATE -` or `event` after a rule; stderr says what the exporter makes of it.
+    """
+    from port_aws_exporter.core.kinds.cloudtrail import base_operation_name
+    from port_aws_exporter.core.kinds.registry import KINDS
+    from port_aws_exporter.rules.samples import sample_case
+
+    spec = KINDS.get(kind)
+    facts = spec.cloudtrail if spec is not None else None
+    if facts is None:
+        known = sorted(name for name, candidate in KINDS.items() if candidate.cloudtrail is not None)
+        fail(f"the kind registry knows no CloudTrail events of {kind}; it knows those of: {', '.join(known)}")
+    name = next((known for known in facts.event_names if base_operation_name(known) == event_name), event_name)
+    if name not in facts.event_names:
+        fail(
+            f"{event_name} is not an event of {kind} the registry knows ({facts.event_source}): "
+            f"{', '.join(facts.event_names)}"
+        )
+    try:
+        case = sample_case(
+            kind,
+            name,
+            identifier_values=_parameters(values, "--set") or None,
+            region=region,
+            account_id=account_id,
+            error_code=error_code,
+        )
+    except ValueError as error:
+        fail(f"cannot build a sample of {name} on {kind}: {error}")
+    print_json(case.event)
+    outcome = "nothing (a failed call)" if error_code else f"{case.action} of {', '.join(sorted(case.identifiers))}"
+    stderr_console.print(f"{escape(name)} on {escape(kind)}: the exporter makes {escape(outcome)}", soft_wrap=True)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from difflib import get_close_matches
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -366,10 +368,76 @@ def _jq_problems(document: Any) -> list[ConfigProblem]:
     return problems
 
 
+def _model_types(annotation: Any) -> Iterator[tuple[type[BaseModel], str]]:
+    """The config sections a field's type holds, each with how its place is written after the field
+    (`[]` for a list's items, `.<key>` for a dict's values)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation, ""
+        return
+    origin = get_origin(annotation)
+    arguments = get_args(annotation)
+    if origin is list and arguments:
+        yield from ((model, f"[]{suffix}") for model, suffix in _model_types(arguments[0]))
+    elif origin is dict and len(arguments) == 2:
+        yield from ((model, f".<key>{suffix}") for model, suffix in _model_types(arguments[1]))
+    else:
+        for argument in arguments:
+            yield from _model_types(argument)
+
+
+def _key_places(model: type[BaseModel], place: str = "") -> Iterator[tuple[str, str]]:
+    """(key, where it belongs) for every key of the config's sections, from the models themselves,
+    so a new field is known here the day it is added."""
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        yield key, place
+        for section, suffix in _model_types(info.annotation):
+            yield from _key_places(section, f"{place}.{key}{suffix}" if place else f"{key}{suffix}")
+
+
+@cache
+def _places_of_keys() -> dict[str, tuple[str, ...]]:
+    places: dict[str, list[str]] = {}
+    for key, place in _key_places(ExporterConfig):
+        places.setdefault(key, []).append(place)
+    return {key: tuple(dict.fromkeys(found)) for key, found in places.items()}
+
+
+def _unknown_key_message(model: BaseModel, key: str, path: str) -> str:
+    """Why a key is ignored, and where it belongs when it is a key of another section (a `regions`
+    under `selector` belongs under `selector.aws`) or a near miss of a known key (`useListProperty`)."""
+    message = f"unknown key '{key}' is ignored by this version"
+    places = _places_of_keys()
+    if key in places:
+        return f"{message}: '{key}' belongs under {_shown_places(places[key], path)}"
+    own = [info.alias or name for name, info in type(model).model_fields.items()]
+    close = get_close_matches(key, own, n=1, cutoff=0.75) or get_close_matches(key, list(places), n=1, cutoff=0.8)
+    if not close:
+        return message
+    where = "" if close[0] in own else f" (under {_shown_places(places[close[0]], path)})"
+    return f"{message}: did you mean '{close[0]}'{where}?"
+
+
+def _shown_places(places: tuple[str, ...], path: str) -> str:
+    """The places, with the list positions of `path` filled in where they share its beginning:
+    `resources[].selector.aws` seen from `resources[2].regions` is `resources[2].selector.aws`."""
+    steps = path.split(".")
+    shown = []
+    for place in places:
+        parts = place.split(".") if place else []
+        for position, part in enumerate(parts):
+            if position >= len(steps) or steps[position].split("[")[0] != part.split("[")[0]:
+                break
+            if part.endswith("[]"):
+                parts[position] = steps[position]
+        shown.append(".".join(parts) or "the top level")
+    return " or ".join(shown)
+
+
 def _unknown_keys(model: BaseModel, path: str) -> Iterator[ConfigProblem]:
     for key in model.model_extra or {}:
         where = f"{path}.{key}" if path else key
-        yield ConfigProblem(where, f"unknown key '{key}' is ignored by this version")
+        yield ConfigProblem(where, _unknown_key_message(model, key, where))
     for name, value in model:
         display = _ALIASES.get(name, name)
         child = f"{path}.{display}" if path else display

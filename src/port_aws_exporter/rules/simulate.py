@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from port_aws_exporter.core.config import ExporterConfig
@@ -131,34 +132,17 @@ def _deliver(
     raw = _raw_outcome(rule, target, rendered.body, shown, config)
     if raw is not None:
         return raw
+    delivered = partial(RuleOutcome, rule.name, target.id, matched=True, delivered=True, message=shown)
     try:
         message = parse_message(rendered.body)
     except MessageError as error:
-        return RuleOutcome(rule.name, target.id, matched=True, delivered=True, message=shown, error=error.reason)
+        return delivered(error=error.reason)
     handled_by = None if config is None else [index for index, _ in config.entries_for_kind(message.resource_type)]
     try:
         result = evaluate_message(message, evaluator)
     except MessageError as error:
-        return RuleOutcome(
-            rule.name,
-            target.id,
-            matched=True,
-            delivered=True,
-            message=shown,
-            handled_by=handled_by,
-            error=error.reason,
-        )
-    return RuleOutcome(
-        rule.name,
-        target.id,
-        matched=True,
-        delivered=True,
-        message=shown,
-        region=result.region,
-        action=result.action,
-        identifier=result.identifier,
-        handled_by=handled_by,
-    )
+        return delivered(handled_by=handled_by, error=error.reason)
+    return delivered(region=result.region, action=result.action, identifier=result.identifier, handled_by=handled_by)
 
 
 def _raw_outcome(
@@ -171,33 +155,16 @@ def _raw_outcome(
         return None
     if not is_raw_event(document):
         return None
-    common: dict[str, Any] = {"matched": True, "delivered": True, "message": shown, "raw": True}
+    delivered = partial(RuleOutcome, rule.name, target.id, matched=True, delivered=True, message=shown, raw=True)
     try:
         resolved = resolve_raw_event(document, config.kinds() if config is not None else None)
     except MessageError as error:
-        return RuleOutcome(rule.name, target.id, error=error.reason, **common)
+        return delivered(error=error.reason)
+    located = partial(delivered, kind=resolved.kind, account=resolved.account, region=resolved.region)
     if isinstance(resolved, IgnoredEvent):
-        return RuleOutcome(
-            rule.name,
-            target.id,
-            kind=resolved.kind,
-            account=resolved.account,
-            region=resolved.region,
-            ignored=resolved.reason,
-            **common,
-        )
+        return located(ignored=resolved.reason)
     handled_by = None if config is None else [index for index, _ in config.entries_for_kind(resolved.kind)]
-    return RuleOutcome(
-        rule.name,
-        target.id,
-        kind=resolved.kind,
-        account=resolved.account,
-        region=resolved.region,
-        action=resolved.action,
-        identifier=resolved.identifier,
-        handled_by=handled_by,
-        **common,
-    )
+    return located(action=resolved.action, identifier=resolved.identifier, handled_by=handled_by)
 
 
 def _shown_message(body: str) -> Any:

@@ -87,24 +87,38 @@ def seed_organization(
     region: str = "us-east-1",
 ) -> OrganizationSummary:
     """An organisation with `members` member accounts spread over `units` (in turn), each with the
-    read role. The endpoint's default account is the management account."""
+    read role. The endpoint's default account is the management account. Seeding again reuses the
+    organisation, its units and its accounts (by name), and adds only what is missing."""
     if members < 0 or members > len(MEMBER_NAMES):
         raise ValueError(f"members must be between 0 and {len(MEMBER_NAMES)}, got {members}")
     organizations = local_client(endpoint_url, "organizations", region)
-    organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
+    try:
+        organization = organizations.create_organization(FeatureSet="ALL")["Organization"]
+    except organizations.exceptions.AlreadyInOrganizationException:
+        organization = organizations.describe_organization()["Organization"]  # seeded before: reuse it
     root_id = organizations.list_roots()["Roots"][0]["Id"]
+    existing_units = {
+        unit["Name"]: unit["Id"]
+        for unit in organizations.list_organizational_units_for_parent(ParentId=root_id)["OrganizationalUnits"]
+    }
     unit_ids = {
-        name: organizations.create_organizational_unit(ParentId=root_id, Name=name)["OrganizationalUnit"]["Id"]
+        name: existing_units.get(name)
+        or organizations.create_organizational_unit(ParentId=root_id, Name=name)["OrganizationalUnit"]["Id"]
         for name in units
     }
+    existing_accounts = {account["Name"]: account["Id"] for account in _accounts(organizations)}
     seeded = []
     for position in range(members):
         name = MEMBER_NAMES[position]
-        status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)["CreateAccountStatus"]
-        account_id = status["AccountId"]
         unit = units[position % len(units)] if units else ""
-        if unit:
-            organizations.move_account(AccountId=account_id, SourceParentId=root_id, DestinationParentId=unit_ids[unit])
+        account_id = existing_accounts.get(name)
+        if account_id is None:
+            status = organizations.create_account(Email=f"{name}@example.com", AccountName=name)
+            account_id = status["CreateAccountStatus"]["AccountId"]
+            if unit:
+                organizations.move_account(
+                    AccountId=account_id, SourceParentId=root_id, DestinationParentId=unit_ids[unit]
+                )
         create_read_role(endpoint_url, account_id, organization["MasterAccountId"], role_name, external_id, region)
         seeded.append(SeededAccount(account_id, name, unit, unit_ids.get(unit, root_id)))
     return OrganizationSummary(
@@ -124,11 +138,24 @@ def create_read_role(
     not evaluate permission policies, so the role carries none; `iam-policy --member-role` prints
     the one to attach in AWS)."""
     iam = in_account(_fresh_client(endpoint_url, "iam", region), account_id)
-    iam.create_role(
-        RoleName=role_name,
-        AssumeRolePolicyDocument=read_role_trust_policy(management_account_id, external_id),
-        Description="Lets port-aws-exporter read this account",
-    )
+    trust_policy = read_role_trust_policy(management_account_id, external_id)
+    try:
+        iam.create_role(
+            RoleName=role_name,
+            AssumeRolePolicyDocument=trust_policy,
+            Description="Lets port-aws-exporter read this account",
+        )
+    except iam.exceptions.EntityAlreadyExistsException:
+        # Seeded before: the trust policy is made what this call asks (an external id may be new).
+        iam.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_policy)
+
+
+def _accounts(organizations: Any) -> list[dict[str, Any]]:
+    """Every account of the organisation, all pages."""
+    accounts: list[dict[str, Any]] = []
+    for page in organizations.get_paginator("list_accounts").paginate():
+        accounts.extend(page["Accounts"])
+    return accounts
 
 
 def seed_organization_worlds(

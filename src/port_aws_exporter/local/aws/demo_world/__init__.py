@@ -37,6 +37,7 @@ from port_aws_exporter.local.aws.demo_world.platform_resources import (
     seed_load_balancer,
     seed_stack,
 )
+from port_aws_exporter.local.aws.demo_world.seed_record import RegionRecord, read_record, write_record
 from port_aws_exporter.local.aws.demo_world.summary import GLOBAL, SeedSummary
 
 __all__ = ["DEFAULT_REGIONS", "SeedError", "SeedSummary", "seed_demo_world"]
@@ -92,48 +93,95 @@ def seed_demo_world(
 ) -> SeedSummary:
     """Create the demo world in the local endpoint at `endpoint_url`; returns what was created.
 
-    `random_seed` seeds moto's id generator first, so generated ids (EC2 instance ids...) are the same
-    on every fresh endpoint. Seed an empty endpoint: names are fixed, so seeding twice fails.
-    `account_id` seeds another account than the endpoint's default one, its names starting with
-    `prefix` instead of `demo` (unique across an organisation).
+        `random_seed` seeds moto's id generator first, so generated ids (EC2 instance ids...) are the same
+        on every fresh endpoint. Seeding again creates nothing new: a region seeded before (its record,
+    `demo_world.seed_record`) is skipped and its resources come back in the summary
+    (`summary.already_seeded` names those regions); a larger `resources` adds only the difference.
+        `account_id` seeds another account than the endpoint's default one, its names starting with
+        `prefix` instead of `demo` (unique across an organisation).
     """
     if not regions:
         raise ValueError("seed_demo_world needs at least one region")
     if resources is not None and resources < 0:
         raise ValueError(f"resources must not be negative, got {resources}")
     summary = SeedSummary(endpoint_url=endpoint_url, regions=list(regions))
-    if random_seed is not None:
-        _post(endpoint_url, f"/moto-api/seed?a={random_seed}")
     seeders = [RegionSeeder(endpoint_url, region, summary, account_id, prefix) for region in regions]
-    step = "IAM roles"
+    step = "reading what was seeded before"
     try:
+        earlier = {seeder.region: read_record(seeder) for seeder in seeders}
+        if random_seed is not None and not any(earlier.values()):
+            _post(endpoint_url, f"/moto-api/seed?a={random_seed}")
+        step = "IAM roles"
         roles = seed_iam(seeders[0], summary)
+        records: dict[str, RegionRecord] = {}
         for seeder in seeders:
             step = f"region {seeder.region}"
-            _seed_region(seeder, roles)
+            records[seeder.region] = _seed_region_once(seeder, roles, earlier[seeder.region])
     except Exception as error:
         raise SeedError(f"seeding the demo world failed at {step}: {error}") from error
-    _seed_bulk_functions(endpoint_url, summary, resources, account_id, prefix)
+    _seed_bulk_functions(seeders, records, resources, account_id)
     return summary
 
 
+def _seed_region_once(seeder: RegionSeeder, roles: dict[str, str], record: RegionRecord | None) -> RegionRecord:
+    """Seed the region unless its record says it was; either way the summary gets its resources."""
+    summary = seeder.summary
+    if record is not None:
+        summary.already_seeded.append(seeder.region)
+        for kind, names in record.resources.items():
+            summary.extend(kind, seeder.region, names)
+        summary.subscriptions.update(record.subscriptions)
+        return record
+    topics_before = set(summary.subscriptions)
+    _seed_region(seeder, roles)
+    record = RegionRecord(
+        resources={
+            kind: list(by_region[seeder.region])
+            for kind, by_region in summary.resources.items()
+            if seeder.region in by_region
+        },
+        subscriptions={topic: queues for topic, queues in summary.subscriptions.items() if topic not in topics_before},
+    )
+    write_record(seeder, record)
+    return record
+
+
 def _seed_bulk_functions(
-    endpoint_url: str, summary: SeedSummary, resources: int | None, account_id: str | None, name_prefix: str
+    seeders: list[RegionSeeder], records: dict[str, RegionRecord], resources: int | None, account_id: str | None
 ) -> None:
+    """Lambda functions up to `resources` in all, spread over the regions; those of an earlier run
+    count, and new ones are numbered after them."""
+    summary = seeders[0].summary
+    for seeder in seeders:
+        summary.extend(BULK_KIND, seeder.region, _bulk_names(seeder, 0, records[seeder.region].bulk_functions))
     missing = (resources or 0) - summary.count()
-    if missing <= 0:
-        return
-    regions = summary.regions
-    for position, region in enumerate(regions):
-        count = missing // len(regions) + (1 if position < missing % len(regions) else 0)
+    for position, seeder in enumerate(seeders if missing > 0 else []):
+        count = missing // len(seeders) + (1 if position < missing % len(seeders) else 0)
+        record = records[seeder.region]
         if count == 0:
             continue
-        prefix = f"{name_prefix}-bulk-{region}"
         _post(
-            endpoint_url,
+            seeder.endpoint_url,
             "/_local/bulk/lambda-functions",
-            {"count": count, "region": region, "prefix": prefix, "tags": {"env": "demo", "app": "bulk"}},
+            {
+                "count": count,
+                "start": record.bulk_functions,
+                "region": seeder.region,
+                "prefix": _bulk_prefix(seeder),
+                "tags": {"env": "demo", "app": "bulk"},
+            },
             account_id,
         )
-        summary.extend(BULK_KIND, region, [f"{prefix}-{index:05d}" for index in range(count)])
-    summary.add("AWS::IAM::Role", GLOBAL, BULK_ROLE_NAME)
+        summary.extend(BULK_KIND, seeder.region, _bulk_names(seeder, record.bulk_functions, count))
+        record.bulk_functions += count
+        write_record(seeder, record)
+    if any(record.bulk_functions for record in records.values()):
+        summary.add("AWS::IAM::Role", GLOBAL, BULK_ROLE_NAME)
+
+
+def _bulk_names(seeder: RegionSeeder, start: int, count: int) -> list[str]:
+    return [f"{_bulk_prefix(seeder)}-{index:05d}" for index in range(start, start + count)]
+
+
+def _bulk_prefix(seeder: RegionSeeder) -> str:
+    return f"{seeder.prefix}-bulk-{seeder.region}"

@@ -38,17 +38,20 @@ TOPICS = {"order-events": ("orders", "payments"), "alerts": ("notifications",)}
 
 
 def seed_iam(seeder: RegionSeeder, summary: SeedSummary) -> dict[str, str]:
-    """The account's roles (IAM is global: seeded once); returns role name -> ARN."""
+    """The account's roles (IAM is global: seeded once, kept when they exist); returns role name -> ARN."""
     iam = seeder.client("iam")
     arns = {}
     for key, service in ((LAMBDA_ROLE, "lambda.amazonaws.com"), (ECS_TASK_ROLE, "ecs-tasks.amazonaws.com")):
         name = key.replace("demo-", f"{seeder.prefix}-", 1)
-        role = iam.create_role(
-            RoleName=name,
-            AssumeRolePolicyDocument=assume_role_policy(service),
-            Description=f"Demo role assumed by {service}",
-            Tags=tag_pairs(seeder.tags("platform")),
-        )["Role"]
+        try:
+            role = iam.create_role(
+                RoleName=name,
+                AssumeRolePolicyDocument=assume_role_policy(service),
+                Description=f"Demo role assumed by {service}",
+                Tags=tag_pairs(seeder.tags("platform")),
+            )["Role"]
+        except iam.exceptions.EntityAlreadyExistsException:
+            role = iam.get_role(RoleName=name)["Role"]  # seeded before: the regions' records say what else
         arns[key] = role["Arn"]
         summary.add("AWS::IAM::Role", GLOBAL, name)
     return arns

@@ -22,6 +22,8 @@ class SeedSummary:
     regions: list[str]
     resources: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     subscriptions: dict[str, list[str]] = field(default_factory=dict)
+    # Regions found seeded by an earlier run: nothing was created there this time.
+    already_seeded: list[str] = field(default_factory=list)
 
     def add(self, kind: str, region: str, name: str) -> str:
         """Record one created resource; returns `name`."""
@@ -53,4 +55,5 @@ class SeedSummary:
             "counts": {kind: self.count(kind) for kind in sorted(self.resources)},
             "resources": self.resources,
             "subscriptions": self.subscriptions,
+            "already_seeded": self.already_seeded,
         }
