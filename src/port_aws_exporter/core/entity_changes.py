@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -117,6 +117,10 @@ class OwnedDigests:
 
     def __contains__(self, identifier: object) -> bool:
         return identifier in self._digests
+
+    def __iter__(self) -> Iterator[str]:
+        """The identifiers held."""
+        return iter(self._digests)
 
     def add(self, current: Mapping[str, Any]) -> None:
         """Remember an entity as the catalog holds it (a search answer: missing fields are unset)."""
