@@ -17,14 +17,13 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from local_stack import run_json_child, sync_environment
 from served_process import served
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -109,25 +108,8 @@ def _seed_organization(aws_url: str, accounts: int, functions: int) -> None:
 
 
 def _sync(config: Path, catalog: dict[str, str], aws_url: str) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PORT_"))}
-    env.update(
-        AWS_ENDPOINT_URL=aws_url,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(config), catalog["id"], catalog["secret"], catalog["url"]],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"the sync child failed: {result.stderr[-2000:]}")
-    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures
+    arguments = [str(config), catalog["id"], catalog["secret"], catalog["url"]]
+    return run_json_child(CHILD, arguments, sync_environment(aws_url))
 
 
 def main() -> None:

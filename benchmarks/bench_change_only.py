@@ -1,22 +1,19 @@
-"""Change-only full sync on the local stack: a first sync, then a second of the unchanged estate,
-both in one child process.
+"""Change-only full sync on the local stack: a first sync, then a second of the unchanged estate.
 
     .venv/bin/python benchmarks/bench_change_only.py [--functions 10000] [--rss-sizes 1000,50000]
 
 Prints, for `--functions` Lambda functions in two regions, with GetResource reads and with
-`selector.aws.useListProperties`: Port write requests per entity on the second run (target
-<= 0.002; the reads of the owned entities reported apart), and the wall-time ratio first/second
-(targets >= 3x with reads, >= 10x with useListProperties); then the child's peak RSS (ru_maxrss,
-both runs) at each of `--rss-sizes` (target: the largest < 2x the smallest).
+`selector.aws.useListProperties`, both syncs run in one child process: Port write requests per
+entity on the second run (target <= 0.002; the reads of the owned entities reported apart), and
+the wall-time ratio first/second (targets >= 3x with reads, >= 10x with useListProperties). Then,
+at each of `--rss-sizes`, the peak RSS (ru_maxrss) of each sync, each run in a child process of
+its own (target: at the largest size < 2x that at the smallest).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -24,9 +21,10 @@ from typing import Any
 import httpx
 
 from bench_full_sync import BLUEPRINT, _config, _seed
-from served_process import served
+from local_stack import catalog_headers, local_stack, run_json_child, sync_environment
 
-# The child: a first sync and a second, unchanged one, in one process; its figures as one JSON line.
+# The child: `argv[5]` syncs in one process (a first and a second, unchanged one; or one alone);
+# its figures as one JSON line.
 CHILD = """
 import json, resource, sys, time
 from port_aws_exporter.aws.clients import AwsClients
@@ -41,7 +39,7 @@ installation = resolve_installation(clients.session)
 credentials = PortCredentials(client_id=sys.argv[2], client_secret=sys.argv[3], api_url=sys.argv[4])
 runs = []
 with PortClient(credentials, installation) as port:
-    for _ in range(2):
+    for _ in range(int(sys.argv[5])):
         before = dict(port.counters.snapshot()["requests"])
         started = time.monotonic()
         report = FullSync(config, lambda s: fetcher_for(s, clients), port, installation.owned_entities_query,
@@ -58,42 +56,25 @@ print(json.dumps({"runs": runs, "rss_mib": rss_kib / 1024}))
 WRITE_KINDS = ("entity_bulk_upsert", "entity_upsert", "entity_bulk_delete", "entity_delete")
 
 
-def _first_and_second(total: int, workdir: Path, *, list_properties: bool) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PORT_"))}
+def _syncs(total: int, workdir: Path, *, list_properties: bool, children: list[int]) -> list[dict[str, Any]]:
+    """Syncs of `total` functions into one catalog: a child process per entry of `children`, running
+    that many syncs one after the other; the figures of each child."""
     secret = "bench-secret"
-    serve_env = {**env, "PORT_CLIENT_ID": "bench", "PORT_CLIENT_SECRET": secret}
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(_config(list_properties)))
     db = workdir / f"catalog-{total}-{list_properties}.db"
-    with (
-        served(["local", "aws", "--port", "0"], env) as aws,
-        served(["catalog", "serve", "--db", str(db), "--port", "0"], serve_env) as catalog,
-    ):
+    db.unlink(missing_ok=True)
+    figures = []
+    with local_stack(db, secret=secret) as (aws, catalog):
         _seed(aws.url, total)
-        token = httpx.post(f"{catalog.url}/v1/auth/access_token", json={"clientId": "bench", "clientSecret": secret})
-        headers = {"Authorization": f"Bearer {token.json()['accessToken']}"}
+        headers = catalog_headers(catalog.url, secret=secret)
         httpx.post(f"{catalog.url}/v1/blueprints", json=BLUEPRINT, headers=headers, timeout=30).raise_for_status()
-        client_env = {
-            **env,
-            "AWS_ENDPOINT_URL": aws.url,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
-        result = subprocess.run(
-            [sys.executable, "-c", CHILD, str(config_path), "bench", secret, catalog.url],
-            env=client_env,
-            capture_output=True,
-            text=True,
-            timeout=3600,
-            check=False,
-        )
-    if result.returncode != 0:
-        raise RuntimeError(f"the sync child failed: {result.stderr[-2000:]}")
-    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    first, second = figures["runs"]
-    if first["errors"] or second["errors"] or first["written"] != total:
-        raise RuntimeError(f"incomplete sync: {figures}")
+        for syncs in children:
+            arguments = [str(config_path), "bench", secret, catalog.url, str(syncs)]
+            figures.append(run_json_child(CHILD, arguments, sync_environment(aws.url)))
+    runs = [run for child in figures for run in child["runs"]]
+    if any(run["errors"] for run in runs) or runs[0]["written"] != total or runs[-1]["written"]:
+        raise RuntimeError(f"incomplete sync, or a second one that wrote: {figures}")
     return figures
 
 
@@ -120,17 +101,24 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-change-only-") as tmp:
         workdir = Path(tmp)
-        reads = _first_and_second(args.functions, workdir, list_properties=False)
+        [reads] = _syncs(args.functions, workdir, list_properties=False, children=[2])
         _report("with GetResource reads (target >= 3x)", args.functions, reads)
-        listing = _first_and_second(args.functions, workdir, list_properties=True)
+        [listing] = _syncs(args.functions, workdir, list_properties=True, children=[2])
         _report("with useListProperties (target >= 10x)", args.functions, listing)
-        rss = {}
+        rss: dict[int, tuple[float, float]] = {}
         for size in [int(size) for size in args.rss_sizes.split(",") if size.strip()]:
-            rss[size] = _first_and_second(size, workdir, list_properties=False)["rss_mib"]
-            print(f"  peak RSS of the child (first + second run) at {size:,} resources: {rss[size]:.0f} MiB")
+            first, second = _syncs(size, workdir, list_properties=False, children=[1, 1])
+            rss[size] = (first["rss_mib"], second["rss_mib"])
+            print(
+                f"peak RSS at {size:,} resources, each sync in its own process: first {rss[size][0]:.0f} MiB, "
+                f"second (unchanged) {rss[size][1]:.0f} MiB"
+            )
         if len(rss) >= 2:
             smallest, largest = min(rss), max(rss)
-            print(f"  RSS {largest:,} vs {smallest:,}: {rss[largest] / rss[smallest]:.2f}x (target < 2x)")
+            ratios = [rss[largest][run] / rss[smallest][run] for run in (0, 1)]
+            print(
+                f"  RSS {largest:,} vs {smallest:,}: first sync {ratios[0]:.2f}x, second {ratios[1]:.2f}x (target < 2x)"
+            )
 
 
 if __name__ == "__main__":

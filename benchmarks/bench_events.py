@@ -35,10 +35,10 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from local_stack import lambda_environment, local_stack
 from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.port import PortClient, PortCredentials
-from served_process import served
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -183,27 +183,14 @@ def main() -> None:
     messages, functions = (400, 100) if arguments.quick else (arguments.messages, arguments.functions)
 
     with tempfile.TemporaryDirectory(prefix="bench-events-") as directory:
-        base = {**os.environ, "PORT_CLIENT_ID": CLIENT_ID, "PORT_CLIENT_SECRET": CLIENT_SECRET}
         config_path = Path(directory) / "config.json"
         config_path.write_text(json.dumps(CONFIG))
-        with (
-            served(["local", "aws"], base) as aws,
-            served(["catalog", "serve", "--db", str(Path(directory) / "catalog.db")], base) as catalog,
-        ):
+        db = Path(directory) / "catalog.db"
+        with local_stack(db, client_id=CLIENT_ID, secret=CLIENT_SECRET, environment=os.environ) as (aws, catalog):
             aws_url, catalog_url = aws.url, catalog.url
+            client = (CLIENT_ID, CLIENT_SECRET)
             os.environ.update(
-                {
-                    "AWS_ENDPOINT_URL": aws_url,
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_REGION": REGION,
-                    "AWS_DEFAULT_REGION": REGION,
-                    "PORT_CLIENT_ID": CLIENT_ID,
-                    "PORT_CLIENT_SECRET": CLIENT_SECRET,
-                    "PORT_API_URL": catalog_url,
-                    "PORT_AWS_EXPORTER_CONFIG": str(config_path),
-                    "LOG_LEVEL": "INFO",
-                }
+                lambda_environment(aws_url, catalog_url, config_path, client=client, region=REGION, log_level="INFO")
             )
             created = httpx.post(
                 f"{aws_url}/_local/bulk/lambda-functions",

@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +22,8 @@ from typing import Any
 
 import httpx
 
-from served_process import cpu_seconds, served
+from local_stack import catalog_headers, local_stack, run_json_child, sync_environment
+from served_process import cpu_seconds
 
 REGIONS = ("us-east-1", "eu-west-1")
 BLUEPRINT = {
@@ -110,18 +108,7 @@ def _cloudcontrol_requests(aws_url: str) -> int:
 
 
 def _sync_once(config_path: Path, catalog: dict[str, str], env: dict[str, str]) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(config_path), catalog["id"], catalog["secret"], catalog["url"]],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"the sync child failed: {result.stderr[-2000:]}")
-    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures
+    return run_json_child(CHILD, [str(config_path), catalog["id"], catalog["secret"], catalog["url"]], env)
 
 
 def _config(list_properties: bool) -> dict[str, Any]:
@@ -132,28 +119,16 @@ def _config(list_properties: bool) -> dict[str, Any]:
 
 def _measure(total: int, runs: int, workdir: Path, *, list_properties: bool = False) -> list[dict[str, Any]]:
     """`runs` full syncs of `total` functions, each into an emptied catalog; one dict per run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PORT_"))}
     secret = "bench-secret"
-    serve_env = {**env, "PORT_CLIENT_ID": "bench", "PORT_CLIENT_SECRET": secret}
     config_path = workdir / "config.json"
     config_path.write_text(json.dumps(_config(list_properties)))
     db = workdir / f"catalog-{total}.db"
-    with (
-        served(["local", "aws", "--port", "0"], env) as aws,
-        served(["catalog", "serve", "--db", str(db), "--port", "0"], serve_env) as served_catalog,
-    ):
+    with local_stack(db, secret=secret) as (aws, served_catalog):
         aws_url, catalog_url = aws.url, served_catalog.url
         _seed(aws_url, total)
-        client_env = {
-            **env,
-            "AWS_ENDPOINT_URL": aws_url,
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }
+        client_env = sync_environment(aws_url)
         catalog = {"id": "bench", "secret": secret, "url": catalog_url}
-        token = httpx.post(f"{catalog_url}/v1/auth/access_token", json={"clientId": "bench", "clientSecret": secret})
-        headers = {"Authorization": f"Bearer {token.json()['accessToken']}"}
+        headers = catalog_headers(catalog_url, secret=secret)
         httpx.post(f"{catalog_url}/v1/blueprints", json=BLUEPRINT, headers=headers, timeout=30)
         results = []
         for _ in range(runs):

@@ -45,6 +45,7 @@ from bench_events import (
     lambda_events,
     run_once,
 )
+from local_stack import lambda_environment, local_stack
 from port_aws_exporter.cli.demo import EVENTS_QUEUE, deploy_raw_rules
 from port_aws_exporter.cli.event_session import open_event_batch
 from port_aws_exporter.core.config import load_config
@@ -52,7 +53,6 @@ from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 from port_aws_exporter.local.aws import make_change, seed_organization
 from port_aws_exporter.port import PortClient, PortCredentials
 from port_aws_exporter.rules.samples import sample_event
-from served_process import served
 
 
 def raw_events(functions: list[str], messages: int, seed: int) -> list[dict[str, Any]]:
@@ -147,26 +147,13 @@ def main() -> None:
         (400, 100, 20) if arguments.quick else (arguments.messages, arguments.functions, arguments.changes)
     )
     with tempfile.TemporaryDirectory(prefix="bench-raw-events-") as directory:
-        base = {**os.environ, "PORT_CLIENT_ID": CLIENT_ID, "PORT_CLIENT_SECRET": CLIENT_SECRET}
         config_path = Path(directory) / "config.json"
         config_path.write_text(json.dumps(CONFIG))
-        with (
-            served(["local", "aws"], base) as aws,
-            served(["catalog", "serve", "--db", str(Path(directory) / "catalog.db")], base) as catalog,
-        ):
+        db = Path(directory) / "catalog.db"
+        with local_stack(db, client_id=CLIENT_ID, secret=CLIENT_SECRET, environment=os.environ) as (aws, catalog):
+            client = (CLIENT_ID, CLIENT_SECRET)
             os.environ.update(
-                {
-                    "AWS_ENDPOINT_URL": aws.url,
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
-                    "AWS_REGION": REGION,
-                    "AWS_DEFAULT_REGION": REGION,
-                    "PORT_CLIENT_ID": CLIENT_ID,
-                    "PORT_CLIENT_SECRET": CLIENT_SECRET,
-                    "PORT_API_URL": catalog.url,
-                    "PORT_AWS_EXPORTER_CONFIG": str(config_path),
-                    "LOG_LEVEL": "WARNING",
-                }
+                lambda_environment(aws.url, catalog.url, config_path, client=client, region=REGION, log_level="WARNING")
             )
             credentials = PortCredentials(
                 client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET), api_url=catalog.url

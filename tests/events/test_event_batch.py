@@ -189,6 +189,7 @@ def test_records_and_counters(
         "reads": 3,
         "upsert_requests": 1,
         "delete_requests": 0,
+        "unchanged": 0,
         "ignored": 0,
     }
 

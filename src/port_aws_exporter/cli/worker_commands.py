@@ -18,6 +18,7 @@ from port_aws_exporter.events.records import DEFAULT_MAX_RETRY_DELAY_SECONDS, DE
 from port_aws_exporter.events.worker import DEFAULT_WAIT_SECONDS
 
 QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
+COALESCE_ENV = "PORT_AWS_EXPORTER_COALESCE_SECONDS"
 
 
 @click.command("worker")
@@ -40,6 +41,15 @@ QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
 @click.option(
     "--overmatch-attempts", type=click.IntRange(1, 100), default=DEFAULT_OVERMATCH_ATTEMPTS, show_default=True
 )
+@click.option(
+    "--coalesce-seconds",
+    envvar=COALESCE_ENV,
+    type=click.FloatRange(0, 3600),
+    default=0.0,
+    show_default=True,
+    help=f"Hold what is received this long and apply it as one batch: a burst about one resource is one "
+    f"read and one write, the latest action winning (0: off); or ${COALESCE_ENV}.",
+)
 @max_requests_option
 @click.option("--log-level", default="INFO", show_default=True)
 def worker_command(
@@ -54,6 +64,7 @@ def worker_command(
     max_retry_delay: int,
     not_found_attempts: int,
     overmatch_attempts: int,
+    coalesce_seconds: float,
     max_requests_per_minute: int | None,
     log_level: str,
 ) -> None:
@@ -81,6 +92,7 @@ def worker_command(
             visibility_timeout=visibility_timeout,
             retry_delay_seconds=retry_delay,
             max_retry_delay_seconds=max_retry_delay,
+            coalesce_seconds=coalesce_seconds,
         )
     except ValueError as error:
         fail(str(error))

@@ -9,7 +9,8 @@ To keep memory flat, the catalog's entities are not kept: `OwnedDigests` keeps, 
 a short digest of each field group the config's mappings of a blueprint send (`BlueprintShape`),
 and a mapped entity is compared with the digests of the same groups. The full sync (to skip
 unchanged writes), `--dry-run` (to count creates, updates and unchanged) and the event path all
-decide through `OwnedDigests.classify`, one comparison.
+decide through `OwnedDigests.classify`, one comparison. The event path also fills one from what it
+has just written (`record_write`), so that the same entity sent again is not written twice.
 
     >>> shape = BlueprintShape.of_mappings([EntityMapping(identifier=".n", blueprint="fn", properties={"arn": ".a"})])
     >>> owned = OwnedDigests(shape)
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -37,6 +38,8 @@ from port_aws_exporter.core.config import EntityMapping
 OPTIONAL_FIELDS = ("title", "icon", "team")
 # Bytes of one field group's digest: a collision (a change taken for no change) is a 2**-64 chance.
 DIGEST_BYTES = 8
+# A group whose value is not known (a write changed part of it): no digest equals it but by that chance.
+_UNKNOWN = b"\xff" * DIGEST_BYTES
 
 
 class EntityChange(Enum):
@@ -115,6 +118,10 @@ class OwnedDigests:
     def __contains__(self, identifier: object) -> bool:
         return identifier in self._digests
 
+    def __iter__(self) -> Iterator[str]:
+        """The identifiers held."""
+        return iter(self._digests)
+
     def add(self, current: Mapping[str, Any]) -> None:
         """Remember an entity as the catalog holds it (a search answer: missing fields are unset)."""
         properties = current.get("properties") or {}
@@ -123,6 +130,39 @@ class OwnedDigests:
         for field_set in self.shape.field_sets:
             parts.append(_group_value(field_set, properties, relations))
         self._digests[str(current["identifier"])] = b"".join(_digest(part) for part in parts)
+
+    def forget(self, identifier: str) -> None:
+        """No longer claim to know what the catalog holds for `identifier` (deleted, or a write failed)."""
+        self._digests.pop(identifier, None)
+
+    def record_write(self, entity: Mapping[str, Any]) -> None:
+        """Remember that `entity` was just upserted with merge: each group it sent now holds what it
+        sent, a group it did not touch keeps what was known of it, and one it changed in part is
+        unknown. An entity that cannot be compared is forgotten."""
+        identifier = entity.get("identifier")
+        if not isinstance(identifier, str):
+            return
+        try:
+            expected = dict(self._expected(entity))
+        except _NotComparable:
+            self.forget(identifier)
+            return
+        held = self._digests.get(identifier)
+        groups = len(self.shape.optional) + len(self.shape.field_sets)
+        before = [held[n * DIGEST_BYTES : (n + 1) * DIGEST_BYTES] if held else _UNKNOWN for n in range(groups)]
+        sent = FieldSet.of_entity(entity)
+        sent_properties, sent_relations = set(sent.properties), set(sent.relations or ())
+        for offset, field_set in enumerate(self.shape.field_sets):
+            position = len(self.shape.optional) + offset
+            if position in expected:
+                continue
+            properties, relations = set(field_set.properties), set(field_set.relations or ())
+            if properties <= sent_properties and relations <= sent_relations:
+                value = _group_value(field_set, entity.get("properties") or {}, entity.get("relations") or {})
+                expected[position] = _digest(value)
+            elif properties & sent_properties or relations & sent_relations:
+                expected[position] = _UNKNOWN
+        self._digests[identifier] = b"".join(expected.get(n, before[n]) for n in range(groups))
 
     def classify(self, entity: Mapping[str, Any]) -> EntityChange:
         """What upserting `entity` with merge would do to what the catalog holds."""

@@ -12,14 +12,18 @@ removes the entity from every blueprint the kind's mappings write. A batch runs 
    is bounded as a whole (`jq_batch_seconds`): once runaway programs have spent it, the messages
    not yet evaluated fail transiently and come back, rather than the batch running out its time;
 2. coalesce messages about the same resource (account, kind, region, identifier): one read and one write,
-   the last message in batch order deciding the action;
+   the last message in batch order deciding the action (the worker's `coalesce_seconds` gathers the
+   messages of several receives into one batch, to coalesce a burst);
 3. read every resource once, concurrently;
 4. decide: not found yet, a delete that the resource contradicts (`core.delete_guard`), a read error;
 5. delete in bulk, then upsert in bulk (relation targets first, `core.write_order`): when a batch both
    deletes and writes one entity (a queue named by its URL in one message, by its name in another),
    the write, made from the resource's current state, is the one that stands. A delete follows the
    full sync's ownership rule: only entities this installation owns (`owned_entities_query`, its
-   `$datasource`) are deleted; another's entity is left alone and the message says so.
+   `$datasource`) are deleted; another's entity is left alone and the message says so. An upsert
+   that would change nothing this `EventBatch` wrote in the last `unchanged_memory_seconds`
+   (`events.recent_writes`, the change-only sync's comparison) is not sent: the message is applied,
+   its entity `unchanged`.
 
 With a `deadline` (the Lambda consumer's, from the invocation's remaining time), no read or catalog
 call starts later than `call_reserve_seconds` before it: the messages not applied by then fail
@@ -50,6 +54,7 @@ from typing import Any
 from port_aws_exporter.core.accounts import AccountUnavailableError, OrganizationUnavailableError
 from port_aws_exporter.core.catalog import Catalog
 from port_aws_exporter.core.config import ExporterConfig
+from port_aws_exporter.core.entity_changes import shapes_of
 from port_aws_exporter.core.fetching import FetcherFactory, ResourceFetcher
 from port_aws_exporter.core.jq.worker import TimeLimitedJq
 from port_aws_exporter.core.kinds.raw_events import IgnoredEvent, ResourceRequest
@@ -60,6 +65,8 @@ from port_aws_exporter.core.write_order import by_blueprint, write_rounds
 from port_aws_exporter.events import intake
 from port_aws_exporter.events.accounts import AccountNotCovered, AccountRoute, AccountRoutes, OwnAccount
 from port_aws_exporter.events.decisions import PendingMessage, ResourceWork, RetryLimits, decide, settle
+from port_aws_exporter.events.recent_writes import DEFAULT_SECONDS as DEFAULT_UNCHANGED_MEMORY_SECONDS
+from port_aws_exporter.events.recent_writes import RecentWrites
 from port_aws_exporter.events.records import BatchOutcome, EntityRef, MessageResult, SqsRecord
 
 __all__ = [
@@ -97,6 +104,9 @@ class EventOptions:
 
     `jq_batch_seconds` bounds the jq time of a whole batch; `call_reserve_seconds` is, when a batch
     has a deadline, how long before it the last read or catalog call may start.
+
+    `unchanged_memory_seconds`: how long what was written is remembered, to leave out an upsert that
+    would change none of it (0: every upsert is written).
     """
 
     not_found_attempts: int = DEFAULT_NOT_FOUND_ATTEMPTS
@@ -105,12 +115,13 @@ class EventOptions:
     delete_dependents: bool = True
     jq_batch_seconds: float = DEFAULT_JQ_BATCH_SECONDS
     call_reserve_seconds: float = DEFAULT_CALL_RESERVE_SECONDS
+    unchanged_memory_seconds: float = DEFAULT_UNCHANGED_MEMORY_SECONDS
 
     def __post_init__(self) -> None:
         for name in ("not_found_attempts", "overmatch_attempts", "read_concurrency"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("jq_batch_seconds", "call_reserve_seconds"):
+        for name in ("jq_batch_seconds", "call_reserve_seconds", "unchanged_memory_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
 
@@ -125,6 +136,8 @@ class EventCounters:
     reads: int = 0
     upsert_requests: int = 0
     delete_requests: int = 0
+    # Entities not written: the upsert would have changed nothing written lately.
+    unchanged: int = 0
     # Acknowledged without a change, on purpose: failed calls, kinds or accounts the config does not cover.
     ignored: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
@@ -136,7 +149,16 @@ class EventCounters:
 
     def snapshot(self) -> dict[str, int]:
         with self._lock:
-            names = ("batches", "messages", "resources", "reads", "upsert_requests", "delete_requests", "ignored")
+            names = (
+                "batches",
+                "messages",
+                "resources",
+                "reads",
+                "upsert_requests",
+                "delete_requests",
+                "unchanged",
+                "ignored",
+            )
             return {name: getattr(self, name) for name in names}
 
 
@@ -209,6 +231,8 @@ class EventBatch:
         self._evaluator = evaluator
         mappers = build_mappers(config)
         self._mappers = {kind: mappers_for_kind(mappers, kind) for kind in config.kinds()}
+        shapes = shapes_of(mapping for resource in config.resources for mapping in resource.port.entity.mappings)
+        self._recent = RecentWrites(shapes, seconds=self.options.unchanged_memory_seconds)
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -415,6 +439,7 @@ class EventBatch:
                     "not deleting entities another installation owns",
                     extra={"blueprint": blueprint, "identifiers": sorted(others)[:20]},
                 )
+            self._forget(route, blueprint, deleted)
             for resource in owners:
                 resource.deleted += [
                     t for t in resource.targets if t.blueprint == blueprint and t.identifier in deleted
@@ -449,6 +474,7 @@ class EventBatch:
                 planned.pop(ref, None)  # the last mapping of an entity wins, in its position
                 planned[ref] = entity
                 owners.setdefault(ref, []).append(resource)
+        self._leave_out_unchanged(planned, owners, route)
         for round_entities in write_rounds(list(planned.values())):
             for blueprint, group in by_blueprint(round_entities).items():
                 late = clock.late()
@@ -459,6 +485,7 @@ class EventBatch:
                 )
                 for entity, (ok, reason, transient) in zip(group, outcomes, strict=True):
                     ref = EntityRef(blueprint, entity.identifier)
+                    self._remember(route, entity, written=ok)
                     for resource in dict.fromkeys(owners[ref]):
                         if ok:
                             resource.written.append(ref)
@@ -466,6 +493,30 @@ class EventBatch:
                             resource.write_errors.append(
                                 (f"writing {blueprint}/{ref.identifier} failed: {reason}", transient)
                             )
+
+    def _leave_out_unchanged(
+        self,
+        planned: dict[EntityRef, MappedEntity],
+        owners: Mapping[EntityRef, list[ResourceWork]],
+        route: AccountRoute,
+    ) -> None:
+        """Take out of `planned` the entities whose upsert would change nothing written lately."""
+        for ref, entity in list(planned.items()):
+            if self._recent.unchanged(route.account_id, entity):
+                del planned[ref]
+                for resource in dict.fromkeys(owners[ref]):
+                    resource.unchanged.append(ref)
+                self.counters.add(unchanged=1)
+
+    def _remember(self, route: AccountRoute, entity: MappedEntity, *, written: bool) -> None:
+        if written:
+            self._recent.wrote(route.account_id, entity)
+        else:
+            self._recent.forget(route.account_id, entity.blueprint, entity.identifier)
+
+    def _forget(self, route: AccountRoute, blueprint: str, identifiers: Iterable[str]) -> None:
+        for identifier in identifiers:
+            self._recent.forget(route.account_id, blueprint, identifier)
 
     def _upsert(self, blueprint: str, group: list[MappedEntity], catalog: Catalog) -> list[tuple[bool, str, bool]]:
         self.counters.add(upsert_requests=1)

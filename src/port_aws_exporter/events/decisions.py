@@ -59,6 +59,8 @@ class ResourceWork:
     entities: list[MappedEntity] = field(default_factory=list)
     targets: list[EntityRef] = field(default_factory=list)
     written: list[EntityRef] = field(default_factory=list)
+    # Not written: the upsert would have changed nothing the batch wrote lately.
+    unchanged: list[EntityRef] = field(default_factory=list)
     deleted: list[EntityRef] = field(default_factory=list)
     # Delete targets left alone: the catalog has them, but another installation owns them.
     refused: list[EntityRef] = field(default_factory=list)
@@ -248,6 +250,7 @@ def settle(resource: ResourceWork) -> None:
             )
     result = winner.result
     result.written = list(resource.written)
+    result.unchanged = list(resource.unchanged)
     result.deleted = list(resource.deleted)
     if resource.error is None:
         result.skipped = resource.skipped

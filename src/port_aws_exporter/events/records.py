@@ -33,13 +33,15 @@ def retry_delay(receive_count: int, base_seconds: int, max_seconds: int) -> int:
 @dataclass(frozen=True)
 class SqsRecord:
     """One SQS message: its id, its body (text), how many times SQS has delivered it, the receipt
-    handle to delete it or change its visibility with, and (from Lambda) the queue's ARN."""
+    handle to delete it or change its visibility with, (from Lambda) the queue's ARN, and when SQS
+    received it (epoch milliseconds, when known)."""
 
     message_id: str
     body: str
     receive_count: int = 1
     receipt_handle: str | None = None
     queue_arn: str | None = None
+    sent_timestamp: int | None = None
 
     @classmethod
     def from_lambda(cls, record: object) -> SqsRecord:
@@ -60,12 +62,15 @@ class SqsRecord:
     def from_receive(cls, message: Mapping[str, Any]) -> SqsRecord:
         """A message of boto3's `receive_message` answer (`Messages[]`)."""
         attributes = message.get("Attributes")
-        count = attributes.get("ApproximateReceiveCount") if isinstance(attributes, Mapping) else None
+        if not isinstance(attributes, Mapping):
+            attributes = {}
+        sent = attributes.get("SentTimestamp")
         return cls(
             message_id=_as_id(message.get("MessageId")),
             body=_as_text(message.get("Body")),
-            receive_count=_as_count(count),
+            receive_count=_as_count(attributes.get("ApproximateReceiveCount")),
             receipt_handle=message.get("ReceiptHandle"),
+            sent_timestamp=int(sent) if isinstance(sent, str) and sent.isdigit() else None,
         )
 
 
@@ -119,7 +124,8 @@ class MessageResult:
       gave up on the message after retries: the resource never appeared, or a delete over-matched;
       `ignored` says why a raw event is not applied at all: `failed-call`, `unconfigured-kind`,
       `unknown-event`, `outside-accounts`).
-    - otherwise: applied; `written` and `deleted` list the entities.
+    - otherwise: applied; `written` and `deleted` list the entities, `unchanged` those not written
+      again because the upsert would have changed nothing written lately.
     """
 
     message_id: str
@@ -129,6 +135,7 @@ class MessageResult:
     identifier: str | None = None
     written: list[EntityRef] = field(default_factory=list)
     deleted: list[EntityRef] = field(default_factory=list)
+    unchanged: list[EntityRef] = field(default_factory=list)
     skipped: str | None = None
     error: str | None = None
     transient: bool = False
@@ -160,8 +167,8 @@ class MessageResult:
         self.skipped = reason
 
     def as_dict(self) -> dict[str, Any]:
-        """The result as `port-aws-exporter event --json` prints it (`account` and `ignored` only when
-        set)."""
+        """The result as `port-aws-exporter event --json` prints it (`account`, `unchanged` and
+        `ignored` only when set)."""
         shown: dict[str, Any] = {}
         if self.account is not None:
             shown["account"] = self.account
@@ -176,6 +183,8 @@ class MessageResult:
                 "error": self.error,
             }
         )
+        if self.unchanged:
+            shown["unchanged"] = [entity.as_dict() for entity in self.unchanged]
         if self.ignored is not None:
             shown["ignored"] = self.ignored
         return shown
@@ -196,6 +205,8 @@ class MessageResult:
             fields["written"] = [entity.as_dict() for entity in self.written]
         if self.deleted:
             fields["deleted"] = [entity.as_dict() for entity in self.deleted]
+        if self.unchanged:
+            fields["unchanged"] = [entity.as_dict() for entity in self.unchanged]
         if self.skipped is not None:
             fields["reason"] = self.skipped
             fields["dropped"] = self.dropped

@@ -6,6 +6,17 @@ deliberately dropped, and leaves the others to come back: their visibility is se
 grows with their receive count, so a Port outage is not hammered and a permanently failing message
 reaches the dead-letter queue through the queue's redrive policy.
 
+Coalescing (`coalesce_seconds`, off by default): a burst of events about one resource (created,
+then tagged, then configured) arrives over several receives. With a window, what the consumers
+receive is held, not applied: the window opens with the first message held and closes
+`coalesce_seconds` later (or at `coalesce_max_messages`), and then everything it holds is applied as
+one batch, in the order SQS received the messages. `EventBatch` coalesces the messages about one
+resource (account, kind, region, identifier) there: one read, one write, the latest message's
+action (a delete after upserts wins). Held messages are deleted only once that batch has applied
+them; a worker that dies while holding them loses nothing: they return after their visibility
+timeout, which the worker sets to outlast the window (`visibility_timeout`, or the window plus
+`COALESCE_VISIBILITY_MARGIN_SECONDS`).
+
 A receive that cannot succeed however often it is repeated (the queue does not exist, access is
 denied) stops the worker: `fatal_error` holds it, for the caller to report. Other receive errors
 (the network, throttling) are logged and retried after a pause.
@@ -26,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import signal
 import threading
@@ -48,6 +60,9 @@ from port_aws_exporter.events.records import (
 log = logging.getLogger(__name__)
 
 DEFAULT_WAIT_SECONDS = 20
+DEFAULT_COALESCE_MAX_MESSAGES = 500
+# How long past the window a held message stays invisible: time for the batch that applies it.
+COALESCE_VISIBILITY_MARGIN_SECONDS = 120
 _RECEIVE_ERROR_PAUSE_SECONDS = 5.0
 
 BatchProcessor = Callable[[list[SqsRecord]], BatchOutcome]
@@ -60,6 +75,9 @@ class WorkerOptions:
     `visibility_timeout` overrides the queue's for received messages (it must outlast a batch);
     a failed message becomes visible again after `retry_delay_seconds * 2^(receive count - 1)`, at
     most `max_retry_delay_seconds`.
+
+    `coalesce_seconds` > 0 holds what is received for that long and applies it as one batch (see the
+    module docstring), at most `coalesce_max_messages` messages at once.
     """
 
     queue_url: str
@@ -69,6 +87,8 @@ class WorkerOptions:
     visibility_timeout: int | None = None
     retry_delay_seconds: int = DEFAULT_RETRY_DELAY_SECONDS
     max_retry_delay_seconds: int = DEFAULT_MAX_RETRY_DELAY_SECONDS
+    coalesce_seconds: float = 0.0
+    coalesce_max_messages: int = DEFAULT_COALESCE_MAX_MESSAGES
 
     def __post_init__(self) -> None:
         problems = []
@@ -80,8 +100,27 @@ class WorkerOptions:
             problems.append("wait_seconds must be 0 to 20")
         if self.retry_delay_seconds < 0 or self.max_retry_delay_seconds < self.retry_delay_seconds:
             problems.append("retry delays must be 0 <= retry_delay_seconds <= max_retry_delay_seconds")
+        if self.coalesce_seconds < 0:
+            problems.append("coalesce_seconds must be 0 (off) or more")
+        if self.coalesce_max_messages < 1:
+            problems.append("coalesce_max_messages must be at least 1")
+        if self.coalescing and self.visibility_timeout is not None and self.visibility_timeout <= self.coalesce_seconds:
+            problems.append(
+                f"visibility_timeout ({self.visibility_timeout} s) must outlast coalesce_seconds "
+                f"({self.coalesce_seconds:g} s): held messages would come back before they are applied"
+            )
         if problems:
             raise ValueError("; ".join(problems))
+
+    @property
+    def coalescing(self) -> bool:
+        return self.coalesce_seconds > 0
+
+    def receive_visibility(self) -> int | None:
+        """The visibility timeout to receive with (None: the queue's)."""
+        if self.visibility_timeout is not None or not self.coalescing:
+            return self.visibility_timeout
+        return math.ceil(self.coalesce_seconds) + COALESCE_VISIBILITY_MARGIN_SECONDS
 
     def retry_delay(self, receive_count: int) -> int:
         """Seconds before a failed message (delivered `receive_count` times) is visible again."""
@@ -161,6 +200,48 @@ class _Deliveries:
                 self._acknowledged.popitem(last=False)
 
 
+class _Window:
+    """The messages held for coalescing (thread-safe): consumers add, the applier takes them once
+    the window closes (`seconds` after its first message, at `max_messages`, or when shut)."""
+
+    def __init__(self, seconds: float, max_messages: int) -> None:
+        self._seconds = seconds
+        self._max_messages = max_messages
+        self._changed = threading.Condition()
+        self._records: list[SqsRecord] = []
+        self._opened_at = 0.0
+        self._shut = False
+
+    def add(self, records: list[SqsRecord]) -> None:
+        with self._changed:
+            if not self._records:
+                self._opened_at = time.monotonic()
+            self._records.extend(records)
+            self._changed.notify_all()
+
+    def shut(self) -> None:
+        """No more messages will come: hand over what is held now."""
+        with self._changed:
+            self._shut = True
+            self._changed.notify_all()
+
+    def take(self) -> tuple[list[SqsRecord], bool]:
+        """(the messages of the window that closed, whether the window is shut), waiting for it."""
+        with self._changed:
+            while True:
+                if self._shut or len(self._records) >= self._max_messages:
+                    break
+                if self._records:
+                    left = self._opened_at + self._seconds - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._changed.wait(left)
+                else:
+                    self._changed.wait()
+            taken, self._records = self._records, []
+            return taken, self._shut and not taken
+
+
 class SqsWorker:
     """Consumes one SQS queue with a batch processor until stopped (see the module docstring)."""
 
@@ -172,6 +253,7 @@ class SqsWorker:
         self._stopping = threading.Event()
         self._signals = 0
         self._deliveries = _Deliveries()
+        self._window = _Window(options.coalesce_seconds, options.coalesce_max_messages) if options.coalescing else None
         # Set when receiving failed in a way retrying cannot mend (no such queue, access denied):
         # the worker stops, and its caller reports this error.
         self.fatal_error: BaseException | None = None
@@ -188,18 +270,27 @@ class SqsWorker:
         """Consume until `stop()`; returns when every consumer thread has finished."""
         log.info(
             "worker started",
-            extra={"queue_url": self.options.queue_url, "concurrency": self.options.concurrency},
+            extra={
+                "queue_url": self.options.queue_url,
+                "concurrency": self.options.concurrency,
+                "coalesce_seconds": self.options.coalesce_seconds,
+            },
         )
         threads = [
             threading.Thread(target=self._consume, name=f"sqs-consumer-{n}", daemon=True)
             for n in range(self.options.concurrency)
         ]
+        applier = None
+        if self._window is not None:
+            applier = threading.Thread(target=self._apply_windows, args=(self._window,), name="sqs-coalesced")
+            applier.daemon = True
+            applier.start()
         for thread in threads:
             thread.start()
-        # Short joins keep the main thread responsive to signals.
-        while any(thread.is_alive() for thread in threads):
-            for thread in threads:
-                thread.join(timeout=0.2)
+        _join(threads)
+        if applier is not None and self._window is not None:
+            self._window.shut()  # what the consumers hold when they stop is applied now
+            _join([applier])
         log.info("worker stopped", extra=self.stats.as_dict())
         return self.stats
 
@@ -231,7 +322,18 @@ class SqsWorker:
                 self._release(self._deliveries.newest(records))
                 self._deliveries.finish(records, acknowledged=())
                 return
-            self._handle(records)
+            if self._window is not None:
+                self._window.add(records)
+            else:
+                self._handle(records)
+
+    def _apply_windows(self, window: _Window) -> None:
+        while True:
+            records, shut = window.take()
+            if shut:
+                return
+            # The order SQS received them in: the latest message about a resource decides its action.
+            self._handle(sorted(records, key=lambda record: record.sent_timestamp or 0))
 
     def _claim(self, records: list[SqsRecord]) -> list[SqsRecord]:
         """The records this consumer takes; a duplicate delivery is never applied twice.
@@ -253,10 +355,11 @@ class SqsWorker:
             "QueueUrl": self.options.queue_url,
             "MaxNumberOfMessages": self.options.max_messages,
             "WaitTimeSeconds": self.options.wait_seconds,
-            "AttributeNames": ["ApproximateReceiveCount"],
+            "AttributeNames": ["ApproximateReceiveCount", "SentTimestamp"],
         }
-        if self.options.visibility_timeout is not None:
-            request["VisibilityTimeout"] = self.options.visibility_timeout
+        visibility = self.options.receive_visibility()
+        if visibility is not None:
+            request["VisibilityTimeout"] = visibility
         try:
             response = self._sqs.receive_message(**request)
         except Exception as error:
@@ -335,6 +438,13 @@ class SqsWorker:
         if failures:
             # Not lost: they return when their current visibility timeout ends.
             log.warning("%s failed: %s", what, "; ".join(failures[:3]), extra={"failed": len(failures)})
+
+
+def _join(threads: Sequence[threading.Thread]) -> None:
+    # Short joins keep the main thread responsive to signals.
+    while any(thread.is_alive() for thread in threads):
+        for thread in threads:
+            thread.join(timeout=0.2)
 
 
 def _exit_now(status: int) -> None:

@@ -164,6 +164,7 @@ class FullSync:
         self._report = SyncReport(dry_run=self.options.dry_run)
         self._state = SyncCheckpoint.start(_now())
         self._writer: _BackgroundWriter | None = None
+        self._owned: _OwnedReader | None = None
 
     def run(self, resume_from: SyncCheckpoint | None = None) -> SyncOutcome:
         """Sync everything (from the checkpoint, if given); returns the report and, if the run
@@ -187,6 +188,7 @@ class FullSync:
                 ) as writer,
             ):
                 self._writer = writer
+                self._owned = owned
                 self._sync_resources()
         except _Paused:
             self._state.pause(self._report.kinds, time.monotonic() - started)
@@ -496,7 +498,14 @@ class FullSync:
     def _stale_entities(self, blueprint: str) -> tuple[list[str], int, set[str]]:
         """Owned entities not written by this run and last updated before it began; how many
         entities the installation owns in the blueprint; and the owned entities kept because their
-        resource was listed but not found when read."""
+        resource was listed but not found when read.
+
+        The owned entities were read once, as digests, for the change-only comparison: the stale
+        ones are among those, and only they are searched again (for `$updatedAt`). Without that
+        read (it failed, or was not needed), every owned entity is searched here."""
+        digests = self._owned.held(blueprint) if self._owned is not None else None
+        if digests is not None:
+            return self._stale_of_held(blueprint, digests)
         written = self._state.written.get(blueprint, set())
         unsettled = self._state.unsettled.get(blueprint, set())
         started_at = self._state.started_at
@@ -520,6 +529,31 @@ class FullSync:
             if updated is not None and updated >= started_at:
                 continue  # an event wrote it during this run
             stale.append(entity["identifier"])
+        return stale, owned, kept
+
+    def _stale_of_held(self, blueprint: str, digests: OwnedDigests) -> tuple[list[str], int, set[str]]:
+        """`_stale_entities` from the owned entities read at the start of the run."""
+        written = self._state.written.get(blueprint, set())
+        unsettled = self._state.unsettled.get(blueprint, set())
+        kept = {identifier for identifier in unsettled if identifier in digests}
+        candidates = [i for i in digests if i not in written and i not in unsettled]
+        # Created by this run: the search at the end of the run would have counted them as owned.
+        owned = len(digests) + sum(1 for identifier in written if identifier not in digests)
+        started_at = self._state.started_at
+        stale = []
+        for start in range(0, len(candidates), STALE_SEARCH_PAGE_SIZE):
+            chunk = candidates[start : start + STALE_SEARCH_PAGE_SIZE]
+            query = {
+                "combinator": "and",
+                "rules": [dict(self._owned_query), {"property": "$identifier", "operator": "in", "value": chunk}],
+            }
+            for entity in self._catalog.iter_blueprint_entities(
+                blueprint, query, include=["$identifier", "$updatedAt"], page_size=STALE_SEARCH_PAGE_SIZE
+            ):
+                updated = _timestamp(entity.get("updatedAt"))
+                if updated is not None and updated >= started_at:
+                    continue  # an event wrote it during this run
+                stale.append(entity["identifier"])
         return stale, owned, kept
 
 
@@ -577,6 +611,13 @@ class _OwnedReader:
             digests.add(entity)
         log.info("owned entities read", extra={"blueprint": blueprint, "owned": len(digests)})
         return digests
+
+    def held(self, blueprint: str) -> OwnedDigests | None:
+        """The blueprint's digests if they were read (None: not read, not yet, or failed)."""
+        read = self._reads.get(blueprint)
+        if read is None or not read.done() or read.cancelled() or read.exception() is not None:
+            return None
+        return read.result()
 
     def digests(self, blueprint: str, report: KindRegionReport) -> OwnedDigests | None:
         """The blueprint's digests; None when they could not be read (warned once, for `report`)."""
