@@ -40,16 +40,26 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
+from botocore.awsrequest import AWSResponse
 
 from bench_events import BLUEPRINT as EVENT_BLUEPRINT
 from bench_events import CONFIG as EVENT_CONFIG
 from bench_events import Context, lambda_events
 from bench_full_sync import BLUEPRINT, REGIONS, _config, _seed
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import resolve_installation
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
+from port_aws_exporter.lambda_runtime.warm_state import WarmState
+from port_aws_exporter.port import PortClient, PortCredentials
+from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
 from served_process import cpu_seconds, served
 
 CLIENT_ID, CLIENT_SECRET = "bench", "bench-secret"
@@ -115,11 +125,6 @@ class _CannedBody:
 def _floor_child(canned_path: str, calls: int, mode: str, endpoint: str) -> dict[str, Any]:
     """CPU seconds per GetResource: `mode` is `memory` (before-send answers) or `socket`; the client
     config is botocore's default, or the exporter's with `exporter-` before the mode."""
-    import boto3
-    from botocore.awsrequest import AWSResponse
-
-    from port_aws_exporter.aws.clients import AwsClients
-
     canned = json.loads(Path(canned_path).read_text())
     body = json.dumps(canned["response"]).encode()
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "bench"}
@@ -145,13 +150,6 @@ def _floor_child(canned_path: str, calls: int, mode: str, endpoint: str) -> dict
 
 
 def _sync_child(config_path: str, catalog_url: str, profile_path: str | None) -> dict[str, Any]:
-    from port_aws_exporter.aws.clients import AwsClients
-    from port_aws_exporter.aws.fetchers import fetcher_for
-    from port_aws_exporter.aws.identity import resolve_installation
-    from port_aws_exporter.core.config import load_config
-    from port_aws_exporter.port import PortClient, PortCredentials
-    from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
-
     config = load_config(config_path)
     clients = AwsClients()
     installation = resolve_installation(clients.session)
@@ -171,9 +169,6 @@ def _sync_child(config_path: str, catalog_url: str, profile_path: str | None) ->
 
 
 def _events_child(functions: int, messages: int, seed: int, profile_path: str | None) -> dict[str, Any]:
-    from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
-    from port_aws_exporter.lambda_runtime.warm_state import WarmState
-
     names = [f"{EVENT_PREFIX}-{index:05d}" for index in range(functions)]
     events = lambda_events(names, messages, seed)
     warm = WarmState()
@@ -254,8 +249,6 @@ def _canned_server_main(canned_path: str) -> None:
 
 
 def _canned_response(aws_url: str, path: Path) -> None:
-    import boto3
-
     client = boto3.client(
         "cloudcontrol",
         region_name=FLOOR_REGION,
@@ -270,25 +263,28 @@ def _canned_response(aws_url: str, path: Path) -> None:
     path.write_text(json.dumps({"identifier": identifier, "response": response}))
 
 
-def _floor(canned: Path, calls: int, runs: int, env: dict[str, str]) -> dict[str, float]:
-    medians = {}
+def _floor_round(canned: Path, calls: int, env: dict[str, str], canned_url: str) -> dict[str, float]:
+    """CPU seconds per GetResource of each floor variant, one fresh process each."""
+    figures = {}
     for mode in ("memory", "exporter-memory"):
-        values = [_child(["floor", str(canned), str(calls), mode, "http://127.0.0.1:9"], env) for _ in range(runs)]
-        medians[mode] = statistics.median(v["cpu_per_call"] for v in values)
+        figures[mode] = _child(["floor", str(canned), str(calls), mode, "http://127.0.0.1:9"], env)["cpu_per_call"]
+    socket_env = {**env, "AWS_ENDPOINT_URL": canned_url}
+    for mode in ("socket", "exporter-socket"):
+        figures[mode] = _child(["floor", str(canned), str(calls), mode, canned_url], socket_env)["cpu_per_call"]
+    return figures
+
+
+@contextlib.contextmanager
+def _canned_server(canned: Path) -> Iterator[str]:
     server = subprocess.Popen(
         [sys.executable, __file__, "--canned-server", str(canned)], stdout=subprocess.PIPE, text=True
     )
     try:
         assert server.stdout is not None
-        url = server.stdout.readline().strip()
-        socket_env = {**env, "AWS_ENDPOINT_URL": url}
-        for mode in ("socket", "exporter-socket"):
-            values = [_child(["floor", str(canned), str(calls), mode, url], socket_env) for _ in range(runs)]
-            medians[mode] = statistics.median(v["cpu_per_call"] for v in values)
+        yield server.stdout.readline().strip()
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return medians
 
 
 def _token_headers(catalog_url: str) -> dict[str, str]:
@@ -298,53 +294,31 @@ def _token_headers(catalog_url: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token.json()['accessToken']}"}
 
 
-def _syncs(
-    workdir: Path,
-    list_properties: bool,
-    runs: int,
-    total: int,
-    urls: tuple[str, str],
-    pids: tuple[int, int],
-    env: dict[str, str],
-    profile: Path | None,
-) -> list[dict[str, Any]]:
-    aws_url, catalog_url = urls
-    config_path = workdir / f"config-{list_properties}.json"
-    config_path.write_text(json.dumps(_config(list_properties)))
-    headers = _token_headers(catalog_url)
-    results = []
-    variant = "list" if list_properties else "read"
-    for run in range(runs + (1 if profile else 0)):
-        profile_path = str(profile / f"sync-{variant}.prof") if profile and run == runs else ""
-        httpx.delete(f"{catalog_url}/v1/blueprints/benchLambda/all-entities", headers=headers, timeout=300)
-        server_before = sum(cpu_seconds(pid) for pid in pids)
-        figures = _child(["sync", str(config_path), catalog_url, profile_path], env)
-        figures["server_cpu"] = sum(cpu_seconds(pid) for pid in pids) - server_before
-        if figures["written"] != total or figures["listed"] != total:
-            raise RuntimeError(f"incomplete sync: {figures}")
-        if not profile_path:
-            results.append(figures)
-    return results
+def _sync_run(
+    config_path: Path, expected: int, catalog_url: str, pids: tuple[int, int], env: dict[str, str], profile_path: str
+) -> dict[str, Any]:
+    """One full sync into an emptied catalog, in a fresh process."""
+    httpx.delete(
+        f"{catalog_url}/v1/blueprints/benchLambda/all-entities", headers=_token_headers(catalog_url), timeout=300
+    )
+    server_before = sum(cpu_seconds(pid) for pid in pids)
+    figures = _child(["sync", str(config_path), catalog_url, profile_path], env)
+    figures["server_cpu"] = sum(cpu_seconds(pid) for pid in pids) - server_before
+    if figures["written"] != expected or figures["listed"] != expected:
+        raise RuntimeError(f"incomplete sync: {figures}")
+    return figures
 
 
-def _event_runs(
-    functions: int, messages: int, runs: int, pids: tuple[int, int], env: dict[str, str], profile: Path | None
-) -> list[dict[str, Any]]:
-    results = []
-    for run in range(runs + (1 if profile else 0)):
-        profile_path = str(profile / "events.prof") if profile and run == runs else ""
-        server_before = sum(cpu_seconds(pid) for pid in pids)
-        figures = _child(["events", str(functions), str(messages), str(run), profile_path], env)
-        figures["server_cpu"] = sum(cpu_seconds(pid) for pid in pids) - server_before
-        if figures["failed"]:
-            raise RuntimeError(f"messages failed: {figures}")
-        if not profile_path:
-            results.append(figures)
-    return results
-
-
-def _median(results: list[dict[str, Any]], figure: Callable[[dict[str, Any]], float]) -> float:
-    return statistics.median(figure(result) for result in results)
+def _event_run(
+    arguments: argparse.Namespace, run: int, pids: tuple[int, int], env: dict[str, str], profile_path: str
+) -> dict[str, Any]:
+    """One pass of the messages through a cold consumer, in a fresh process."""
+    server_before = sum(cpu_seconds(pid) for pid in pids)
+    figures = _child(["events", str(arguments.event_functions), str(arguments.messages), str(run), profile_path], env)
+    figures["server_cpu"] = sum(cpu_seconds(pid) for pid in pids) - server_before
+    if figures["failed"]:
+        raise RuntimeError(f"messages failed: {figures}")
+    return figures
 
 
 def main() -> None:
@@ -378,84 +352,95 @@ def main() -> None:
                 "AWS_REGION": FLOOR_REGION,
             }
             pids = (aws.pid, catalog.pid)
-            _seed(aws.url, arguments.functions)
-            canned = workdir / "canned.json"
-            _canned_response(aws.url, canned)
-            floor = _floor(canned, arguments.floor_calls, arguments.runs, base) if "floor" in parts else {}
-
-            headers = _token_headers(catalog.url)
-            httpx.post(f"{catalog.url}/v1/blueprints", json=BLUEPRINT, headers=headers, timeout=30)
-            urls = (aws.url, catalog.url)
-            reads, lists, events = [], [], []
-            if "read" in parts:
-                reads = _syncs(workdir, False, arguments.runs, arguments.functions, urls, pids, aws_env, arguments.profile)
-            if "list" in parts:
-                lists = _syncs(workdir, True, arguments.runs, arguments.functions, urls, pids, aws_env, arguments.profile)
-
-            if "events" not in parts:
-                _print(arguments, floor, reads, lists, events)
-                return
-            # The event functions are created after the syncs, which would otherwise list them too.
+            # The sync lists every function of its regions, the event path's too: together, `--functions`.
+            _seed(aws.url, arguments.functions - arguments.event_functions)
             created = httpx.post(
                 f"{aws.url}/_local/bulk/lambda-functions",
                 json={"count": arguments.event_functions, "region": FLOOR_REGION, "prefix": EVENT_PREFIX},
                 timeout=300,
             ).json()
             assert created["created"] == arguments.event_functions, created
-            httpx.post(f"{catalog.url}/v1/blueprints", json=EVENT_BLUEPRINT, headers=headers, timeout=30)
-            config_path = workdir / "events-config.json"
-            config_path.write_text(json.dumps(EVENT_CONFIG))
+            canned = workdir / "canned.json"
+            _canned_response(aws.url, canned)
+            headers = _token_headers(catalog.url)
+            for blueprint in (BLUEPRINT, EVENT_BLUEPRINT):
+                httpx.post(f"{catalog.url}/v1/blueprints", json=blueprint, headers=headers, timeout=30)
+            sync_configs = {}
+            for variant, list_properties in (("read", False), ("list", True)):
+                sync_configs[variant] = workdir / f"config-{variant}.json"
+                sync_configs[variant].write_text(json.dumps(_config(list_properties)))
+            events_config = workdir / "events-config.json"
+            events_config.write_text(json.dumps(EVENT_CONFIG))
             event_env = {
                 **aws_env,
                 "PORT_CLIENT_ID": CLIENT_ID,
                 "PORT_CLIENT_SECRET": CLIENT_SECRET,
                 "PORT_API_URL": catalog.url,
-                "PORT_AWS_EXPORTER_CONFIG": str(config_path),
+                "PORT_AWS_EXPORTER_CONFIG": str(events_config),
                 "LOG_LEVEL": "INFO",
             }
-            events = _event_runs(
-                arguments.event_functions, arguments.messages, arguments.runs, pids, event_env, arguments.profile
-            )
-    _print(arguments, floor, reads, lists, events)
+            floor: list[dict[str, float]] = []
+            results: dict[str, list[dict[str, Any]]] = {"read": [], "list": [], "events": []}
+            with _canned_server(canned) as canned_url:
+                # Rounds interleave the figures, so that each ratio compares measurements made close
+                # in time on a shared machine; a last round profiles, when asked.
+                for run in range(arguments.runs + (1 if arguments.profile else 0)):
+                    profiling = arguments.profile is not None and run == arguments.runs
+                    if "floor" in parts and not profiling:
+                        floor.append(_floor_round(canned, arguments.floor_calls, base, canned_url))
+                    for variant in ("read", "list", "events"):
+                        if variant not in parts:
+                            continue
+                        profile_path = str(arguments.profile / f"{variant}.prof") if profiling else ""
+                        if variant == "events":
+                            figures = _event_run(arguments, run, pids, event_env, profile_path)
+                        else:
+                            figures = _sync_run(
+                                sync_configs[variant], arguments.functions, catalog.url, pids, aws_env, profile_path
+                            )
+                        if not profiling:
+                            results[variant].append(figures)
+    _print(arguments, floor, results)
 
 
 def _print(
-    arguments: argparse.Namespace,
-    floor: dict[str, float],
-    reads: list[dict[str, Any]],
-    lists: list[dict[str, Any]],
-    events: list[dict[str, Any]],
+    arguments: argparse.Namespace, floor: list[dict[str, float]], results: dict[str, list[dict[str, Any]]]
 ) -> None:
-    base_floor = floor.get("memory")
-    print(f"process CPU, medians of {arguments.runs} runs (each in a fresh process; ms = CPU milliseconds)")
-    if base_floor is not None:
+    def ms(value: float) -> str:
+        return f"{1000 * value:.3f} ms"
+
+    print(f"process CPU, medians of {arguments.runs} rounds (each figure in a fresh process; ratios per round)")
+    if floor:
+        median = {mode: statistics.median(round_[mode] for round_ in floor) for mode in floor[0]}
         print(f"botocore floor, one GetResource ({arguments.floor_calls:,} calls):")
-        print(f"  built, signed, parsed, answered from memory (before-send): {1000 * base_floor:.3f} ms")
-        print(f"    with the exporter's client config (adaptive retries):   {1000 * floor['exporter-memory']:.3f} ms")
-        print(f"  over a loopback socket to a canned answer (adds urllib3):  {1000 * floor['socket']:.3f} ms")
-        print(f"    with the exporter's client config:                       {1000 * floor['exporter-socket']:.3f} ms")
-    for title, results in (("GetResource reads", reads), ("useListProperties", lists)):
-        if not results:
+        print(f"  built, signed, parsed, answered from memory (before-send): {ms(median['memory'])}")
+        print(f"    with the exporter's client config (adaptive retries):   {ms(median['exporter-memory'])}")
+        print(f"  over a loopback socket to a canned answer (adds urllib3):  {ms(median['socket'])}")
+        print(f"    with the exporter's client config:                       {ms(median['exporter-socket'])}")
+    for variant, title in (("read", "GetResource reads"), ("list", "useListProperties")):
+        runs = results[variant]
+        if not runs:
             continue
-        per_resource = _median(results, lambda r: r["cpu"] / r["listed"])
-        ratio = f" ({per_resource / base_floor:.2f}x the floor)" if base_floor else ""
-        rate = _median(results, lambda r: r["listed"] / r["seconds"])
+        per_resource = [r["cpu"] / r["listed"] for r in runs]
+        ratio = statistics.median(per_resource[n] / floor[n]["memory"] for n in range(len(runs))) if floor else None
         print(f"full sync of {arguments.functions:,} Lambda functions ({len(REGIONS)} regions), {title}:")
-        print(f"  exporter CPU per resource: {1000 * per_resource:.3f} ms{ratio}")
-        print(f"  resources/s: {rate:,.0f} ({_median(results, lambda r: r['seconds']):.1f} s per sync)")
-        print(
-            f"  servers' CPU per resource (local AWS + catalog, apart): "
-            f"{1000 * _median(results, lambda r: r['server_cpu'] / r['listed']):.3f} ms"
-        )
-    if events:
-        per_message = _median(events, lambda r: r["cpu"] / r["messages"])
-        ratio = f" ({per_message / base_floor:.2f}x the floor)" if base_floor else ""
+        shown_ratio = f" ({ratio:.2f}x the floor)" if ratio is not None else ""
+        print(f"  exporter CPU per resource: {ms(statistics.median(per_resource))}{shown_ratio}")
+        rate = statistics.median(r["listed"] / r["seconds"] for r in runs)
+        print(f"  resources/s: {rate:,.0f} ({statistics.median(r['seconds'] for r in runs):.1f} s per sync)")
+        server = statistics.median(r["server_cpu"] / r["listed"] for r in runs)
+        print(f"  servers' CPU per resource (local AWS + catalog, apart): {ms(server)}")
+    runs = results["events"]
+    if runs:
+        per_message = [r["cpu"] / r["messages"] for r in runs]
+        ratio = statistics.median(per_message[n] / floor[n]["memory"] for n in range(len(runs))) if floor else None
+        shown_ratio = f" ({ratio:.2f}x the floor)" if ratio is not None else ""
         print(f"event path, {arguments.messages:,} messages about {arguments.event_functions} functions:")
-        print(f"  messages/s: {_median(events, lambda r: r['messages'] / r['seconds']):,.0f}")
-        jq_cpu = _median(events, lambda r: r["jq_cpu"] / r["messages"])
-        print(f"  exporter CPU per message (consumer + jq worker): {1000 * per_message:.3f} ms{ratio}")
-        print(f"    of which the jq worker process: {1000 * jq_cpu:.3f} ms")
-        print(f"  servers' CPU per message: {1000 * _median(events, lambda r: r['server_cpu'] / r['messages']):.3f} ms")
+        print(f"  messages/s: {statistics.median(r['messages'] / r['seconds'] for r in runs):,.0f}")
+        print(f"  exporter CPU per message (consumer + jq worker): {ms(statistics.median(per_message))}{shown_ratio}")
+        print(f"    of which the jq worker process: {ms(statistics.median(r['jq_cpu'] / r['messages'] for r in runs))}")
+        server = statistics.median(r["server_cpu"] / r["messages"] for r in runs)
+        print(f"  servers' CPU per message: {ms(server)}")
 
 
 if __name__ == "__main__":
