@@ -40,7 +40,7 @@ def test_a_plan_writes_one_shard_per_region_and_the_last_finish_of_a_scope_claim
     store, queue, sqs = _store_and_queue(aws_client)
     planned = ShardPlanner(_config(), store, queue, home_account_id=HOME, home_region="us-east-1").plan()
 
-    bodies = []
+    bodies: list[str] = []
     while len(bodies) < 2:
         answer = sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
         bodies += [message["Body"] for message in answer.get("Messages", [])]
