@@ -7,11 +7,14 @@ import datetime
 import threading
 from typing import Any
 
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.sharded_runs import DeletionStatus, Scope, ShardResult, ShardTask
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
+from port_aws_exporter.sync.sharded.shard import ShardOutcome, ShardRunner
 
 HOME = "123456789012"
 
@@ -94,3 +97,32 @@ def test_a_failed_shard_blocks_its_scope_with_the_reason(fresh_local_aws: Runnin
 
     assert claimed is not None
     assert claimed.blocked == f"shard {first.shard_id} failed: AccessDenied listing functions"
+
+
+def test_shards_run_in_process_write_the_catalog_and_the_last_one_deletes_the_stale_entity_once(
+    fresh_local_aws: RunningLocalAws, aws_client: Any, aws_env: dict[str, str], example_catalog: Any
+) -> None:
+    for region in ("us-east-1", "eu-west-1"):
+        fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
+    example_catalog.bulk_upsert("awsLambdaFunction", [{"identifier": "gone", "properties": {}}])
+    store, queue, _ = _store_and_queue(aws_client)
+    config = _config()
+    planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+    clients = AwsClients(max_attempts=2)
+    runner = ShardRunner(
+        config,
+        store,
+        lambda task: lambda spec: fetcher_for(spec, clients),
+        example_catalog.for_installation,
+        home_region="us-east-1",
+    )
+
+    outcomes = [runner.run(task) for task in planned.tasks]
+    assert outcomes == [ShardOutcome.DONE, ShardOutcome.DONE]
+    assert runner.run(planned.tasks[0], receive_count=2) is ShardOutcome.DUPLICATE
+
+    names = sorted(entity["identifier"] for entity in example_catalog.iter_blueprint_entities("awsLambdaFunction"))
+    assert "gone" not in names and len(names) == 4
+    state = store.run_state(planned.run_id)
+    assert state.status == "complete"
+    assert state.as_dict()["deleted"] == 1
