@@ -103,6 +103,9 @@ class SyncOptions:
     regions_for: Callable[[int, ResourceConfig], Sequence[str]] | None = None
     blocked_deletions: Mapping[str, str] = field(default_factory=dict)
     warning_for: Callable[[FetchError], str | None] = field(default=lambda error: None)
+    # False: a shard of a sharded run (`sync.sharded`); its scopes' deletion runs once all their
+    # shards are done, through `FullSync.delete_stale`.
+    delete_stale: bool = True
 
 
 @dataclass
@@ -113,6 +116,10 @@ class SyncOutcome:
     checkpoint: SyncCheckpoint | None = None
     # The identifiers written, per blueprint (what stale deletion spared).
     written: Mapping[str, set[str]] = field(default_factory=dict)
+    # Per blueprint: entities kept as their resource was listed but not found when read; and the
+    # blueprints whose deletion this run blocks, with why (a sharded run gathers them per scope).
+    unsettled: Mapping[str, set[str]] = field(default_factory=dict)
+    blocked: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def finished(self) -> bool:
@@ -198,11 +205,24 @@ class FullSync:
         if self.options.should_stop():
             self._report.interrupted = True
             log.warning("full sync interrupted: stale deletion does not run")
-        else:
-            self._delete_stale()
+        elif self.options.delete_stale:
+            self._delete_stale(self._config_blueprints())
         self._report.seconds = time.monotonic() - started + self._state.previous_seconds
         self._log_finished()
-        return SyncOutcome(self._report, written=self._state.written)
+        return SyncOutcome(
+            self._report,
+            written=self._state.written,
+            unsettled=self._state.unsettled,
+            blocked=self._state.deletion_blocked,
+        )
+
+    def delete_stale(self, state: SyncCheckpoint, blueprints: Sequence[str]) -> SyncReport:
+        """Stale deletion alone, with today's rules, over the state of a run whose listing ran
+        elsewhere (the shards of a sharded run): what it wrote or found unchanged, what it kept,
+        what it blocked and when it began."""
+        self._state = state
+        self._delete_stale(blueprints)
+        return self._report
 
     def _log_finished(self) -> None:
         report = self._report
@@ -444,8 +464,8 @@ class FullSync:
         resources = [self.config.resources[index] for index in self._entry_indices()]
         return shapes_of(mapping for resource in resources for mapping in resource.port.entity.mappings)
 
-    def _delete_stale(self) -> None:
-        for blueprint in self._config_blueprints():
+    def _delete_stale(self, blueprints: Sequence[str]) -> None:
+        for blueprint in blueprints:
             blocked = self._state.deletion_blocked.get(blueprint)
             if blocked is not None:
                 self._skip_deletion(blueprint, blocked)

@@ -1,0 +1,285 @@
+"""A sharded full sync's units of work and the store of its state, as plain data and interfaces.
+
+A run is split into shards, one per (account, `resources[]` entry, region); a scope is one
+(account, blueprint), whose stale deletion runs once, after every shard feeding it is finished.
+The shard message is small and self-describing (`ShardTask.body`); the run's state (the run, each
+shard's status, each scope's remaining-shards counter) lives in a store with conditional writes,
+and the identifiers each shard wrote or found unchanged in an object of its own
+(`aws.run_store.DynamoRunStore`: DynamoDB and S3).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+TASK_VERSION = 1
+
+
+class ShardStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class DeletionStatus(StrEnum):
+    """A scope's stale deletion: waiting for its shards, claimed by one worker, then its outcome."""
+
+    WAITING = "waiting"
+    CLAIMED = "claimed"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class RunStatus(StrEnum):
+    PLANNING = "planning"
+    RUNNING = "running"
+    COMPLETE = "complete"
+
+
+class ShardTaskError(ValueError):
+    """A shard message that is not one (not JSON, a field missing or of the wrong type)."""
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard: list `kind` (the config's entry `entry`) in `region` of `account_id`, map, write."""
+
+    run_id: str
+    shard_id: str
+    account_id: str
+    account_source: str
+    entry: int
+    kind: str
+    region: str
+    blueprints: tuple[str, ...]
+    # When the run began: entities updated since are never stale (an event wrote them).
+    started_at: datetime.datetime
+
+    def body(self) -> str:
+        return json.dumps(
+            {
+                "version": TASK_VERSION,
+                "run_id": self.run_id,
+                "shard_id": self.shard_id,
+                "account_id": self.account_id,
+                "account_source": self.account_source,
+                "entry": self.entry,
+                "kind": self.kind,
+                "region": self.region,
+                "blueprints": list(self.blueprints),
+                "started_at": self.started_at.isoformat(),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_body(cls, body: str) -> ShardTask:
+        try:
+            data = json.loads(body)
+        except ValueError as error:
+            raise ShardTaskError(f"not JSON: {error}") from error
+        if not isinstance(data, dict):
+            raise ShardTaskError("not a JSON object")
+        if data.get("version") != TASK_VERSION:
+            raise ShardTaskError(f"version {data.get('version')!r} is not {TASK_VERSION}")
+        texts = ("run_id", "shard_id", "account_id", "account_source", "kind", "region", "started_at")
+        wrong = [name for name in texts if not isinstance(data.get(name), str)]
+        if not isinstance(data.get("entry"), int) or isinstance(data.get("entry"), bool):
+            wrong.append("entry")
+        blueprints = data.get("blueprints")
+        if not isinstance(blueprints, list) or not all(isinstance(item, str) for item in blueprints):
+            wrong.append("blueprints")
+        if wrong:
+            raise ShardTaskError(f"missing or not of the right type: {', '.join(wrong)}")
+        try:
+            started_at = datetime.datetime.fromisoformat(data["started_at"])
+        except ValueError as error:
+            raise ShardTaskError(f"started_at: {error}") from error
+        return cls(
+            run_id=data["run_id"],
+            shard_id=data["shard_id"],
+            account_id=data["account_id"],
+            account_source=data["account_source"],
+            entry=data["entry"],
+            kind=data["kind"],
+            region=data["region"],
+            blueprints=tuple(str(item) for item in blueprints or ()),
+            started_at=started_at,
+        )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """An (account, blueprint): the unit of stale deletion."""
+
+    account_id: str
+    blueprint: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.account_id}/{self.blueprint}"
+
+
+@dataclass
+class ShardResult:
+    """What a finished shard leaves: its counts, the identifiers it wrote or found unchanged, the
+    entities kept because their resource was listed but not found when read, and the blueprints
+    whose deletion it blocks (and why)."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, set[str]] = field(default_factory=dict)
+    unsettled: dict[str, set[str]] = field(default_factory=dict)
+    blocked: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def seen_document(self) -> dict[str, Any]:
+        return {
+            "seen": {blueprint: sorted(ids) for blueprint, ids in self.seen.items()},
+            "unsettled": {blueprint: sorted(ids) for blueprint, ids in self.unsettled.items()},
+        }
+
+
+@dataclass
+class ScopeState:
+    """A scope as the store holds it."""
+
+    scope: Scope
+    total: int
+    remaining: int
+    deletion: str
+    blocked: str | None = None
+    deleted: int = 0
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "account": self.scope.account_id,
+            "blueprint": self.scope.blueprint,
+            "shards": self.total,
+            "remaining": self.remaining,
+            "deletion": self.deletion,
+            "blocked": self.blocked,
+            "deleted": self.deleted,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ShardState:
+    """A shard as the store holds it."""
+
+    task: ShardTask
+    status: str
+    attempts: int = 0
+    error: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    seen_key: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "shard": self.task.shard_id,
+            "account": self.task.account_id,
+            "kind": self.task.kind,
+            "region": self.task.region,
+            "status": self.status,
+            "attempts": self.attempts,
+            "error": self.error,
+            **self.counts,
+        }
+
+
+@dataclass
+class RunState:
+    """A run, its shards and its scopes, as `sync status` shows them."""
+
+    run_id: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    shards: list[ShardState]
+    scopes: list[ScopeState]
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        by_status: dict[str, int] = {}
+        for shard in self.shards:
+            by_status[shard.status] = by_status.get(shard.status, 0) + 1
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "shard_counts": by_status,
+            "deleted": sum(scope.deleted for scope in self.scopes),
+            "shards": [shard.as_dict() for shard in self.shards],
+            "scopes": [scope.as_dict() for scope in self.scopes],
+            "notes": list(self.notes),
+        }
+
+
+class RunNotFoundError(LookupError):
+    """No run of that id in the store."""
+
+
+class RunStore(Protocol):
+    """Where a sharded run's state lives; every transition is a conditional write, so that of
+    several workers racing for it exactly one makes it (`aws.run_store.DynamoRunStore`)."""
+
+    def create_run(
+        self,
+        run_id: str,
+        started_at: datetime.datetime,
+        tasks: Sequence[ShardTask],
+        scopes: Mapping[Scope, int],
+        blocked: Mapping[Scope, str],
+        notes: Sequence[str],
+    ) -> None:
+        """Write the run (it must not exist yet), its shards (queued) and its scopes (their shard
+        counts; a scope blocked from the start keeps its reason)."""
+        ...
+
+    def mark_running(self, run_id: str) -> None:
+        """The run's messages are all sent."""
+        ...
+
+    def start_shard(self, task: ShardTask) -> bool:
+        """Count an attempt of the shard; False when it is already finished (a duplicate delivery)."""
+        ...
+
+    def finish_shard(self, task: ShardTask, result: ShardResult | None, failure: str | None) -> bool:
+        """In one transaction: the shard becomes done (its result's identifiers saved) or failed
+        (`failure`), and the counter of each of its scopes goes down by one (blocked when the shard
+        failed or blocks it). False when the shard was finished already (nothing changed)."""
+        ...
+
+    def claim_deletion(self, run_id: str, scope: Scope) -> ScopeState | None:
+        """The scope's state when this caller is the one that runs its deletion (its counter is 0
+        and nobody claimed it); None otherwise."""
+        ...
+
+    def seen_identifiers(self, run_id: str, scope: Scope) -> tuple[set[str], set[str]]:
+        """The union of the scope's shards' identifiers (written or unchanged; unsettled)."""
+        ...
+
+    def finish_deletion(
+        self, run_id: str, scope: Scope, status: DeletionStatus, deleted: int, reason: str | None
+    ) -> None:
+        """Record a claimed scope's deletion outcome; the last scope to finish completes the run."""
+        ...
+
+    def run_state(self, run_id: str) -> RunState:
+        """The run, its shards and scopes; raises RunNotFoundError."""
+        ...
+
+
+class TaskQueue(Protocol):
+    """Where shard messages go (the sync-tasks SQS queue)."""
+
+    def send(self, bodies: Sequence[str]) -> None: ...

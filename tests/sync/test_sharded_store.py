@@ -1,0 +1,128 @@
+"""The sharded run's planner and store on the local stack's SQS, DynamoDB and S3: exactly one
+worker finishes a shard, exactly one claims a scope's deletion, a duplicate finish changes nothing."""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from typing import Any
+
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.sharded_runs import DeletionStatus, Scope, ShardResult, ShardTask
+from port_aws_exporter.local.aws import RunningLocalAws
+from port_aws_exporter.sync.sharded.plan import ShardPlanner
+from port_aws_exporter.sync.sharded.shard import ShardOutcome, ShardRunner
+
+HOME = "123456789012"
+
+
+def _config() -> Any:
+    mapping = {"identifier": ".FunctionName", "blueprint": "awsLambdaFunction", "properties": {"arn": ".Arn"}}
+    entry = {
+        "kind": "AWS::Lambda::Function",
+        "selector": {"aws": {"regions": ["us-east-1", "eu-west-1"]}},
+        "port": {"entity": {"mappings": [mapping]}},
+    }
+    return load_config({"resources": [entry]})
+
+
+def _store_and_queue(aws_client: Any) -> tuple[DynamoRunStore, SqsTaskQueue, Any]:
+    dynamodb, s3, sqs = aws_client("dynamodb"), aws_client("s3"), aws_client("sqs")
+    create_run_table(dynamodb, "sync-runs")
+    s3.create_bucket(Bucket="sync-state")
+    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
+    return DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state"), SqsTaskQueue(sqs, queue_url), sqs
+
+
+def test_a_plan_writes_one_shard_per_region_and_the_last_finish_of_a_scope_claims_its_deletion_once(
+    fresh_local_aws: RunningLocalAws, aws_client: Any
+) -> None:
+    store, queue, sqs = _store_and_queue(aws_client)
+    planned = ShardPlanner(_config(), store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+
+    bodies: list[str] = []
+    while len(bodies) < 2:
+        answer = sqs.receive_message(QueueUrl=queue.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        bodies += [message["Body"] for message in answer.get("Messages", [])]
+    tasks = sorted((ShardTask.from_body(body) for body in bodies), key=lambda task: task.region)
+    assert [task.shard_id for task in tasks] == [f"{HOME}/0/eu-west-1", f"{HOME}/0/us-east-1"]
+    scope = Scope(HOME, "awsLambdaFunction")
+    assert planned.scopes == {scope: 2}
+    assert store.run_state(planned.run_id).status == "running"
+
+    results = [ShardResult(seen={"awsLambdaFunction": {f"fn-{task.region}"}}) for task in tasks]
+    for task in tasks:
+        assert store.start_shard(task)
+    finished: list[bool] = []
+    claims: list[object] = []
+
+    def finish(task: ShardTask, result: ShardResult) -> None:
+        finished.append(store.finish_shard(task, result, None))
+        claims.append(store.claim_deletion(task.run_id, scope))
+
+    threads = [threading.Thread(target=finish, args=pair) for pair in zip(tasks, results, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert finished == [True, True]
+    assert len([claim for claim in claims if claim is not None]) == 1
+
+    # A duplicate delivery of a finished shard changes nothing, and cannot claim again.
+    assert not store.start_shard(tasks[0])
+    assert not store.finish_shard(tasks[0], results[0], None)
+    assert store.claim_deletion(planned.run_id, scope) is None
+
+    assert store.seen_identifiers(planned.run_id, scope) == ({"fn-eu-west-1", "fn-us-east-1"}, set())
+    store.finish_deletion(planned.run_id, scope, DeletionStatus.DONE, 0, None)
+    state = store.run_state(planned.run_id)
+    assert state.status == "complete"
+    assert [shard.status for shard in state.shards] == ["done", "done"]
+    assert state.as_dict()["scopes"][0]["deletion"] == "done"
+
+
+def test_a_failed_shard_blocks_its_scope_with_the_reason(fresh_local_aws: RunningLocalAws, aws_client: Any) -> None:
+    store, queue, _ = _store_and_queue(aws_client)
+    started = datetime.datetime.now(datetime.UTC)
+    planned = ShardPlanner(_config(), store, queue, home_account_id=HOME, home_region="us-east-1").plan(started)
+    first, second = planned.tasks
+    scope = Scope(HOME, "awsLambdaFunction")
+
+    assert store.finish_shard(first, None, "AccessDenied listing functions")
+    assert store.finish_shard(second, ShardResult(), None)
+    claimed = store.claim_deletion(planned.run_id, scope)
+
+    assert claimed is not None
+    assert claimed.blocked == f"shard {first.shard_id} failed: AccessDenied listing functions"
+
+
+def test_shards_run_in_process_write_the_catalog_and_the_last_one_deletes_the_stale_entity_once(
+    fresh_local_aws: RunningLocalAws, aws_client: Any, aws_env: dict[str, str], example_catalog: Any
+) -> None:
+    for region in ("us-east-1", "eu-west-1"):
+        fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
+    example_catalog.bulk_upsert("awsLambdaFunction", [{"identifier": "gone", "properties": {}}])
+    store, queue, _ = _store_and_queue(aws_client)
+    config = _config()
+    planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+    clients = AwsClients(max_attempts=2)
+    runner = ShardRunner(
+        config,
+        store,
+        lambda task: lambda spec: fetcher_for(spec, clients),
+        example_catalog.for_installation,
+        home_region="us-east-1",
+    )
+
+    outcomes = [runner.run(task) for task in planned.tasks]
+    assert outcomes == [ShardOutcome.DONE, ShardOutcome.DONE]
+    assert runner.run(planned.tasks[0], receive_count=2) is ShardOutcome.DUPLICATE
+
+    names = sorted(entity["identifier"] for entity in example_catalog.iter_blueprint_entities("awsLambdaFunction"))
+    assert "gone" not in names and len(names) == 4
+    state = store.run_state(planned.run_id)
+    assert state.status == "complete"
+    assert state.as_dict()["deleted"] == 1
