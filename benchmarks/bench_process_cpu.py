@@ -47,6 +47,7 @@ from typing import Any
 import boto3
 import httpx
 from botocore.awsrequest import AWSResponse
+from pydantic import SecretStr
 
 from bench_events import BLUEPRINT as EVENT_BLUEPRINT
 from bench_events import CONFIG as EVENT_CONFIG
@@ -96,7 +97,7 @@ def _profiled(profile_path: str | None, work: Callable[[], Any]) -> Any:
         profilers.append(profiler)
         profiler.runcall(original_run, thread)
 
-    threading.Thread.run = profiled_run  # type: ignore[method-assign]
+    threading.Thread.run = profiled_run  # type: ignore[method-assign,assignment]
     main = cProfile.Profile(time.thread_time)
     try:
         return main.runcall(work)
@@ -153,7 +154,7 @@ def _sync_child(config_path: str, catalog_url: str, profile_path: str | None) ->
     config = load_config(config_path)
     clients = AwsClients()
     installation = resolve_installation(clients.session)
-    credentials = PortCredentials(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, api_url=catalog_url)
+    credentials = PortCredentials(client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET), api_url=catalog_url)
     with PortClient(credentials, installation) as port:
         sync = FullSync(
             config,
