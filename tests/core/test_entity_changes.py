@@ -30,6 +30,17 @@ def test_only_the_fields_sent_count_and_a_null_sent_over_a_value_is_a_change() -
     assert sparse.classify({"identifier": "f", "properties": {"arn": "a", "size": None}}) is UNCHANGED
 
 
+def test_integral_floats_anywhere_equal_their_integers_and_strings_that_look_like_them_do_not() -> None:
+    owned = _owned(
+        {"identifier": "f", "properties": {"arn": "v1.0", "size": [1e16, {"n": -0.0}]}},
+        {"identifier": "g", "properties": {"arn": "a", "size": 10**16}},
+    )
+    assert owned.classify({"identifier": "f", "properties": {"arn": "v1.0", "size": [10**16, {"n": 0}]}}) is UNCHANGED
+    assert owned.classify({"identifier": "f", "properties": {"arn": "v1", "size": [10**16, {"n": 0}]}}) is UPDATE
+    assert owned.classify({"identifier": "g", "properties": {"arn": "a", "size": 1e16}}) is UNCHANGED
+    assert owned.classify({"identifier": "g", "properties": {"arn": "a", "size": "1e+16"}}) is UPDATE
+
+
 def test_a_null_title_or_team_is_not_sent_so_it_changes_nothing_and_team_is_held_as_a_list() -> None:
     owned = _owned(
         {"identifier": "f", "title": "F", "team": ["core"], "properties": {"arn": "a", "size": 1}},

@@ -218,7 +218,11 @@ def _group_value(field_set: FieldSet, properties: Mapping[str, Any], relations: 
 
 
 def _digest(value: Any) -> bytes:
-    text = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if ".0" in text or "e+" in text:
+        # An integral float may be in it (`128.0`, `1e+16`): digest it as JSON's equality sees it.
+        # Without these the walk is skipped: it costs more than the encoding itself.
+        text = json.dumps(_canonical(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.blake2b(text.encode(), digest_size=DIGEST_BYTES).digest()
 
 

@@ -33,7 +33,7 @@ import datetime
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,7 +336,13 @@ class FullSync:
         listed: list[ListedResource],
     ) -> None:
         region = report.region
-        documents = readers.map(lambda item: self._read_unless_stopped(fetcher, region, item), listed)
+        documents: Iterable[tuple[ResourceDocument | None, str | None]]
+        if all(item.document is not None for item in listed):
+            # The list returned whole documents (useListProperties): handing each to a reader
+            # thread would cost more CPU than the mapping itself.
+            documents = [(item.document, None) for item in listed]
+        else:
+            documents = readers.map(lambda item: self._read_unless_stopped(fetcher, region, item), listed)
         entities: list[MappedEntity] = []
         for item, (document, error) in zip(listed, documents, strict=True):
             if error is _SKIPPED:
