@@ -1,6 +1,7 @@
 """Change-only full sync on the local stack: a first sync, then a second of the unchanged estate.
 
     .venv/bin/python benchmarks/bench_change_only.py [--functions 10000] [--rss-sizes 1000,50000]
+        [--port-latency-ms 0,100]
 
 Prints, for `--functions` Lambda functions in two regions, with GetResource reads and with
 `selector.aws.useListProperties`, both syncs run in one child process: Port write requests per
@@ -8,6 +9,10 @@ entity on the second run (target <= 0.002; the reads of the owned entities repor
 the wall-time ratio first/second (targets >= 3x with reads, >= 10x with useListProperties). Then,
 at each of `--rss-sizes`, the peak RSS (ru_maxrss) of each sync, each run in a child process of
 its own (target: at the largest size < 2x that at the smallest).
+
+The local catalog answers a bulk write in a few milliseconds, where Port's API is a round trip
+away: `--port-latency-ms` repeats the wall-time figures with that much latency added by the local
+catalog before every answer (its fault settings), a stated assumption, not a measurement of Port.
 """
 
 from __future__ import annotations
@@ -56,7 +61,9 @@ print(json.dumps({"runs": runs, "rss_mib": rss_kib / 1024}))
 WRITE_KINDS = ("entity_bulk_upsert", "entity_upsert", "entity_bulk_delete", "entity_delete")
 
 
-def _syncs(total: int, workdir: Path, *, list_properties: bool, children: list[int]) -> list[dict[str, Any]]:
+def _syncs(
+    total: int, workdir: Path, *, list_properties: bool, children: list[int], latency_ms: float = 0.0
+) -> list[dict[str, Any]]:
     """Syncs of `total` functions into one catalog: a child process per entry of `children`, running
     that many syncs one after the other; the figures of each child."""
     secret = "bench-secret"
@@ -69,6 +76,9 @@ def _syncs(total: int, workdir: Path, *, list_properties: bool, children: list[i
         _seed(aws.url, total)
         headers = catalog_headers(catalog.url, secret=secret)
         httpx.post(f"{catalog.url}/v1/blueprints", json=BLUEPRINT, headers=headers, timeout=30).raise_for_status()
+        if latency_ms:
+            latency = {"latency_seconds": latency_ms / 1000, "include_auth": False}
+            httpx.put(f"{catalog.url}/_local/faults", json=latency, timeout=30).raise_for_status()
         for syncs in children:
             arguments = [str(config_path), "bench", secret, catalog.url, str(syncs)]
             figures.append(run_json_child(CHILD, arguments, sync_environment(aws.url)))
@@ -98,13 +108,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--functions", type=int, default=10_000)
     parser.add_argument("--rss-sizes", default="1000,50000", help="comma-separated; empty to skip")
+    parser.add_argument(
+        "--port-latency-ms", default="0", help="comma-separated latencies the local catalog adds to every answer"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-change-only-") as tmp:
         workdir = Path(tmp)
-        [reads] = _syncs(args.functions, workdir, list_properties=False, children=[2])
-        _report("with GetResource reads (target >= 3x)", args.functions, reads)
-        [listing] = _syncs(args.functions, workdir, list_properties=True, children=[2])
-        _report("with useListProperties (target >= 10x)", args.functions, listing)
+        for latency_ms in [float(latency) for latency in args.port_latency_ms.split(",") if latency.strip()]:
+            suffix = f", {latency_ms:g} ms added to every Port answer" if latency_ms else ""
+            for list_properties, label in (
+                (False, "with GetResource reads (target >= 3x)"),
+                (True, "with useListProperties (target >= 10x)"),
+            ):
+                [figures] = _syncs(
+                    args.functions, workdir, list_properties=list_properties, children=[2], latency_ms=latency_ms
+                )
+                _report(label + suffix, args.functions, figures)
         rss: dict[int, tuple[float, float]] = {}
         for size in [int(size) for size in args.rss_sizes.split(",") if size.strip()]:
             first, second = _syncs(size, workdir, list_properties=False, children=[1, 1])
