@@ -218,6 +218,25 @@ def print_errors(errors: list[SyncErrorRecord], error_count: int) -> None:
     default=None,
     help="With accounts: delete the entities of accounts the organisation lists as closed or suspended.",
 )
+@click.option("--sharded", is_flag=True, help="Plan the sync as shards on the tasks queue for workers to run.")
+@click.option(
+    "--tasks-queue", envvar="PORT_AWS_EXPORTER_TASKS_QUEUE_URL", help="With --sharded: the sync-tasks queue URL."
+)
+@click.option(
+    "--state-table", envvar="PORT_AWS_EXPORTER_STATE_TABLE", help="With --sharded: the run-state DynamoDB table."
+)
+@click.option(
+    "--state-bucket", envvar="PORT_AWS_EXPORTER_STATE_BUCKET", help="With --sharded: the run-state S3 bucket."
+)
+@click.option(
+    "--create-state", is_flag=True, help="With --sharded: create the table, bucket and queue (a name) if missing."
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0, min_open=True),
+    help="With --sharded: follow the run up to this many seconds and print its state (exit 1 if not complete).",
+)
 def sync_command(
     config_source: str,
     local_catalog: str | None,
@@ -232,6 +251,12 @@ def sync_command(
     heartbeat_seconds: float,
     heartbeat_resources: int,
     delete_departed_accounts: bool | None,
+    sharded: bool,
+    tasks_queue: str | None,
+    state_table: str | None,
+    state_bucket: str | None,
+    create_state: bool,
+    wait_seconds: float | None,
 ) -> None:
     """Sync every configured AWS kind in every configured region to the catalog, then delete the
     stale entities this installation owns, where it is safe.
@@ -267,6 +292,22 @@ def sync_command(
     except Exception as error:  # no credentials, no network: say so plainly
         fail(f"cannot tell which AWS account this is (STS GetCallerIdentity): {error}")
     installation = caller.installation
+    if sharded:
+        from port_aws_exporter.cli.sharded_sync import ShardedState, plan_sharded_sync
+
+        state = ShardedState(tasks_queue, state_table, state_bucket)
+        home_region = region or installation.region
+        plan_sharded_sync(
+            config,
+            clients,
+            installation.account_id,
+            home_region,
+            state,
+            create_state=create_state,
+            as_json=as_json,
+            wait_seconds=wait_seconds,
+        )
+        return
     with (
         catalog_credentials(local_catalog) as credentials,
         PortClient(credentials, installation, max_requests_per_minute=max_requests_per_minute) as port,

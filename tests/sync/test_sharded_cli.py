@@ -1,0 +1,111 @@
+"""`sync --sharded` plans a run on the local stack and `worker --sync-tasks` processes (two at once,
+real subprocesses) run its shards: the catalog ends exactly as an unsharded sync leaves it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from port_aws_exporter.aws.run_store import DynamoRunStore
+from port_aws_exporter.local.aws import RunningLocalAws
+from tests.cli_runner import cli_env, run_cli
+
+REGIONS = ("us-east-1", "eu-west-1")
+STATE = ["--tasks-queue", "sync-tasks", "--state-table", "sync-runs", "--state-bucket", "sync-state"]
+
+
+def _write_config(tmp_path: Path) -> tuple[Path, Path]:
+    mapping = {"identifier": ".FunctionName", "blueprint": "fn", "properties": {"arn": ".Arn"}}
+    entry = {
+        "kind": "AWS::Lambda::Function",
+        "selector": {"aws": {"regions": list(REGIONS)}},
+        "port": {"entity": {"mappings": [mapping]}},
+    }
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"resources": [entry]}))
+    blueprint = tmp_path / "fn.json"
+    blueprint.write_text(
+        json.dumps({"identifier": "fn", "title": "Function", "schema": {"properties": {"arn": {"type": "string"}}}})
+    )
+    return config, blueprint
+
+
+def _catalog(db: Path, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    listed = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "fn", "--json"], env, cwd)
+    assert listed.returncode == 0, listed.stderr
+    return {entity["identifier"]: entity["properties"] for entity in json.loads(listed.stdout)}
+
+
+def _worker(config: Path, db: Path, env: dict[str, str], cwd: Path, queue_url: str) -> subprocess.Popen[str]:
+    args = ["worker", "--config", str(config), "--local-catalog", str(db), "--sync-tasks", queue_url]
+    args += ["--state-table", "sync-runs", "--state-bucket", "sync-state", "--idle-seconds", "4"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "port_aws_exporter", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_sharded_sync_on_two_worker_processes_leaves_the_catalog_an_unsharded_sync_leaves(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
+) -> None:
+    for region in REGIONS:
+        fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
+    [gone] = fresh_local_aws.bulk_create_lambda_functions(1, region="us-east-1", prefix="gone")
+    config, blueprint = _write_config(tmp_path)
+    env = cli_env(aws_env)
+    unsharded, sharded = tmp_path / "unsharded.db", tmp_path / "sharded.db"
+    for db in (unsharded, sharded):
+        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
+        assert applied.returncode == 0, applied.stderr
+        first = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+        assert first.returncode == 0, first.stderr
+    aws_client("lambda").delete_function(FunctionName=gone)
+
+    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded)], env, tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    planned = run_cli(["sync", "--config", str(config), "--sharded", "--create-state", *STATE, "--json"], env, tmp_path)
+    assert planned.returncode == 0, planned.stderr
+    plan = json.loads(planned.stdout)
+    assert (plan["shards"], plan["scopes"]) == (2, 1)
+
+    workers = [_worker(config, sharded, env, tmp_path, plan["tasks_queue"]) for _ in range(2)]
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], [err for _, err in outputs]
+    assert sum(json.loads(out)["shards_settled"] for out, _ in outputs) == 2
+
+    store = DynamoRunStore(aws_client("dynamodb"), aws_client("s3"), "sync-runs", "sync-state")
+    state = store.run_state(plan["run_id"]).as_dict()
+    assert (state["status"], state["shard_counts"], state["deleted"]) == ("complete", {"done": 2}, 1)
+    expected = _catalog(unsharded, env, tmp_path)
+    assert gone not in expected and len(expected) == 4
+    assert _catalog(sharded, env, tmp_path) == expected
+
+    # --wait follows a second run to its end while a worker runs it; nothing is stale any more.
+    worker = _worker(config, sharded, env, tmp_path, plan["tasks_queue"])
+    waited = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--wait", "120", "--json"], env, tmp_path)
+    worker.communicate(timeout=300)
+    assert waited.returncode == 0, waited.stderr
+    followed = json.loads(waited.stdout)
+    assert (followed["status"], followed["shard_counts"], followed["deleted"]) == ("complete", {"done": 2}, 0)
+
+
+def test_a_sharded_sync_without_its_state_or_with_a_missing_table_says_so(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, tmp_path: Path
+) -> None:
+    config, _ = _write_config(tmp_path)
+    env = cli_env(aws_env)
+    bare = run_cli(["sync", "--config", str(config), "--sharded"], env, tmp_path)
+    assert bare.returncode == 1
+    assert "--tasks-queue" in bare.stderr and "--state-table" in bare.stderr and "Traceback" not in bare.stderr
+
+    missing = run_cli(["sync", "--config", str(config), "--sharded", *STATE], env, tmp_path)
+    assert missing.returncode == 1
+    assert "state table 'sync-runs'" in missing.stderr and "--create-state" in missing.stderr
+    assert "Traceback" not in missing.stderr
