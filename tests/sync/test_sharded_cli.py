@@ -4,12 +4,14 @@ real subprocesses) run its shards: the catalog ends exactly as an unsharded sync
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from port_aws_exporter.aws.run_store import DynamoRunStore
+from port_aws_exporter.aws.run_store import DynamoRunStore, create_run_table
 from port_aws_exporter.local.aws import RunningLocalAws
 from tests.cli_runner import cli_env, run_cli
 
@@ -109,3 +111,59 @@ def test_a_sharded_sync_without_its_state_or_with_a_missing_table_says_so(
     assert missing.returncode == 1
     assert "state table 'sync-runs'" in missing.stderr and "--create-state" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def _plan(config: Path, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    planned = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--json"], env, cwd)
+    assert planned.returncode == 0, planned.stderr
+    plan: dict[str, Any] = json.loads(planned.stdout)
+    return plan
+
+
+def _state_store(aws_client: Any, visibility_seconds: int) -> DynamoRunStore:
+    """The table and bucket, and a tasks queue whose messages come back `visibility_seconds` after a receive."""
+    dynamodb, s3 = aws_client("dynamodb"), aws_client("s3")
+    create_run_table(dynamodb, "sync-runs")
+    s3.create_bucket(Bucket="sync-state")
+    aws_client("sqs").create_queue(QueueName="sync-tasks", Attributes={"VisibilityTimeout": str(visibility_seconds)})
+    return DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state")
+
+
+def test_a_worker_killed_mid_shard_loses_nothing_the_shard_returns_through_sqs_and_the_run_completes_once(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
+) -> None:
+    for region in REGIONS:
+        fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
+    config, blueprint = _write_config(tmp_path)
+    env = cli_env(aws_env)
+    db = tmp_path / "catalog.db"
+    applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
+    assert applied.returncode == 0, applied.stderr
+    store = _state_store(aws_client, visibility_seconds=2)
+    # The first listing in eu-west-1 hangs long enough to kill its worker in the middle of it.
+    for target in ("CloudApiService.ListResources", "lambda:ListFunctions*"):
+        fresh_local_aws.faults.delay(target, latency_ms=20_000, region="eu-west-1", count=1)
+    plan = _plan(config, env, tmp_path)
+
+    doomed = _worker(config, db, env, tmp_path, plan["tasks_queue"])
+    deadline = time.monotonic() + 60
+    while not any(
+        shard.status == "running" and shard.task.region == "eu-west-1"
+        for shard in store.run_state(plan["run_id"]).shards
+    ):
+        assert time.monotonic() < deadline, "the worker never started the eu-west-1 shard"
+        time.sleep(0.2)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.communicate(timeout=30)
+    assert doomed.returncode == -signal.SIGKILL
+
+    survivor = _worker(config, db, env, tmp_path, plan["tasks_queue"])
+    settled, err = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, err
+    assert json.loads(settled)["shards_settled"] >= 1
+    state = store.run_state(plan["run_id"])
+    assert state.status == "complete"
+    [west] = [shard for shard in state.shards if shard.task.region == "eu-west-1"]
+    assert (west.status, west.attempts) == ("done", 2)
+    assert [scope.deletion for scope in state.scopes] == ["done"]
+    assert len(_catalog(db, env, tmp_path)) == 4
