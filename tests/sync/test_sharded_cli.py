@@ -88,6 +88,13 @@ def test_a_sharded_sync_on_two_worker_processes_leaves_the_catalog_an_unsharded_
     expected = _catalog(unsharded, env, tmp_path)
     assert gone not in expected and len(expected) == 4
     assert _catalog(sharded, env, tmp_path) == expected
+    status_args = ["sync", "status", plan["run_id"], "--state-table", "sync-runs", "--state-bucket", "sync-state"]
+    status = run_cli([*status_args, "--json"], env, tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout) == state
+    table = run_cli(status_args, env, tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert f"run {plan['run_id']}: complete; shards: 2 done; 1 stale deleted" in table.stdout
 
     # --wait follows a second run to its end while a worker runs it; nothing is stale any more.
     worker = _worker(config, sharded, env, tmp_path, plan["tasks_queue"])
@@ -98,8 +105,8 @@ def test_a_sharded_sync_on_two_worker_processes_leaves_the_catalog_an_unsharded_
     assert (followed["status"], followed["shard_counts"], followed["deleted"]) == ("complete", {"done": 2}, 0)
 
 
-def test_a_sharded_sync_without_its_state_or_with_a_missing_table_says_so(
-    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, tmp_path: Path
+def test_a_sharded_sync_without_its_state_or_with_a_missing_table_or_run_says_so(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
 ) -> None:
     config, _ = _write_config(tmp_path)
     env = cli_env(aws_env)
@@ -111,6 +118,11 @@ def test_a_sharded_sync_without_its_state_or_with_a_missing_table_says_so(
     assert missing.returncode == 1
     assert "state table 'sync-runs'" in missing.stderr and "--create-state" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+    _state_store(aws_client, visibility_seconds=30)
+    unknown = run_cli(["sync", "status", "no-such-run", *STATE[2:]], env, tmp_path)
+    assert unknown.returncode == 1
+    assert "no run 'no-such-run'" in unknown.stderr and "Traceback" not in unknown.stderr
 
 
 def _plan(config: Path, env: dict[str, str], cwd: Path) -> dict[str, Any]:
@@ -167,3 +179,57 @@ def test_a_worker_killed_mid_shard_loses_nothing_the_shard_returns_through_sqs_a
     assert (west.status, west.attempts) == ("done", 2)
     assert [scope.deletion for scope in state.scopes] == ["done"]
     assert len(_catalog(db, env, tmp_path)) == 4
+
+    # A duplicate delivery of a finished shard is settled (deleted) and changes nothing.
+    aws_client("sqs").send_message(QueueUrl=plan["tasks_queue"], MessageBody=west.task.body())
+    again = _worker(config, db, env, tmp_path, plan["tasks_queue"])
+    settled, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    assert json.loads(settled)["shards_settled"] == 1 and "duplicate" in err
+    assert store.run_state(plan["run_id"]).as_dict() == state.as_dict()
+
+
+def test_a_shard_failing_for_good_blocks_only_its_scopes_deletion_and_the_status_says_which_and_why(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
+) -> None:
+    for region in REGIONS:
+        fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
+    [gone] = fresh_local_aws.bulk_create_lambda_functions(1, region="us-east-1", prefix="gone")
+    config, blueprint = _write_config(tmp_path)
+    # A second blueprint of the same functions, read in us-east-1 only: its own scope.
+    entries = json.loads(config.read_text())["resources"]
+    second = json.loads(json.dumps(entries[0]))
+    second["selector"]["aws"]["regions"] = ["us-east-1"]
+    second["port"]["entity"]["mappings"][0]["blueprint"] = "fn2"
+    config.write_text(json.dumps({"resources": [entries[0], second]}))
+    blueprint2 = tmp_path / "fn2.json"
+    blueprint2.write_text(blueprint.read_text().replace('"fn"', '"fn2"'))
+    env = cli_env(aws_env)
+    db = tmp_path / "catalog.db"
+    for path in (blueprint, blueprint2):
+        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(path)], env, tmp_path)
+        assert applied.returncode == 0, applied.stderr
+    first = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+    assert first.returncode == 0, first.stderr
+    aws_client("lambda").delete_function(FunctionName=gone)
+    store = _state_store(aws_client, visibility_seconds=1)
+    for target in ("CloudApiService.ListResources", "lambda:ListFunctions*"):
+        fresh_local_aws.faults.fail(target, code="AccessDeniedException", region="eu-west-1")
+    plan = _plan(config, env, tmp_path)
+
+    worker = _worker(config, db, env, tmp_path, plan["tasks_queue"])
+    _, err = worker.communicate(timeout=300)
+    assert worker.returncode == 0, err
+
+    state = store.run_state(plan["run_id"])
+    assert state.status == "complete"
+    scopes = {scope.scope.blueprint: scope for scope in state.scopes}
+    assert (scopes["fn2"].deletion, scopes["fn2"].deleted) == ("done", 1)
+    assert scopes["fn"].deletion != "done" and scopes["fn"].deleted == 0
+    assert scopes["fn"].blocked is not None and "eu-west-1" in scopes["fn"].blocked
+    assert gone in _catalog(db, env, tmp_path)
+    listed = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "fn2", "--json"], env, tmp_path)
+    assert gone not in {entity["identifier"] for entity in json.loads(listed.stdout)}
+    status = run_cli(["sync", "status", plan["run_id"], *STATE[2:]], env, tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "eu-west-1" in status.stdout and "AccessDenied" in status.stdout

@@ -16,6 +16,9 @@ from types import FrameType
 from typing import Any
 
 from botocore.exceptions import ClientError
+from rich import box
+from rich.markup import escape
+from rich.table import Table
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
@@ -24,7 +27,7 @@ from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdou
 from port_aws_exporter.core.accounts import AccountUnavailableError
 from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.fetching import FetcherFactory
-from port_aws_exporter.core.sharded_runs import RunState, ShardTask, ShardTaskError
+from port_aws_exporter.core.sharded_runs import RunNotFoundError, RunState, ShardTask, ShardTaskError
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
 from port_aws_exporter.sync.sharded.shard import ShardRunner
@@ -146,8 +149,36 @@ def print_run_state(state: RunState, as_json: bool) -> None:
         return
     counts = ", ".join(f"{count} {status}" for status, count in sorted(summary["shard_counts"].items()))
     stdout_console.print(f"run {state.run_id}: {state.status}; shards: {counts}; {summary['deleted']} stale deleted")
-    for scope in summary["scopes"]:
-        stdout_console.print(f"  scope {scope}", soft_wrap=True)
+    shards = Table("shard", "status", "attempts", "error", box=box.SIMPLE)
+    for shard in state.shards:
+        shards.add_row(shard.task.shard_id, shard.status, str(shard.attempts), escape(shard.error or ""))
+    scopes = Table("account", "blueprint", "remaining", "deletion", "deleted", "why not", box=box.SIMPLE)
+    for scope in state.scopes:
+        why_not = scope.blocked or scope.reason or ""
+        scopes.add_row(
+            scope.scope.account_id,
+            scope.scope.blueprint,
+            f"{scope.remaining}/{scope.total}",
+            scope.deletion,
+            str(scope.deleted),
+            escape(why_not),
+        )
+    stdout_console.print(shards, scopes)
+    for note in state.notes:
+        stdout_console.print(f"note: {escape(note)}", soft_wrap=True)
+
+
+def show_run_state(run_id: str, table: str | None, bucket: str | None, region: str | None, as_json: bool) -> None:
+    """`sync status RUN_ID`: the run's state, or a clear error when the store or the run is missing."""
+    if not table or not bucket:
+        fail(f"sync status needs --state-table (or ${STATE_TABLE_ENV}) and --state-bucket (or ${STATE_BUCKET_ENV})")
+    clients = AwsClients()
+    store = _store(clients, region or clients.default_region, table, bucket, create=False)
+    try:
+        state = store.run_state(run_id)
+    except RunNotFoundError as error:
+        fail(str(error))
+    print_run_state(state, as_json)
 
 
 class _StopRequest:

@@ -179,8 +179,10 @@ def print_errors(errors: list[SyncErrorRecord], error_count: int) -> None:
         stderr_console.print(f"... and {error_count - shown} more errors (--json lists up to 1000)")
 
 
-@click.command("sync")
-@config_option
+@click.group("sync", invoke_without_command=True)
+@click.pass_context
+# Required unless a subcommand (`sync status`) runs instead: checked in the body.
+@click.option("--config", "config_source", envvar=CONFIG_ENV, help=f"config.json (path or s3://); or ${CONFIG_ENV}.")
 @local_catalog_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write and delete nothing.")
 @click.option("--write-all", is_flag=True, help="Write every entity, also those the catalog already holds as mapped.")
@@ -238,7 +240,8 @@ def print_errors(errors: list[SyncErrorRecord], error_count: int) -> None:
     help="With --sharded: follow the run up to this many seconds and print its state (exit 1 if not complete).",
 )
 def sync_command(
-    config_source: str,
+    ctx: click.Context,
+    config_source: str | None,
     local_catalog: str | None,
     dry_run: bool,
     write_all: bool,
@@ -269,7 +272,14 @@ def sync_command(
     Shows a live view on a terminal, progress lines off one. Ctrl-C stops reading, writes what was
     read, prints the partial summary and exits 130, without deleting stale entities; a second
     Ctrl-C exits at once.
+
+    With --sharded, plans the run as shards on the tasks queue for `worker --sync-tasks` processes;
+    `sync status RUN_ID` shows a sharded run.
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if config_source is None:
+        raise click.MissingParameter(ctx=ctx, param_hint="'--config'", param_type="option")
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.fetchers import fetcher_for
     from port_aws_exporter.aws.identity import resolve_identity
@@ -350,6 +360,21 @@ def sync_command(
                 )
                 result = sync.run().report
     _print_result(result, as_json)
+
+
+@sync_command.command("status")
+@click.argument("run_id")
+@click.option("--state-table", envvar="PORT_AWS_EXPORTER_STATE_TABLE", help="The run-state DynamoDB table.")
+@click.option("--state-bucket", envvar="PORT_AWS_EXPORTER_STATE_BUCKET", help="The run-state S3 bucket.")
+@click.option("--region", help="The table's region (default: the AWS session's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's state as JSON.")
+def sync_status_command(
+    run_id: str, state_table: str | None, state_bucket: str | None, region: str | None, as_json: bool
+) -> None:
+    """Print a sharded run's shards and scopes and their state."""
+    from port_aws_exporter.cli.sharded_sync import show_run_state
+
+    show_run_state(run_id, state_table, state_bucket, region, as_json)
 
 
 def _print_result(result: SyncReport | OrganizationReport, as_json: bool) -> None:
