@@ -36,7 +36,11 @@ def _write_config(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def _catalog(db: Path, env: dict[str, str], cwd: Path) -> dict[str, Any]:
-    listed = run_cli(["catalog", "list", "--db", str(db), "--blueprint", "fn", "--json"], env, cwd)
+    return _catalog_of(db, "fn", env, cwd)
+
+
+def _catalog_of(db: Path, blueprint: str, env: dict[str, str], cwd: Path) -> dict[str, Any]:
+    listed = run_cli(["catalog", "list", "--db", str(db), "--blueprint", blueprint, "--json"], env, cwd)
     assert listed.returncode == 0, listed.stderr
     return {entity["identifier"]: entity["properties"] for entity in json.loads(listed.stdout)}
 
@@ -233,3 +237,43 @@ def test_a_shard_failing_for_good_blocks_only_its_scopes_deletion_and_the_status
     status = run_cli(["sync", "status", plan["run_id"], *STATE[2:]], env, tmp_path)
     assert status.returncode == 0, status.stderr
     assert "eu-west-1" in status.stdout and "AccessDenied" in status.stdout
+
+
+def test_a_sharded_sync_of_three_accounts_ends_with_the_catalog_of_an_unsharded_one(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
+) -> None:
+    env = cli_env(aws_env)
+    seeded = run_cli(["local", "seed", "--accounts", "2", "--regions", "us-east-1", "--json"], env, tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    accounts = set(json.loads(seeded.stdout)["resources"])
+    mapping = {"identifier": '.QueueName + "@" + .__AccountId', "blueprint": "queue", "properties": {"arn": ".Arn"}}
+    entry = {"kind": "AWS::SQS::Queue", "selector": {"aws": {"regions": ["us-east-1"]}}}
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {"accounts": {"organization": {}}, "resources": [{**entry, "port": {"entity": {"mappings": [mapping]}}}]}
+        )
+    )
+    blueprint = tmp_path / "queue.json"
+    blueprint.write_text(
+        json.dumps({"identifier": "queue", "title": "Queue", "schema": {"properties": {"arn": {"type": "string"}}}})
+    )
+    # The state first, so that the tasks queue is in both syncs' listings.
+    store = _state_store(aws_client, visibility_seconds=30)
+    unsharded, sharded = tmp_path / "unsharded.db", tmp_path / "sharded.db"
+    for db in (unsharded, sharded):
+        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
+        assert applied.returncode == 0, applied.stderr
+    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded)], env, tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    plan = _plan(config, env, tmp_path)
+    assert (plan["shards"], plan["scopes"]) == (3, 3)
+
+    workers = [_worker(config, sharded, env, tmp_path, plan["tasks_queue"]) for _ in range(2)]
+    outputs = [worker.communicate(timeout=300) for worker in workers]
+    assert [worker.returncode for worker in workers] == [0, 0], [err for _, err in outputs]
+    state = store.run_state(plan["run_id"])
+    assert state.status == "complete" and {scope.scope.account_id for scope in state.scopes} == accounts
+    expected = _catalog_of(unsharded, "queue", env, tmp_path)
+    assert len(expected) == 13
+    assert _catalog_of(sharded, "queue", env, tmp_path) == expected

@@ -20,11 +20,13 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from port_aws_exporter.aws.account_sessions import AccountSessions, OrganizationDirectory, RoleSettings
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import CallerIdentity
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
-from port_aws_exporter.core.accounts import AccountUnavailableError
+from port_aws_exporter.core.accounts import AccountSource, AccountTarget, AccountUnavailableError
 from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.fetching import FetcherFactory
 from port_aws_exporter.core.sharded_runs import RunNotFoundError, RunState, ShardTask, ShardTaskError
@@ -98,10 +100,17 @@ def _queue(clients: AwsClients, region: str, queue: str, *, create: bool) -> Sqs
     return SqsTaskQueue(sqs, queue)
 
 
+def _directory(config: ExporterConfig, clients: AwsClients, caller: CallerIdentity) -> OrganizationDirectory | None:
+    """The organisation's accounts through their read roles; None for a one-account config."""
+    if config.accounts is None:
+        return None
+    return OrganizationDirectory(AccountSessions(clients, caller, RoleSettings.of(config.accounts)))
+
+
 def plan_sharded_sync(
     config: ExporterConfig,
     clients: AwsClients,
-    home_account_id: str,
+    caller: CallerIdentity,
     home_region: str,
     state: ShardedState,
     *,
@@ -111,11 +120,17 @@ def plan_sharded_sync(
 ) -> None:
     """Plan the run, print its id and shard count; with `wait_seconds`, follow it until complete."""
     queue_url, table, bucket = state.require()
-    if config.accounts is not None:
-        fail("a sharded sync of an organisation ('accounts' in the config) is not wired yet; use one account")
     store = _store(clients, home_region, table, bucket, create=create_state)
     queue = _queue(clients, home_region, queue_url, create=create_state)
-    planned = ShardPlanner(config, store, queue, home_account_id=home_account_id, home_region=home_region).plan()
+    planner = ShardPlanner(
+        config,
+        store,
+        queue,
+        home_account_id=caller.installation.account_id,
+        home_region=home_region,
+        directory=_directory(config, clients, caller),
+    )
+    planned = planner.plan()
     if wait_seconds is None:
         if as_json:
             print_json({**planned.as_dict(), "tasks_queue": queue.queue_url})
@@ -199,7 +214,7 @@ def run_shard_worker(
     config: ExporterConfig,
     clients: AwsClients,
     port: PortClient,
-    home_account_id: str,
+    caller: CallerIdentity,
     home_region: str,
     queue_url: str,
     table: str,
@@ -214,10 +229,14 @@ def run_shard_worker(
     _queue(clients, home_region, queue_url, create=False)
     sqs = clients.client("sqs", home_region)
 
+    directory = _directory(config, clients, caller)
+
     def open_account(task: ShardTask) -> FetcherFactory:
-        if task.account_id != home_account_id:
-            raise AccountUnavailableError(task.account_id, "this worker reads only its own account so far")
-        return lambda spec: fetcher_for(spec, clients, home_account_id)
+        if directory is None:
+            if task.account_id != caller.installation.account_id:
+                raise AccountUnavailableError(task.account_id, "this worker's config has no 'accounts' to read it")
+            return lambda spec: fetcher_for(spec, clients, caller.installation.account_id)
+        return directory.open(AccountTarget(task.account_id, AccountSource(task.account_source))).fetcher
 
     runner = ShardRunner(config, store, open_account, port.for_installation, home_region=home_region)
     stop = _StopRequest()

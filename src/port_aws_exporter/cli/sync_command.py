@@ -310,7 +310,7 @@ def sync_command(
         plan_sharded_sync(
             config,
             clients,
-            installation.account_id,
+            caller,
             home_region,
             state,
             create_state=create_state,

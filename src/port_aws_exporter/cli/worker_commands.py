@@ -171,7 +171,7 @@ def _run_sync_tasks(
             config,
             clients,
             port,
-            installation.account_id,
+            caller,
             installation.region,
             tasks_queue,
             table,
