@@ -118,6 +118,9 @@ def test_a_sharded_sync_without_its_state_or_with_a_missing_table_or_run_says_so
     assert bare.returncode == 1
     assert "--tasks-queue" in bare.stderr and "--state-table" in bare.stderr and "Traceback" not in bare.stderr
 
+    dry = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--dry-run"], env, tmp_path)
+    assert dry.returncode == 1 and "--dry-run cannot be used with --sharded" in dry.stderr
+
     missing = run_cli(["sync", "--config", str(config), "--sharded", *STATE], env, tmp_path)
     assert missing.returncode == 1
     assert "state table 'sync-runs'" in missing.stderr and "--create-state" in missing.stderr

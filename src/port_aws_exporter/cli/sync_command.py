@@ -305,6 +305,20 @@ def sync_command(
     if sharded:
         from port_aws_exporter.cli.sharded_sync import ShardedState, plan_sharded_sync
 
+        # The workers write and delete; these would be silently ignored by the planner.
+        unsupported = [
+            flag
+            for flag, given in (
+                ("--dry-run", dry_run),
+                ("--write-all", write_all),
+                ("--deletion-threshold", deletion_threshold is not None),
+                ("--local-catalog", local_catalog is not None),
+            )
+            if given
+        ]
+        if unsupported:
+            fail(f"{', '.join(unsupported)} cannot be used with --sharded yet: the workers write, delete and take the catalog")
+
         state = ShardedState(tasks_queue, state_table, state_bucket)
         home_region = region or installation.region
         plan_sharded_sync(
