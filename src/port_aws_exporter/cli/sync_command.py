@@ -317,7 +317,10 @@ def sync_command(
             if given
         ]
         if unsupported:
-            fail(f"{', '.join(unsupported)} cannot be used with --sharded yet: the workers write, delete and take the catalog")
+            fail(
+                f"{', '.join(unsupported)} cannot be used with --sharded yet: "
+                "the workers write, delete and take the catalog"
+            )
 
         state = ShardedState(tasks_queue, state_table, state_bucket)
         home_region = region or installation.region
