@@ -179,8 +179,10 @@ def print_errors(errors: list[SyncErrorRecord], error_count: int) -> None:
         stderr_console.print(f"... and {error_count - shown} more errors (--json lists up to 1000)")
 
 
-@click.command("sync")
-@config_option
+@click.group("sync", invoke_without_command=True)
+@click.pass_context
+# Required unless a subcommand (`sync status`) runs instead: checked in the body.
+@click.option("--config", "config_source", envvar=CONFIG_ENV, help=f"config.json (path or s3://); or ${CONFIG_ENV}.")
 @local_catalog_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write and delete nothing.")
 @click.option("--write-all", is_flag=True, help="Write every entity, also those the catalog already holds as mapped.")
@@ -218,8 +220,28 @@ def print_errors(errors: list[SyncErrorRecord], error_count: int) -> None:
     default=None,
     help="With accounts: delete the entities of accounts the organisation lists as closed or suspended.",
 )
+@click.option("--sharded", is_flag=True, help="Plan the sync as shards on the tasks queue for workers to run.")
+@click.option(
+    "--tasks-queue", envvar="PORT_AWS_EXPORTER_TASKS_QUEUE_URL", help="With --sharded: the sync-tasks queue URL."
+)
+@click.option(
+    "--state-table", envvar="PORT_AWS_EXPORTER_STATE_TABLE", help="With --sharded: the run-state DynamoDB table."
+)
+@click.option(
+    "--state-bucket", envvar="PORT_AWS_EXPORTER_STATE_BUCKET", help="With --sharded: the run-state S3 bucket."
+)
+@click.option(
+    "--create-state", is_flag=True, help="With --sharded: create the table, bucket and queue (a name) if missing."
+)
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=click.FloatRange(0, min_open=True),
+    help="With --sharded: follow the run up to this many seconds and print its state (exit 1 if not complete).",
+)
 def sync_command(
-    config_source: str,
+    ctx: click.Context,
+    config_source: str | None,
     local_catalog: str | None,
     dry_run: bool,
     write_all: bool,
@@ -232,6 +254,12 @@ def sync_command(
     heartbeat_seconds: float,
     heartbeat_resources: int,
     delete_departed_accounts: bool | None,
+    sharded: bool,
+    tasks_queue: str | None,
+    state_table: str | None,
+    state_bucket: str | None,
+    create_state: bool,
+    wait_seconds: float | None,
 ) -> None:
     """Sync every configured AWS kind in every configured region to the catalog, then delete the
     stale entities this installation owns, where it is safe.
@@ -244,7 +272,14 @@ def sync_command(
     Shows a live view on a terminal, progress lines off one. Ctrl-C stops reading, writes what was
     read, prints the partial summary and exits 130, without deleting stale entities; a second
     Ctrl-C exits at once.
+
+    With --sharded, plans the run as shards on the tasks queue for `worker --sync-tasks` processes;
+    `sync status RUN_ID` shows a sharded run.
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    if config_source is None:
+        raise click.MissingParameter(ctx=ctx, param_hint="'--config'", param_type="option")
     from port_aws_exporter.aws.clients import AwsClients
     from port_aws_exporter.aws.fetchers import fetcher_for
     from port_aws_exporter.aws.identity import resolve_identity
@@ -267,6 +302,39 @@ def sync_command(
     except Exception as error:  # no credentials, no network: say so plainly
         fail(f"cannot tell which AWS account this is (STS GetCallerIdentity): {error}")
     installation = caller.installation
+    if sharded:
+        from port_aws_exporter.cli.sharded_sync import ShardedState, plan_sharded_sync
+
+        # The workers write and delete; these would be silently ignored by the planner.
+        unsupported = [
+            flag
+            for flag, given in (
+                ("--dry-run", dry_run),
+                ("--write-all", write_all),
+                ("--deletion-threshold", deletion_threshold is not None),
+                ("--local-catalog", local_catalog is not None),
+            )
+            if given
+        ]
+        if unsupported:
+            fail(
+                f"{', '.join(unsupported)} cannot be used with --sharded yet: "
+                "the workers write, delete and take the catalog"
+            )
+
+        state = ShardedState(tasks_queue, state_table, state_bucket)
+        home_region = region or installation.region
+        plan_sharded_sync(
+            config,
+            clients,
+            caller,
+            home_region,
+            state,
+            create_state=create_state,
+            as_json=as_json,
+            wait_seconds=wait_seconds,
+        )
+        return
     with (
         catalog_credentials(local_catalog) as credentials,
         PortClient(credentials, installation, max_requests_per_minute=max_requests_per_minute) as port,
@@ -309,6 +377,21 @@ def sync_command(
                 )
                 result = sync.run().report
     _print_result(result, as_json)
+
+
+@sync_command.command("status")
+@click.argument("run_id")
+@click.option("--state-table", envvar="PORT_AWS_EXPORTER_STATE_TABLE", help="The run-state DynamoDB table.")
+@click.option("--state-bucket", envvar="PORT_AWS_EXPORTER_STATE_BUCKET", help="The run-state S3 bucket.")
+@click.option("--region", help="The table's region (default: the AWS session's).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's state as JSON.")
+def sync_status_command(
+    run_id: str, state_table: str | None, state_bucket: str | None, region: str | None, as_json: bool
+) -> None:
+    """Print a sharded run's shards and scopes and their state."""
+    from port_aws_exporter.cli.sharded_sync import show_run_state
+
+    show_run_state(run_id, state_table, state_bucket, region, as_json)
 
 
 def _print_result(result: SyncReport | OrganizationReport, as_json: bool) -> None:

@@ -12,7 +12,7 @@ from port_aws_exporter.cli.sync_command import (
     local_catalog_option,
     max_requests_option,
 )
-from port_aws_exporter.core.config import ConfigError
+from port_aws_exporter.core.config import ConfigError, load_config
 from port_aws_exporter.events.batch import DEFAULT_NOT_FOUND_ATTEMPTS, DEFAULT_OVERMATCH_ATTEMPTS
 from port_aws_exporter.events.records import DEFAULT_MAX_RETRY_DELAY_SECONDS, DEFAULT_RETRY_DELAY_SECONDS
 from port_aws_exporter.events.worker import DEFAULT_WAIT_SECONDS
@@ -23,7 +23,17 @@ COALESCE_ENV = "PORT_AWS_EXPORTER_COALESCE_SECONDS"
 
 @click.command("worker")
 @config_option
-@click.option("--queue-url", envvar=QUEUE_ENV, required=True, help=f"The events queue; or ${QUEUE_ENV}.")
+@click.option("--queue-url", envvar=QUEUE_ENV, help=f"The events queue; or ${QUEUE_ENV}.")
+@click.option("--sync-tasks", help="Instead of events: run the shards of sharded syncs from this tasks queue URL.")
+@click.option("--state-table", envvar="PORT_AWS_EXPORTER_STATE_TABLE", help="With --sync-tasks: the run-state table.")
+@click.option(
+    "--state-bucket", envvar="PORT_AWS_EXPORTER_STATE_BUCKET", help="With --sync-tasks: the run-state bucket."
+)
+@click.option(
+    "--idle-seconds",
+    type=click.FloatRange(0, min_open=True),
+    help="With --sync-tasks: stop after the queue has been empty this long (default: run until stopped).",
+)
 @local_catalog_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True, help="Batches at once.")
 @click.option("--max-messages", type=click.IntRange(1, 10), default=10, show_default=True, help="Messages per batch.")
@@ -54,7 +64,11 @@ COALESCE_ENV = "PORT_AWS_EXPORTER_COALESCE_SECONDS"
 @click.option("--log-level", default="INFO", show_default=True)
 def worker_command(
     config_source: str,
-    queue_url: str,
+    queue_url: str | None,
+    sync_tasks: str | None,
+    state_table: str | None,
+    state_bucket: str | None,
+    idle_seconds: float | None,
     local_catalog: str | None,
     concurrency: int,
     max_messages: int,
@@ -83,6 +97,13 @@ def worker_command(
     from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 
     configure_logging(log_level.upper())
+    if sync_tasks is not None:
+        _run_sync_tasks(
+            config_source, sync_tasks, state_table, state_bucket, local_catalog, idle_seconds, max_requests_per_minute
+        )
+        return
+    if queue_url is None:
+        raise click.UsageError(f"Missing option '--queue-url' (or ${QUEUE_ENV}), or '--sync-tasks'.")
     try:
         worker_options = WorkerOptions(
             queue_url,
@@ -114,3 +135,48 @@ def worker_command(
     print_json(stats.as_dict())
     if worker.fatal_error is not None:
         fail(f"the worker stopped: receiving from {queue_url} failed: {describe_error(worker.fatal_error)}")
+
+
+def _run_sync_tasks(
+    config_source: str,
+    tasks_queue: str,
+    state_table: str | None,
+    state_bucket: str | None,
+    local_catalog: str | None,
+    idle_seconds: float | None,
+    max_requests_per_minute: int | None,
+) -> None:
+    """The shard worker: one shard per receive until SIGTERM/SIGINT (or `idle_seconds` of an empty queue)."""
+    from port_aws_exporter.aws.clients import AwsClients
+    from port_aws_exporter.aws.identity import resolve_identity
+    from port_aws_exporter.cli.sharded_sync import ShardedState, run_shard_worker
+    from port_aws_exporter.port import PortClient
+
+    _, table, bucket = ShardedState(tasks_queue, state_table, state_bucket).require()
+    clients = AwsClients()
+    try:
+        config = load_config(config_source, s3_client=clients.client("s3", clients.default_region))
+    except ConfigError as error:
+        fail(str(error))
+    try:
+        caller = resolve_identity(clients.session)
+    except Exception as error:  # no credentials, no network: say so plainly
+        fail(f"cannot tell which AWS account this is (STS GetCallerIdentity): {error}")
+    installation = caller.installation
+    with (
+        catalog_credentials(local_catalog) as credentials,
+        PortClient(credentials, installation, max_requests_per_minute=max_requests_per_minute) as port,
+    ):
+        settled = run_shard_worker(
+            config,
+            clients,
+            port,
+            caller,
+            installation.region,
+            tasks_queue,
+            table,
+            bucket,
+            max_messages=None,
+            idle_seconds=idle_seconds,
+        )
+    print_json({"shards_settled": settled})

@@ -1,0 +1,278 @@
+"""`sync --sharded` and `worker --sync-tasks`: the sharded full sync of `sync.sharded`, wired to the
+run store (DynamoDB + S3) and the sync-tasks queue (SQS) that `aws.run_store` holds.
+
+The planner writes the run and sends one message per shard; workers (several processes at once)
+receive one message at a time, run its shard with `ShardRunner` and delete the message once the
+shard is settled, so a worker that dies mid-shard leaves the message to come back through SQS.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from botocore.exceptions import ClientError
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from port_aws_exporter.aws.account_sessions import AccountSessions, OrganizationDirectory, RoleSettings
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.identity import CallerIdentity
+from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
+from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
+from port_aws_exporter.core.accounts import AccountSource, AccountTarget, AccountUnavailableError
+from port_aws_exporter.core.config import ExporterConfig
+from port_aws_exporter.core.fetching import FetcherFactory
+from port_aws_exporter.core.sharded_runs import RunNotFoundError, RunState, ShardTask, ShardTaskError
+from port_aws_exporter.port import PortClient
+from port_aws_exporter.sync.sharded.plan import ShardPlanner
+from port_aws_exporter.sync.sharded.shard import ShardRunner
+
+log = logging.getLogger(__name__)
+
+TASKS_QUEUE_ENV = "PORT_AWS_EXPORTER_TASKS_QUEUE_URL"
+STATE_TABLE_ENV = "PORT_AWS_EXPORTER_STATE_TABLE"
+STATE_BUCKET_ENV = "PORT_AWS_EXPORTER_STATE_BUCKET"
+
+
+@dataclass(frozen=True)
+class ShardedState:
+    """Where a sharded run lives: its queue, its table and its bucket."""
+
+    tasks_queue: str | None
+    table: str | None
+    bucket: str | None
+
+    def require(self) -> tuple[str, str, str]:
+        missing = [
+            f"{flag} (or ${env})"
+            for value, flag, env in (
+                (self.tasks_queue, "--tasks-queue", TASKS_QUEUE_ENV),
+                (self.table, "--state-table", STATE_TABLE_ENV),
+                (self.bucket, "--state-bucket", STATE_BUCKET_ENV),
+            )
+            if not value
+        ]
+        if missing:
+            fail(f"a sharded sync needs {', '.join(missing)}")
+        assert self.tasks_queue and self.table and self.bucket
+        return self.tasks_queue, self.table, self.bucket
+
+
+def _store(clients: AwsClients, region: str, table: str, bucket: str, *, create: bool) -> DynamoRunStore:
+    dynamodb, s3 = clients.client("dynamodb", region), clients.client("s3", region)
+    if create:
+        try:
+            create_run_table(dynamodb, table)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ResourceInUseException":
+                raise
+        try:
+            s3.create_bucket(Bucket=bucket)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                raise
+    try:
+        dynamodb.describe_table(TableName=table)
+    except ClientError as error:
+        fail(f"the state table {table!r} cannot be read ({error}); create it with --create-state")
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        fail(f"the state bucket {bucket!r} cannot be read ({error}); create it with --create-state")
+    return DynamoRunStore(dynamodb, s3, table, bucket)
+
+
+def _queue(clients: AwsClients, region: str, queue: str, *, create: bool) -> SqsTaskQueue:
+    sqs = clients.client("sqs", region)
+    if create and not queue.startswith(("http://", "https://")):
+        return SqsTaskQueue(sqs, sqs.create_queue(QueueName=queue)["QueueUrl"])
+    try:
+        sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+    except ClientError as error:
+        fail(f"the tasks queue {queue!r} cannot be read ({error})")
+    return SqsTaskQueue(sqs, queue)
+
+
+def _directory(config: ExporterConfig, clients: AwsClients, caller: CallerIdentity) -> OrganizationDirectory | None:
+    """The organisation's accounts through their read roles; None for a one-account config."""
+    if config.accounts is None:
+        return None
+    return OrganizationDirectory(AccountSessions(clients, caller, RoleSettings.of(config.accounts)))
+
+
+def plan_sharded_sync(
+    config: ExporterConfig,
+    clients: AwsClients,
+    caller: CallerIdentity,
+    home_region: str,
+    state: ShardedState,
+    *,
+    create_state: bool,
+    as_json: bool,
+    wait_seconds: float | None,
+) -> None:
+    """Plan the run, print its id and shard count; with `wait_seconds`, follow it until complete."""
+    queue_url, table, bucket = state.require()
+    store = _store(clients, home_region, table, bucket, create=create_state)
+    queue = _queue(clients, home_region, queue_url, create=create_state)
+    planner = ShardPlanner(
+        config,
+        store,
+        queue,
+        home_account_id=caller.installation.account_id,
+        home_region=home_region,
+        directory=_directory(config, clients, caller),
+    )
+    planned = planner.plan()
+    if wait_seconds is None:
+        if as_json:
+            print_json({**planned.as_dict(), "tasks_queue": queue.queue_url})
+        else:
+            stdout_console.print(
+                f"run {planned.run_id}: {len(planned.tasks)} shards in {len(planned.scopes)} scopes "
+                f"on {queue.queue_url}"
+            )
+        return
+    stderr_console.print(f"run {planned.run_id}: {len(planned.tasks)} shards; waiting for the workers")
+    run_state = _wait(store, planned.run_id, wait_seconds)
+    print_run_state(run_state, as_json)
+    if run_state.status != "complete":
+        raise SystemExit(1)
+
+
+def _wait(store: DynamoRunStore, run_id: str, wait_seconds: float) -> RunState:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        state = store.run_state(run_id)
+        if state.status == "complete" or time.monotonic() >= deadline:
+            return state
+        time.sleep(0.5)
+
+
+def print_run_state(state: RunState, as_json: bool) -> None:
+    """A run's shards and scopes, for people or as JSON."""
+    summary = state.as_dict()
+    if as_json:
+        print_json(summary)
+        return
+    counts = ", ".join(f"{count} {status}" for status, count in sorted(summary["shard_counts"].items()))
+    stdout_console.print(f"run {state.run_id}: {state.status}; shards: {counts}; {summary['deleted']} stale deleted")
+    shards = Table("shard", "status", "attempts", "error", box=box.SIMPLE)
+    for shard in state.shards:
+        shards.add_row(shard.task.shard_id, shard.status, str(shard.attempts), escape(shard.error or ""))
+    scopes = Table("account", "blueprint", "remaining", "deletion", "deleted", "why not", box=box.SIMPLE)
+    for scope in state.scopes:
+        why_not = scope.blocked or scope.reason or ""
+        scopes.add_row(
+            scope.scope.account_id,
+            scope.scope.blueprint,
+            f"{scope.remaining}/{scope.total}",
+            scope.deletion,
+            str(scope.deleted),
+            escape(why_not),
+        )
+    stdout_console.print(shards, scopes)
+    for note in state.notes:
+        stdout_console.print(f"note: {escape(note)}", soft_wrap=True)
+
+
+def show_run_state(run_id: str, table: str | None, bucket: str | None, region: str | None, as_json: bool) -> None:
+    """`sync status RUN_ID`: the run's state, or a clear error when the store or the run is missing."""
+    if not table or not bucket:
+        fail(f"sync status needs --state-table (or ${STATE_TABLE_ENV}) and --state-bucket (or ${STATE_BUCKET_ENV})")
+    clients = AwsClients()
+    store = _store(clients, region or clients.default_region, table, bucket, create=False)
+    try:
+        state = store.run_state(run_id)
+    except RunNotFoundError as error:
+        fail(str(error))
+    print_run_state(state, as_json)
+
+
+class _StopRequest:
+    """Ctrl-C or SIGTERM: finish the shard in hand, then stop."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGTERM, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+
+def run_shard_worker(
+    config: ExporterConfig,
+    clients: AwsClients,
+    port: PortClient,
+    caller: CallerIdentity,
+    home_region: str,
+    queue_url: str,
+    table: str,
+    bucket: str,
+    *,
+    max_messages: int | None,
+    idle_seconds: float | None,
+) -> int:
+    """Consume shard messages one at a time until stopped (or `max_messages`, or `idle_seconds` of an
+    empty queue); returns the number of messages settled."""
+    store = _store(clients, home_region, table, bucket, create=False)
+    _queue(clients, home_region, queue_url, create=False)
+    sqs = clients.client("sqs", home_region)
+
+    directory = _directory(config, clients, caller)
+
+    def open_account(task: ShardTask) -> FetcherFactory:
+        if directory is None:
+            if task.account_id != caller.installation.account_id:
+                raise AccountUnavailableError(task.account_id, "this worker's config has no 'accounts' to read it")
+            return lambda spec: fetcher_for(spec, clients, caller.installation.account_id)
+        return directory.open(AccountTarget(task.account_id, AccountSource(task.account_source))).fetcher
+
+    runner = ShardRunner(config, store, open_account, port.for_installation, home_region=home_region)
+    stop = _StopRequest()
+    stop.install()
+    settled = 0
+    idle_since = time.monotonic()
+    while not stop.requested and (max_messages is None or settled < max_messages):
+        answer: dict[str, Any] = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1, AttributeNames=["ApproximateReceiveCount"]
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            if idle_seconds is not None and time.monotonic() - idle_since >= idle_seconds:
+                break
+            continue
+        [message] = messages
+        idle_since = time.monotonic()
+        if _settle(runner, message):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            settled += 1
+    return settled
+
+
+def _settle(runner: ShardRunner, message: dict[str, Any]) -> bool:
+    """Run the message's shard; False leaves the message to come back (or dead-letter) through SQS."""
+    receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+    try:
+        task = ShardTask.from_body(message["Body"])
+    except ShardTaskError as error:
+        stderr_console.print(f"[red]not a shard message:[/] {error}; left for the dead-letter queue")
+        return False
+    try:
+        outcome = runner.run(task, receive_count)
+    except Exception as error:  # the message returns through SQS and is retried
+        stderr_console.print(f"[yellow]shard {task.shard_id} attempt {receive_count} failed:[/] {error}")
+        log.warning("shard attempt failed", extra={"shard_id": task.shard_id, "error": str(error)})
+        return False
+    stderr_console.print(f"shard {task.shard_id}: {outcome}")
+    return True
