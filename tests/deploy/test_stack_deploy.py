@@ -398,3 +398,34 @@ def test_what_moto_cannot_deploy(stack: DeployedStack, defaults_stack: DeployedS
     ):
         with pytest.raises(ClientError, match=error):
             call(Bucket=bucket)
+
+
+def test_with_sharded_sync_the_stack_holds_the_tasks_queue_and_the_run_table(
+    client: ClientFactory, stack: DeployedStack
+) -> None:
+    parameters = {
+        "CustomIAMPolicyARN": stack.parameters["CustomIAMPolicyARN"],
+        "BucketName": "exporter-sharded-config",
+        "FunctionName": "exporter-sharded",
+        "ShardedSync": "true",
+    }
+    sharded = deploy_exporter_stack(client, "exporter-sharded", stack.code_uri, parameters)
+    assert sharded.status == "CREATE_COMPLETE"
+    assert {"SyncTasksQueue", "SyncTasksDeadLetterQueue", "SyncRunTable"} <= set(sharded.resources)
+    queue = queue_attributes(client, sharded.outputs["SyncTasksQueueURL"])
+    assert queue["VisibilityTimeout"] == "5400"
+    assert json.loads(queue["RedrivePolicy"])["maxReceiveCount"] == 3
+    table = client("dynamodb").describe_table(TableName=sharded.outputs["SyncRunTableName"])["Table"]
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    variables = function_configuration(client, "exporter-sharded")["Environment"]["Variables"]
+    assert variables["SYNC_TASKS_QUEUE_URL"] == sharded.outputs["SyncTasksQueueURL"]
+    assert variables["SYNC_RUN_TABLE"] == sharded.outputs["SyncRunTableName"]
+
+
+def test_without_sharded_sync_the_stack_has_none_of_its_resources(stack: DeployedStack) -> None:
+    assert not {"SyncTasksQueue", "SyncTasksDeadLetterQueue", "SyncRunTable", "SyncTasksMapping"} & set(stack.resources)
+    assert "SyncTasksQueueURL" not in stack.outputs

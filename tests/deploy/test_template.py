@@ -38,6 +38,19 @@ ORIGINAL_PARAMETERS = {
 }
 
 
+# What ShardedSync='true' adds; the transform keeps them, each under ShardedSyncCondition.
+SHARDED_RESOURCES = {
+    "SyncTasksDeadLetterQueue": "AWS::SQS::Queue",
+    "SyncTasksQueue": "AWS::SQS::Queue",
+    "SyncTasksQueuePolicy": "AWS::SQS::QueuePolicy",
+    "SyncTasksDeadLetterAlarm": "AWS::CloudWatch::Alarm",
+    "SyncRunTable": "AWS::DynamoDB::Table",
+    "SyncFunctionShardedPolicy": "AWS::IAM::Policy",
+    "SyncTasksMapping": "AWS::Lambda::EventSourceMapping",
+}
+SHARDED_OUTPUTS = {"SyncTasksQueueURL", "SyncTasksDeadLetterQueueARN", "SyncRunTableName"}
+
+
 class _NoManagedPolicies:
     """SAM asks for AWS managed policy ARNs only when it builds roles; this template brings its own."""
 
@@ -109,6 +122,7 @@ def test_the_transform_gives_the_expected_resources(resources: dict[str, Any]) -
         "SyncFunctionSchedulePermission": "AWS::Lambda::Permission",
         "EventsFunction": "AWS::Lambda::Function",
         "EventsFunctionEventsQueue": "AWS::Lambda::EventSourceMapping",
+        **SHARDED_RESOURCES,
     }
     assert resources["ConfigBucket"]["Condition"] == "CreateBucketCondition"
     assert resources["PortCredentialsSecret"]["Condition"] == "CreateSecretCondition"
@@ -160,7 +174,12 @@ def test_two_functions_with_the_handlers_and_timeouts(resources: dict[str, Any])
     assert events["Timeout"] == {"Ref": "EventsFunctionTimeout"}
     assert sync["Code"] == events["Code"] == {"S3Bucket": "artifacts-bucket", "S3Key": "port-aws-exporter-lambda.zip"}
     for function in (sync, events):
-        variables = function["Environment"]["Variables"]
+        # The sync's sharded-run variables are checked with the ShardedSync option.
+        variables = {
+            name: value
+            for name, value in function["Environment"]["Variables"].items()
+            if name not in {"SYNC_TASKS_QUEUE_URL", "SYNC_RUN_TABLE"}
+        }
         assert set(variables) == {
             "BUCKET_NAME",
             "CONFIG_JSON_FILE_KEY",
@@ -324,6 +343,7 @@ def test_outputs_keep_the_originals_and_export_the_events_queue(transformed: dic
         "EventsFunctionARN",
         "EventsFunctionIamRoleARN",
         "EventsDeadLetterQueueARN",
+        *SHARDED_OUTPUTS,
     }
     assert outputs["LambdaFunctionARN"]["Value"] == {"Fn::GetAtt": ["SyncFunction", "Arn"]}
     assert outputs["LambdaFunctionIamRoleARN"]["Value"] == {"Fn::GetAtt": ["SyncFunctionRole", "Arn"]}
@@ -363,3 +383,109 @@ def test_the_member_role_template_lints_clean_and_trusts_the_exporters_account_o
     (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
     assert statement["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${ExporterAccountId}:root"}}
     assert statement["Condition"]["Fn::If"][0] == "HasExternalId"
+
+
+def test_sharded_sync_is_off_by_default_and_all_its_resources_and_outputs_depend_on_it(
+    source: dict[str, Any], transformed: dict[str, Any]
+) -> None:
+    parameter = source["Parameters"]["ShardedSync"]
+    assert (parameter["Default"], parameter["AllowedValues"]) == ("false", ["true", "false"])
+    assert source["Conditions"]["ShardedSyncCondition"] == {"Fn::Equals": [{"Ref": "ShardedSync"}, "true"]}
+    for name in SHARDED_RESOURCES:
+        assert transformed["Resources"][name]["Condition"] == "ShardedSyncCondition", name
+    for name in SHARDED_OUTPUTS:
+        assert transformed["Outputs"][name]["Condition"] == "ShardedSyncCondition", name
+    conditional = {
+        name
+        for name, resource in transformed["Resources"].items()
+        if resource.get("Condition") == "ShardedSyncCondition"
+    }
+    assert conditional == set(SHARDED_RESOURCES)
+    variables = transformed["Resources"]["SyncFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["SYNC_TASKS_QUEUE_URL"] == {
+        "Fn::If": ["ShardedSyncCondition", {"Ref": "SyncTasksQueue"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert variables["SYNC_RUN_TABLE"] == {
+        "Fn::If": ["ShardedSyncCondition", {"Ref": "SyncRunTable"}, {"Ref": "AWS::NoValue"}]
+    }
+    # The globals' variables are kept beside the function's own.
+    assert variables["BUCKET_NAME"] == {"Ref": "BucketName"}
+
+
+def test_the_tasks_mapping_runs_one_shard_per_invocation_and_reports_batch_item_failures(
+    resources: dict[str, Any],
+) -> None:
+    mapping = resources["SyncTasksMapping"]
+    assert mapping["DependsOn"] == "SyncFunctionShardedPolicy"
+    assert mapping["Properties"] == {
+        "FunctionName": {"Ref": "SyncFunction"},
+        "EventSourceArn": {"Fn::GetAtt": ["SyncTasksQueue", "Arn"]},
+        "BatchSize": 1,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        # Disabled until the function runs shards (sync_handler would answer a record with a full sync).
+        "Enabled": False,
+    }
+
+
+def test_the_tasks_queue_outlasts_the_sync_functions_timeout_and_dead_letters_failed_shards(
+    resources: dict[str, Any],
+) -> None:
+    timeout = resources["SyncFunction"]["Properties"]["Timeout"]
+    queue = resources["SyncTasksQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] == 6 * timeout
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": ["SyncTasksDeadLetterQueue", "Arn"]},
+        "maxReceiveCount": 3,
+    }
+    assert queue["MessageRetentionPeriod"] > 3 * queue["VisibilityTimeout"]
+    dead_letters = resources["SyncTasksDeadLetterQueue"]["Properties"]
+    assert dead_letters["MessageRetentionPeriod"] > queue["MessageRetentionPeriod"]
+    assert queue["SqsManagedSseEnabled"] is True and dead_letters["SqsManagedSseEnabled"] is True
+    alarm = resources["SyncTasksDeadLetterAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["SyncTasksDeadLetterQueue", "QueueName"]}}
+    ]
+    assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_the_run_table_has_the_run_stores_key_schema_on_demand_with_expiry(resources: dict[str, Any]) -> None:
+    table = resources["SyncRunTable"]["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert table["AttributeDefinitions"] == [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_sharded_policy_grants_the_run_stores_calls_on_its_own_resources_only(resources: dict[str, Any]) -> None:
+    policy = resources["SyncFunctionShardedPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "SyncFunctionRole"}]
+    statements = {statement["Sid"]: statement for statement in policy["PolicyDocument"]["Statement"]}
+    for statement in statements.values():
+        assert statement["Effect"] == "Allow"
+        assert all("*" not in action for action in _actions(statement)), statement
+        assert statement["Resource"] != "*"
+    table = statements["PlanAndRunShards"]
+    assert table["Resource"] == {"Fn::GetAtt": ["SyncRunTable", "Arn"]}
+    # A transaction needs each of its items' actions; there is no TransactWriteItems action.
+    assert set(_actions(table)) == {
+        "dynamodb:PutItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:GetItem",
+        "dynamodb:BatchGetItem",
+        "dynamodb:Query",
+    }
+    assert _actions(statements["SendShards"]) == ["sqs:SendMessage"]
+    assert statements["SendShards"]["Resource"] == {"Fn::GetAtt": ["SyncTasksQueue", "Arn"]}
+    assert statements["ConsumeShards"]["Resource"] == {"Fn::GetAtt": ["SyncTasksQueue", "Arn"]}
+    assert "sqs:SendMessage" not in _actions(statements["ConsumeShards"])
+    assert statements["ShardState"]["Resource"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:s3:::${BucketName}/sharded-sync/*"
+    }
+    assert set(_actions(statements["ShardState"])) == {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"}

@@ -123,6 +123,17 @@ def emit_batch_failure(messages: int, port: PortCallTally | None, *, cold_start:
     _write(metrics)
 
 
+def emit_shard_metrics(*, done: int, failed: int, duplicate: int, cold_start: bool) -> None:
+    """One tasks batch's metrics: shards done, failed (marked so by the runner, or raised and
+    coming back through SQS), and duplicate deliveries."""
+    metrics = _metrics()
+    metrics.add_metric("ShardsDone", MetricUnit.Count, done)
+    metrics.add_metric("ShardsFailed", MetricUnit.Count, failed)
+    metrics.add_metric("ShardsDuplicate", MetricUnit.Count, duplicate)
+    _add_invocation(metrics, None, cold_start)
+    _write(metrics)
+
+
 def _write(metrics: EphemeralMetrics) -> None:
     metrics.flush_metrics()
     # Powertools prints the document; written now, not when the buffer fills, so that a function

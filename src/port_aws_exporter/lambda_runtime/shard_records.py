@@ -1,0 +1,54 @@
+"""The sync-tasks queue's SQS records run through a `ShardRunner`, answered with Lambda's partial
+batch response.
+
+A record whose shard raised comes back through SQS (its id is in `batchItemFailures`); the runner
+itself marks a shard failed on its last attempt, so a record is only reported failed while SQS
+will deliver it again. The runner takes no deadline: a shard longer than the invocation is cut by
+Lambda's timeout and returns through SQS after the queue's visibility timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from port_aws_exporter.core.sharded_runs import ShardTask, ShardTaskError
+from port_aws_exporter.lambda_runtime.metrics import emit_shard_metrics
+from port_aws_exporter.sync.sharded.shard import ShardOutcome, ShardRunner
+
+log = logging.getLogger(__name__)
+
+
+def run_shard_records(runner: ShardRunner, records: Sequence[Mapping[str, Any]], *, cold_start: bool) -> dict[str, Any]:
+    """Run each record's shard; the ids of the records SQS must deliver again."""
+    failures: list[dict[str, str]] = []
+    outcomes: list[ShardOutcome] = []
+    for record in records:
+        message_id = str(record.get("messageId", ""))
+        try:
+            task = ShardTask.from_body(str(record.get("body", "")))
+            receive_count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+            outcome = runner.run(task, receive_count)
+        except ShardTaskError as error:
+            # Not a shard message: no traceback; after the queue's receives it is in the DLQ.
+            log.error("not a shard message: %s", error, extra={"message_id": message_id})
+            failures.append({"itemIdentifier": message_id})
+            continue
+        except Exception:  # any fault of one shard: logged, and the record returns through SQS
+            log.exception("shard failed; SQS delivers it again", extra={"message_id": message_id})
+            failures.append({"itemIdentifier": message_id})
+            continue
+        log.info(
+            "shard %s",
+            outcome.value,
+            extra={"message_id": message_id, "run_id": task.run_id, "account": task.account_id, "region": task.region},
+        )
+        outcomes.append(outcome)
+    emit_shard_metrics(
+        done=outcomes.count(ShardOutcome.DONE),
+        failed=outcomes.count(ShardOutcome.FAILED) + len(failures),
+        duplicate=outcomes.count(ShardOutcome.DUPLICATE),
+        cold_start=cold_start,
+    )
+    return {"batchItemFailures": failures}

@@ -1,0 +1,89 @@
+"""The tasks queue's records through `run_shard_records`: planned messages received from the local
+stack's SQS complete the run; a record that fails is reported in batchItemFailures, the others not."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from port_aws_exporter.aws.clients import AwsClients
+from port_aws_exporter.aws.fetchers import fetcher_for
+from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
+from port_aws_exporter.core.config import load_config
+from port_aws_exporter.lambda_runtime.shard_records import run_shard_records
+from port_aws_exporter.local.aws import RunningLocalAws
+from port_aws_exporter.sync.sharded.plan import ShardPlanner
+from port_aws_exporter.sync.sharded.shard import ShardRunner
+
+HOME = "123456789012"
+
+
+def _config() -> Any:
+    mapping = {"identifier": ".FunctionName", "blueprint": "awsLambdaFunction", "properties": {"arn": ".Arn"}}
+    entry = {
+        "kind": "AWS::Lambda::Function",
+        "selector": {"aws": {"regions": ["us-east-1", "eu-west-1"]}},
+        "port": {"entity": {"mappings": [mapping]}},
+    }
+    return load_config({"resources": [entry]})
+
+
+def _records(sqs: Any, queue_url: str, count: int) -> list[dict[str, Any]]:
+    """The messages as Lambda's SQS event source hands them to the function."""
+    records: list[dict[str, Any]] = []
+    while len(records) < count:
+        answer = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+        )
+        records += [
+            {
+                "messageId": message["MessageId"],
+                "body": message["Body"],
+                "attributes": message["Attributes"],
+                "eventSource": "aws:sqs",
+            }
+            for message in answer.get("Messages", [])
+        ]
+    return records
+
+
+def test_the_planned_records_complete_the_run_and_a_failing_record_alone_is_reported(
+    fresh_local_aws: RunningLocalAws,
+    aws_client: Any,
+    aws_env: dict[str, str],
+    example_catalog: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for region in ("us-east-1", "eu-west-1"):
+        fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
+    dynamodb, s3, sqs = aws_client("dynamodb"), aws_client("s3"), aws_client("sqs")
+    create_run_table(dynamodb, "sync-runs")
+    s3.create_bucket(Bucket="sync-state")
+    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
+    store = DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state")
+    config = _config()
+    planned = ShardPlanner(
+        config, store, SqsTaskQueue(sqs, queue_url), home_account_id=HOME, home_region="us-east-1"
+    ).plan()
+    clients = AwsClients(max_attempts=2)
+    runner = ShardRunner(
+        config,
+        store,
+        lambda task: lambda spec: fetcher_for(spec, clients),
+        example_catalog.for_installation,
+        home_region="us-east-1",
+    )
+    records = _records(sqs, queue_url, len(planned.tasks))
+    broken = {"messageId": "not-a-shard", "body": "{not json", "attributes": {"ApproximateReceiveCount": "1"}}
+
+    answer = run_shard_records(runner, [broken, *records], cold_start=True)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "not-a-shard"}]}
+    names = [entity["identifier"] for entity in example_catalog.iter_blueprint_entities("awsLambdaFunction")]
+    assert len(names) == 4
+    assert store.run_state(planned.run_id).status == "complete"
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (metrics,) = documents
+    assert (metrics["ShardsDone"], metrics["ShardsFailed"], metrics["ShardsDuplicate"]) == ([2], [1], [0])
