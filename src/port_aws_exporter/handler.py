@@ -1,7 +1,8 @@
 """AWS Lambda entry points: the contract `deploy/template.yaml` names, and nothing else.
 
 - `sync_handler`: a full sync (scheduled, `{}`, a checkpoint continuation, or an event carrying
-  Port credentials); see `lambda_runtime.sync_invocation`.
+  Port credentials), or in a ShardedSync stack its plan, and the tasks queue's batches of shards;
+  see `lambda_runtime.sync_invocation`.
 - `events_handler`: an SQS batch of event messages, answered with Lambda's partial batch response
   `{"batchItemFailures": [{"itemIdentifier": …}]}`; see `lambda_runtime.events_invocation`.
 - `lambda_handler`: dispatches like the original exporter: an SQS batch → events; `{}`, a scheduled
@@ -20,7 +21,7 @@ from typing import Any
 
 from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
 from port_aws_exporter.lambda_runtime.logs import lambda_invocation_logs
-from port_aws_exporter.lambda_runtime.sync_invocation import SyncInvocation, is_full_sync_request
+from port_aws_exporter.lambda_runtime.sync_invocation import SyncInvocation, is_full_sync_request, is_sqs_batch
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
 
 log = logging.getLogger("port_aws_exporter.handler")
@@ -31,19 +32,10 @@ sync_handler = SyncInvocation(warm=_warm)
 events_handler = EventsInvocation(_warm)
 
 
-def _is_sqs_batch(event: Mapping[str, Any]) -> bool:
-    records = event.get("Records")
-    return (
-        isinstance(records, list)
-        and bool(records)
-        and all(isinstance(record, Mapping) and record.get("eventSource") == "aws:sqs" for record in records)
-    )
-
-
 def lambda_handler(event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
     """Dispatch like the original exporter: an SQS batch → events; sync requests → full sync."""
     event = event or {}
-    if _is_sqs_batch(event):
+    if is_sqs_batch(event):
         return events_handler(event, context)
     if is_full_sync_request(event):
         return sync_handler(event, context)

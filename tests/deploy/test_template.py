@@ -422,8 +422,6 @@ def test_the_tasks_mapping_runs_one_shard_per_invocation_and_reports_batch_item_
         "EventSourceArn": {"Fn::GetAtt": ["SyncTasksQueue", "Arn"]},
         "BatchSize": 1,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
-        # Disabled until the function runs shards (sync_handler would answer a record with a full sync).
-        "Enabled": False,
     }
 
 

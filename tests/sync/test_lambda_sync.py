@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from port_aws_exporter.aws.run_store import DynamoRunStore, create_run_table
 from port_aws_exporter.cli.demo import DEMO_REGIONS, apply_example_blueprints
 from port_aws_exporter.handler import lambda_handler
 from port_aws_exporter.lambda_runtime.sync_invocation import SyncInvocation
@@ -17,6 +18,7 @@ from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import RunningCatalog
 from port_aws_exporter.port import PortClient, PortConfigurationError
 from tests.sync.conftest import EXAMPLES, entities_by_id
+from tests.sync.test_shard_records import sqs_records
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:port-aws-exporter"
 BUCKET = "exporter-config"
@@ -227,3 +229,41 @@ def test_a_long_sync_logs_heartbeats_with_the_request_id_and_a_finished_line(
     [finished] = [line for line in lines if line["message"] == "full sync finished"]
     assert finished["aws_request_id"] == "req-heartbeat"
     assert (finished["listed"], finished["error_count"], finished["interrupted"]) == (124, 0, False)
+
+
+def test_a_sharded_stack_plans_on_schedule_and_its_tasks_batches_complete_the_run(
+    lambda_env: dict[str, Any], aws_client: Any, example_catalog: PortClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_run_table(aws_client("dynamodb"), "sync-runs")
+    sqs = aws_client("sqs")
+    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
+    monkeypatch.setenv("SYNC_TASKS_QUEUE_URL", queue_url)
+    monkeypatch.setenv("SYNC_RUN_TABLE", "sync-runs")
+    handler = SyncInvocation(reinvoke=Reinvocations(), warm=WarmState())
+
+    planned = handler({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, LambdaContext("plan"))
+
+    assert planned["status"] == "planned"
+    shards = planned["run"]["shards"]
+    assert shards == 3  # functions in us-east-1; queues in us-east-1 and eu-west-1
+    for n, record in enumerate(sqs_records(sqs, queue_url, shards)):
+        # The mapping's batch size is 1: one shard per invocation of the same function.
+        assert handler({"Records": [record]}, LambdaContext(f"shard-{n}")) == {"batchItemFailures": []}
+    store = DynamoRunStore(aws_client("dynamodb"), lambda_env["s3"], "sync-runs", BUCKET)
+    assert store.run_state(planned["run"]["run_id"]).status == "complete"
+    sharded = _snapshot(example_catalog)
+    # The tasks queue is an SQS queue of the account too: the config catalogues it.
+    assert len(sharded["awsLambdaFunction"]) == 120 and len(sharded["awsSqsQueue"]) == 5
+
+    monkeypatch.delenv("SYNC_TASKS_QUEUE_URL")
+    monkeypatch.delenv("SYNC_RUN_TABLE")
+    unsharded = SyncInvocation(reinvoke=Reinvocations(), warm=WarmState())({}, LambdaContext("one-process"))
+    assert unsharded["status"] == "done"
+    assert unsharded["report"]["created"] == unsharded["report"]["updated"] == 0
+    assert _snapshot(example_catalog) == sharded
+
+
+def test_a_tasks_batch_without_the_sharded_settings_says_what_to_set(lambda_env: dict[str, Any]) -> None:
+    record = {"messageId": "m", "body": "{}", "eventSource": "aws:sqs", "attributes": {}}
+    with pytest.raises(PortConfigurationError, match="SYNC_TASKS_QUEUE_URL and SYNC_RUN_TABLE are not set"):
+        SyncInvocation(warm=WarmState())({"Records": [record]}, LambdaContext("shard"))

@@ -30,7 +30,7 @@ def _config() -> Any:
     return load_config({"resources": [entry]})
 
 
-def _records(sqs: Any, queue_url: str, count: int) -> list[dict[str, Any]]:
+def sqs_records(sqs: Any, queue_url: str, count: int) -> list[dict[str, Any]]:
     """The messages as Lambda's SQS event source hands them to the function."""
     records: list[dict[str, Any]] = []
     while len(records) < count:
@@ -75,7 +75,7 @@ def test_the_planned_records_complete_the_run_and_a_failing_record_alone_is_repo
         example_catalog.for_installation,
         home_region="us-east-1",
     )
-    records = _records(sqs, queue_url, len(planned.tasks))
+    records = sqs_records(sqs, queue_url, len(planned.tasks))
     broken = {"messageId": "not-a-shard", "body": "{not json", "attributes": {"ApproximateReceiveCount": "1"}}
 
     answer = run_shard_records(runner, [broken, *records], cold_start=True)

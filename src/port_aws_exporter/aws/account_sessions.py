@@ -36,7 +36,7 @@ from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetch_errors import describe
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import CallerIdentity
-from port_aws_exporter.core.accounts import AccountTarget, AccountUnavailableError, OrganizationAccount
+from port_aws_exporter.core.accounts import AccountSource, AccountTarget, AccountUnavailableError, OrganizationAccount
 from port_aws_exporter.core.config import (
     DEFAULT_ROLE_NAME,
     AccountsConfig,
@@ -44,10 +44,11 @@ from port_aws_exporter.core.config import (
     OrganizationScope,
     ResourceConfig,
 )
-from port_aws_exporter.core.fetching import ResourceFetcher
+from port_aws_exporter.core.fetching import FetcherFactory, ResourceFetcher
 from port_aws_exporter.core.kinds.registry import KindSpec
 from port_aws_exporter.core.partitions import Partition
 from port_aws_exporter.core.regions import AccountRegions, single_account_regions
+from port_aws_exporter.core.sharded_runs import ShardTask
 
 ROLE_SESSION_NAME = "port-aws-exporter"
 DEFAULT_SESSION_SECONDS = 3600
@@ -237,6 +238,22 @@ class OrganizationDirectory:
 
     def open(self, target: AccountTarget) -> SessionAccountAccess:
         return SessionAccountAccess(target.account_id, self.sessions.clients(target.account_id), self.home_region)
+
+
+def shard_fetchers(
+    directory: OrganizationDirectory | None, clients: AwsClients, caller: CallerIdentity
+) -> Callable[[ShardTask], FetcherFactory]:
+    """What a shard reads its account with: the home account's clients for a one-account config
+    (`directory` None), else the account's read role through the organisation's directory."""
+
+    def open_account(task: ShardTask) -> FetcherFactory:
+        if directory is None:
+            if task.account_id != caller.installation.account_id:
+                raise AccountUnavailableError(task.account_id, "this config has no 'accounts' to read it")
+            return lambda spec: fetcher_for(spec, clients, caller.installation.account_id)
+        return directory.open(AccountTarget(task.account_id, AccountSource(task.account_source))).fetcher
+
+    return open_account
 
 
 RegionsFor = Callable[[int, ResourceConfig], Sequence[str]]

@@ -20,15 +20,12 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from port_aws_exporter.aws.account_sessions import AccountSessions, OrganizationDirectory, RoleSettings
+from port_aws_exporter.aws.account_sessions import AccountSessions, OrganizationDirectory, RoleSettings, shard_fetchers
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import CallerIdentity
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
-from port_aws_exporter.core.accounts import AccountSource, AccountTarget, AccountUnavailableError
 from port_aws_exporter.core.config import ExporterConfig
-from port_aws_exporter.core.fetching import FetcherFactory
 from port_aws_exporter.core.sharded_runs import RunNotFoundError, RunState, ShardTask, ShardTaskError
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
@@ -229,15 +226,7 @@ def run_shard_worker(
     _queue(clients, home_region, queue_url, create=False)
     sqs = clients.client("sqs", home_region)
 
-    directory = _directory(config, clients, caller)
-
-    def open_account(task: ShardTask) -> FetcherFactory:
-        if directory is None:
-            if task.account_id != caller.installation.account_id:
-                raise AccountUnavailableError(task.account_id, "this worker's config has no 'accounts' to read it")
-            return lambda spec: fetcher_for(spec, clients, caller.installation.account_id)
-        return directory.open(AccountTarget(task.account_id, AccountSource(task.account_source))).fetcher
-
+    open_account = shard_fetchers(_directory(config, clients, caller), clients, caller)
     runner = ShardRunner(config, store, open_account, port.for_installation, home_region=home_region)
     stop = _StopRequest()
     stop.install()

@@ -49,6 +49,15 @@ class S3Location:
 
 
 @dataclass(frozen=True)
+class ShardedSyncSettings:
+    """The sharded sync's queue, run table and state bucket in the deployed stack."""
+
+    tasks_queue_url: str
+    run_table: str
+    bucket: str
+
+
+@dataclass(frozen=True)
 class LambdaEnvironment:
     """The exporter's settings read from a Lambda function's environment variables."""
 
@@ -82,6 +91,27 @@ class LambdaEnvironment:
             prefix = None
         secret = environ.get("PORT_CREDS_SECRET_ARN", "").strip() or None
         return cls(source, prefix, secret, environ)
+
+    def sharded_sync(self) -> ShardedSyncSettings | None:
+        """Where the sharded sync's runs live (the template's ShardedSync): the tasks queue, the run
+        table and the config bucket; None when the stack runs the sync in one process."""
+        queue_url = self.environ.get("SYNC_TASKS_QUEUE_URL", "").strip()
+        table = self.environ.get("SYNC_RUN_TABLE", "").strip()
+        if not queue_url and not table:
+            return None
+        bucket = self.environ.get("BUCKET_NAME", "").strip()
+        if not (queue_url and table and bucket):
+            missing = [
+                name
+                for name, value in (
+                    ("SYNC_TASKS_QUEUE_URL", queue_url),
+                    ("SYNC_RUN_TABLE", table),
+                    ("BUCKET_NAME", bucket),
+                )
+                if not value
+            ]
+            raise PortConfigurationError(f"a sharded sync needs {', '.join(missing)} set as well")
+        return ShardedSyncSettings(queue_url, table, bucket)
 
     def accounts_role(self, config: ExporterConfig) -> ExporterConfig:
         """The config with the stack's member role (`ACCOUNTS_ROLE_NAME`, `ACCOUNTS_EXTERNAL_ID`, the

@@ -7,6 +7,10 @@ once, at the very end. The run's metrics (`lambda_runtime.metrics`) are emitted 
 While it runs, a `sync progress` JSON log line per running kind every `SYNC_HEARTBEAT_SECONDS`
 (default 10) or `SYNC_HEARTBEAT_RESOURCES` (default 1000) resources, whichever comes first (0
 turns either off), each with the request id; a `full sync finished` line sums the run up.
+
+In a ShardedSync stack (SYNC_TASKS_QUEUE_URL and SYNC_RUN_TABLE set) the scheduled invocation plans
+a sharded run instead, and the tasks queue's batches reach the same function: each record is one
+shard (`lambda_runtime.shard_records`).
 """
 
 from __future__ import annotations
@@ -17,17 +21,24 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from port_aws_exporter.aws.account_sessions import OrganizationDirectory, RoleSettings, single_account_regions_for
+from port_aws_exporter.aws.account_sessions import (
+    OrganizationDirectory,
+    RoleSettings,
+    shard_fetchers,
+    single_account_regions_for,
+)
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.identity import CallerIdentity, resolve_identity
+from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue
 from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.lambda_runtime import settings
 from port_aws_exporter.lambda_runtime.checkpoint_store import S3CheckpointStore
 from port_aws_exporter.lambda_runtime.logs import lambda_invocation_logs
 from port_aws_exporter.lambda_runtime.metrics import PortCallTally, emit_sync_metrics
-from port_aws_exporter.lambda_runtime.settings import EVENT_CREDENTIAL_KEYS, S3Location
+from port_aws_exporter.lambda_runtime.settings import EVENT_CREDENTIAL_KEYS, S3Location, ShardedSyncSettings
+from port_aws_exporter.lambda_runtime.shard_records import run_shard_records
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
-from port_aws_exporter.port import PortCredentials
+from port_aws_exporter.port import PortConfigurationError, PortCredentials
 from port_aws_exporter.sync.accounts import OrganizationSync
 from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
 from port_aws_exporter.sync.progress import (
@@ -37,6 +48,8 @@ from port_aws_exporter.sync.progress import (
     SyncProgress,
     log_heartbeat,
 )
+from port_aws_exporter.sync.sharded.plan import ShardPlanner
+from port_aws_exporter.sync.sharded.shard import ShardRunner
 
 log = logging.getLogger("port_aws_exporter.handler")
 
@@ -74,6 +87,9 @@ class SyncInvocation:
 
     def __call__(self, event: Mapping[str, Any] | None, context: Any) -> dict[str, Any]:
         with lambda_invocation_logs(context) as cold_start:
+            if is_sqs_batch(event or {}):
+                # The sync-tasks queue's mapping (ShardedSync): each record is one shard.
+                return self._run_shards(event or {}, context, cold_start=cold_start)
             port_calls = PortCallTally(self._warm.port_retry_counts)
             result = self._run(event or {}, context)
             emit_sync_metrics(
@@ -88,6 +104,9 @@ class SyncInvocation:
         installation = caller.installation
         config = load_config(environment.config_source, s3_client=clients.client("s3", installation.region))
         credentials = environment.port_credentials(event, clients, installation.region)
+        sharded = environment.sharded_sync()
+        if sharded is not None:
+            return self._plan_shards(environment.accounts_role(config), caller, sharded)
         if config.accounts is not None:
             return self._run_accounts(environment.accounts_role(config), caller, credentials)
         store = (
@@ -147,6 +166,74 @@ class SyncInvocation:
             report = sync.run().as_dict()
         log.info("Done handling your resources", extra={"report": report})
         return {"status": "done", "report": report}
+
+    def _sharded_store(self, caller: CallerIdentity, sharded: ShardedSyncSettings) -> DynamoRunStore:
+        clients, region = self._warm.clients(), caller.installation.region
+        return DynamoRunStore(
+            clients.client("dynamodb", region), clients.client("s3", region), sharded.run_table, sharded.bucket
+        )
+
+    def _directory(self, config: ExporterConfig, caller: CallerIdentity) -> OrganizationDirectory | None:
+        if config.accounts is None:
+            return None
+        return OrganizationDirectory(self._warm.account_sessions(caller, RoleSettings.of(config.accounts)))
+
+    def _plan_shards(
+        self, config: ExporterConfig, caller: CallerIdentity, sharded: ShardedSyncSettings
+    ) -> dict[str, Any]:
+        """A scheduled sync of a sharded stack: the run and its shard messages; the shards run in
+        the invocations the tasks queue's mapping makes, and the last one of a scope deletes."""
+        region = caller.installation.region
+        queue = SqsTaskQueue(self._warm.clients().client("sqs", region), sharded.tasks_queue_url)
+        planner = ShardPlanner(
+            config,
+            self._sharded_store(caller, sharded),
+            queue,
+            home_account_id=caller.installation.account_id,
+            home_region=region,
+            directory=self._directory(config, caller),
+        )
+        planned = planner.plan()
+        log.info(
+            "sharded sync planned",
+            extra={"run_id": planned.run_id, "shards": len(planned.tasks), "scopes": len(planned.scopes)},
+        )
+        return {"status": "planned", "run": planned.as_dict()}
+
+    def _run_shards(self, event: Mapping[str, Any], context: Any, *, cold_start: bool) -> dict[str, Any]:
+        environment = settings.lambda_environment()
+        sharded = environment.sharded_sync()
+        if sharded is None:
+            raise PortConfigurationError(
+                "an SQS batch reached the full-sync function, but SYNC_TASKS_QUEUE_URL and SYNC_RUN_TABLE "
+                "are not set: only a ShardedSync stack maps its tasks queue to this function"
+            )
+        clients = self._warm.clients()
+        caller = resolve_identity(clients.session, context)
+        installation = caller.installation
+        config = environment.accounts_role(
+            load_config(environment.config_source, s3_client=clients.client("s3", installation.region))
+        )
+        credentials = environment.port_credentials({}, clients, installation.region)
+        port = self._warm.port_client(credentials, installation)
+        runner = ShardRunner(
+            config,
+            self._sharded_store(caller, sharded),
+            shard_fetchers(self._directory(config, caller), clients, caller),
+            port.for_installation,
+            home_region=installation.region,
+        )
+        return run_shard_records(runner, event["Records"], cold_start=cold_start)
+
+
+def is_sqs_batch(event: Mapping[str, Any]) -> bool:
+    """An SQS event source mapping's batch of records."""
+    records = event.get("Records")
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(record, Mapping) and record.get("eventSource") == "aws:sqs" for record in records)
+    )
 
 
 def continuation(event: Mapping[str, Any]) -> S3Location | None:
