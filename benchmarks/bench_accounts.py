@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from local_stack import run_json_child, sync_environment
+from local_stack import run_json_child, seed_lambda_functions, seed_lambda_organization, sync_environment
 from served_process import served
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -90,23 +90,6 @@ def _config(accounts: bool, concurrency: int | None) -> dict[str, Any]:
     return config
 
 
-def _bulk(aws_url: str, account: str | None, count: int, prefix: str) -> None:
-    headers = {"x-moto-account-id": account} if account is not None else {}
-    for region in REGIONS:
-        body = {"count": count, "region": region, "prefix": f"{prefix}-{region}"}
-        response = httpx.post(f"{aws_url}/_local/bulk/lambda-functions", json=body, headers=headers, timeout=900)
-        response.raise_for_status()
-
-
-def _seed_organization(aws_url: str, accounts: int, functions: int) -> None:
-    from port_aws_exporter.local.aws import seed_organization  # noqa: PLC0415 (the local extra, for this benchmark only)
-
-    organization = seed_organization(aws_url, members=accounts - 1)
-    _bulk(aws_url, None, functions, "bench-home")
-    for member in organization.members:
-        _bulk(aws_url, member.account_id, functions, f"bench-{member.name}")
-
-
 def _sync(config: Path, catalog: dict[str, str], aws_url: str) -> dict[str, Any]:
     arguments = [str(config), catalog["id"], catalog["secret"], catalog["url"]]
     return run_json_child(CHILD, arguments, sync_environment(aws_url))
@@ -136,8 +119,8 @@ def main() -> None:
                 {**env, "PORT_CLIENT_ID": "bench", "PORT_CLIENT_SECRET": secret},
             ) as catalog_server,
         ):
-            _bulk(single_aws.url, None, total // len(REGIONS), "bench-single")
-            _seed_organization(org_aws.url, args.accounts, args.functions)
+            seed_lambda_functions(single_aws.url, None, total // len(REGIONS), "bench-single", REGIONS)
+            seed_lambda_organization(org_aws.url, args.accounts, args.functions, REGIONS)
             catalog = {"id": "bench", "secret": secret, "url": catalog_server.url}
             token = httpx.post(
                 f"{catalog_server.url}/v1/auth/access_token", json={"clientId": "bench", "clientSecret": secret}

@@ -18,9 +18,7 @@ import argparse
 import time
 from typing import Any
 
-import boto3
-
-from local_stack import clean_environment, sync_environment
+from local_stack import clean_environment, local_clients
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.sharded_runs import Scope, ShardResult
@@ -39,18 +37,8 @@ CONFIG = {
 }
 
 
-def _clients(aws_url: str) -> dict[str, Any]:
-    environment = sync_environment(aws_url)
-    session = boto3.Session(
-        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-        region_name="us-east-1",
-    )
-    return {name: session.client(name, endpoint_url=aws_url) for name in ("dynamodb", "s3", "sqs")}
-
-
 def _measure(aws_url: str, server_pid: int, shards: int, identifiers: int) -> dict[str, float]:
-    clients = _clients(aws_url)
+    clients = local_clients(aws_url, ("dynamodb", "s3", "sqs"))
     table, bucket, queue_name = f"runs-{shards}", f"state-{shards}", f"tasks-{shards}"
     create_run_table(clients["dynamodb"], table)
     clients["s3"].create_bucket(Bucket=bucket)

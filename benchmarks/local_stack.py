@@ -12,11 +12,12 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 
 from served_process import ServedProcess, served
@@ -38,6 +39,17 @@ def sync_environment(aws_url: str, region: str = "us-east-1") -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "bench",
         "AWS_DEFAULT_REGION": region,
     }
+
+
+def local_clients(aws_url: str, names: Sequence[str], region: str = "us-east-1") -> dict[str, Any]:
+    """boto3 clients of the local AWS endpoint, by service name, with a sync child's dummy credentials."""
+    environment = sync_environment(aws_url, region)
+    session = boto3.Session(
+        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+    return {name: session.client(name, endpoint_url=aws_url) for name in names}
 
 
 def lambda_environment(
@@ -80,6 +92,26 @@ def catalog_headers(catalog_url: str, client_id: str = "bench", secret: str = "b
     )
     token.raise_for_status()
     return {"Authorization": f"Bearer {token.json()['accessToken']}"}
+
+
+def seed_lambda_functions(aws_url: str, account: str | None, count: int, prefix: str, regions: Sequence[str]) -> None:
+    """`count` Lambda functions in each of `regions` of `account` (None: the endpoint's default account)."""
+    headers = {"x-moto-account-id": account} if account is not None else {}
+    for region in regions:
+        body = {"count": count, "region": region, "prefix": f"{prefix}-{region}"}
+        response = httpx.post(f"{aws_url}/_local/bulk/lambda-functions", json=body, headers=headers, timeout=900)
+        response.raise_for_status()
+
+
+def seed_lambda_organization(aws_url: str, accounts: int, functions: int, regions: Sequence[str]) -> None:
+    """An organisation of `accounts` accounts (the management account and members with the read
+    role), `functions` Lambda functions in each of `regions` of every one."""
+    from port_aws_exporter.local.aws import seed_organization  # noqa: PLC0415 (the local extra, for benchmarks only)
+
+    organization = seed_organization(aws_url, members=accounts - 1)
+    seed_lambda_functions(aws_url, None, functions, "bench-home", regions)
+    for member in organization.members:
+        seed_lambda_functions(aws_url, member.account_id, functions, f"bench-{member.name}", regions)
 
 
 def run_json_child(code: str, arguments: list[str], environment: Mapping[str, str]) -> dict[str, Any]:
