@@ -9,9 +9,9 @@ resource), three runs into an emptied catalog: one `sync` process, then `sync --
 and with two `worker --sync-tasks` processes (one shard per account and region). The local AWS
 endpoint and the local catalog run in their own processes, and every run uses the same two.
 
-Prints for each run: wall seconds (a sharded run's from its plan to the run's state saying
-complete), resources/s, speedup against the one process, the CPU seconds of the exporter's processes
-(sync, planner, workers) and of each server apart, and the catalog's entity count at the end (which
+Prints for each run: wall seconds (a sharded run's from its plan to its workers' exit, which is
+`--idle-seconds 2` after the queue is empty), resources/s, speedup against the one process, the CPU
+seconds of the exporter's processes (sync, planner, workers) and of each server apart, and the catalog's entity count at the end (which
 must be the number of functions). A sharded run's wall time includes the workers' start; its local
 AWS CPU includes this process reading the run's state twice a second.
 """
@@ -112,11 +112,13 @@ def _sharded(stack: Stack, config: Path, store: DynamoRunStore, workers: int) ->
     running = [_exporter(stack, worker_arguments, f"worker-{n}.log") for n in range(workers)]
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     while (state := store.run_state(plan["run_id"])).status != "complete":
-        if any(worker.poll() is not None for worker in running) or time.monotonic() > deadline:
+        # An idle worker leaves while another still runs the last shard: only all of them gone ends the wait.
+        if all(worker.poll() is not None for worker in running) or time.monotonic() > deadline:
             break
         time.sleep(POLL_SECONDS)
     for number, worker in enumerate(running):
         _finished(worker, f"worker {number}", stack, f"worker-{number}.log")
+    state = store.run_state(plan["run_id"])
     counts = state.as_dict()["shard_counts"]
     if state.status != "complete" or set(counts) != {"done"} or counts["done"] != plan["shards"]:
         raise RuntimeError(f"the sharded run {plan['run_id']} did not complete: {state.status}, shards {counts}")
