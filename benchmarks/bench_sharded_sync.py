@@ -11,9 +11,10 @@ endpoint and the local catalog run in their own processes, and every run uses th
 
 Prints for each run: wall seconds (a sharded run's from its plan to its workers' exit, which is
 `--idle-seconds 2` after the queue is empty), resources/s, speedup against the one process, the CPU
-seconds of the exporter's processes (sync, planner, workers) and of each server apart, and the catalog's entity count at the end (which
-must be the number of functions). A sharded run's wall time includes the workers' start; its local
-AWS CPU includes this process reading the run's state twice a second.
+seconds of the exporter's processes (sync, planner, workers) and of each server apart, and the
+catalog's entity count at the end (which must be the number of functions). A sharded run's wall
+time includes the workers' start; its local AWS CPU includes this process reading the run's state
+twice a second.
 """
 
 from __future__ import annotations
