@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,6 +48,26 @@ CREATE TABLE IF NOT EXISTS relation_links (
 CREATE INDEX IF NOT EXISTS relation_links_by_source ON relation_links (blueprint, identifier);
 CREATE INDEX IF NOT EXISTS relation_links_by_target ON relation_links (target_blueprint, target_identifier);
 """
+
+
+def _switch_to_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out another process doing the same.
+
+    SQLite answers "database is locked" at once, without calling the busy handler, when two
+    connections change a new file's journal mode together (two `catalog serve` on one fresh file),
+    so the busy timeout does not cover this statement: it is retried here for as long.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    pause = 0.005
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 class NotACatalogDatabase(ValueError):
@@ -108,7 +129,7 @@ class CatalogDatabase:
                 connection = sqlite3.connect(
                     self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None, check_same_thread=False
                 )
-                connection.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(connection)
                 connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection = connection
             with self._connections_lock:
