@@ -424,6 +424,10 @@ def test_with_sharded_sync_the_stack_holds_the_tasks_queue_and_the_run_table(
     variables = function_configuration(client, "exporter-sharded")["Environment"]["Variables"]
     assert variables["SYNC_TASKS_QUEUE_URL"] == sharded.outputs["SyncTasksQueueURL"]
     assert variables["SYNC_RUN_TABLE"] == sharded.outputs["SyncRunTableName"]
+    (mapping,) = client("lambda").list_event_source_mappings(FunctionName="exporter-sharded")["EventSourceMappings"]
+    # The default ceiling on shards at once: the region's concurrency stays for the account's others.
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": 100}
+    assert mapping["BatchSize"] == 1
 
 
 def test_without_sharded_sync_the_stack_has_none_of_its_resources(stack: DeployedStack) -> None:

@@ -422,6 +422,7 @@ def test_the_tasks_mapping_runs_one_shard_per_invocation_and_reports_batch_item_
         "EventSourceArn": {"Fn::GetAtt": ["SyncTasksQueue", "Arn"]},
         "BatchSize": 1,
         "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "ScalingConfig": {"MaximumConcurrency": {"Ref": "ShardMaximumConcurrency"}},
     }
 
 
