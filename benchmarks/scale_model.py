@@ -199,7 +199,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=100, help="the tasks mapping's MaximumConcurrency")
     parser.add_argument("--changed-share", type=float, default=0.01, help="assumed: entities changed between syncs")
     parser.add_argument("--service-read-quota", type=float, default=100.0, help="published: per account and region")
-    parser.add_argument("--planner-threads", type=int, default=1, help="the planner's writers (today: 1)")
+    parser.add_argument("--planner-threads", type=int, default=8, help="the planner's writers (run_store.PLAN_WRITERS)")
     parser.add_argument("--regions", type=int, default=17)
     parser.add_argument("--kinds", type=int, default=10)
     parser.add_argument("--json", action="store_true", help="one JSON document instead of the table")

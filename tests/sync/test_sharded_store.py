@@ -4,12 +4,16 @@ worker finishes a shard, exactly one claims a scope's deletion, a duplicate fini
 from __future__ import annotations
 
 import datetime
+import functools
 import threading
+import time
 from typing import Any
+
+import pytest
 
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
+from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table, in_parallel
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.sharded_runs import DeletionStatus, Scope, ShardResult, ShardTask
 from port_aws_exporter.local.aws import RunningLocalAws
@@ -126,3 +130,35 @@ def test_shards_run_in_process_write_the_catalog_and_the_last_one_deletes_the_st
     state = store.run_state(planned.run_id)
     assert state.status == "complete"
     assert state.as_dict()["deleted"] == 1
+
+
+def test_a_plan_written_on_several_writers_holds_every_shard_and_sends_every_message(
+    fresh_local_aws: RunningLocalAws, aws_client: Any
+) -> None:
+    store, queue, sqs = _store_and_queue(aws_client)
+    regions = [f"region-{number:03d}" for number in range(260)]
+    planner = ShardPlanner(
+        _config(), store, queue, home_account_id=HOME, home_region="us-east-1", regions_for=lambda *_: regions
+    )
+    assert store.writers > 1 and queue.writers > 1
+
+    planned = planner.plan()
+
+    state = store.run_state(planned.run_id)
+    assert sorted(shard.task.shard_id for shard in state.shards) == sorted(f"{HOME}/0/{region}" for region in regions)
+    attributes = sqs.get_queue_attributes(QueueUrl=queue.queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert int(attributes["Attributes"]["ApproximateNumberOfMessages"]) == len(regions)
+
+
+def test_the_first_failing_call_of_the_planners_writers_is_raised_and_the_rest_not_started() -> None:
+    started: list[int] = []
+
+    def call(number: int) -> None:
+        started.append(number)
+        if number == 0:
+            raise RuntimeError("sending 1 shard message(s) failed")
+        time.sleep(0.05)
+
+    with pytest.raises(RuntimeError, match="shard message"):
+        in_parallel([functools.partial(call, number) for number in range(200)], writers=4)
+    assert len(started) < 200
