@@ -18,6 +18,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 TASK_VERSION = 1
+# How long a scope's deletion claim holds when its claimer gives no lease of its own: Lambda's
+# longest invocation, after which a claimer in Lambda is surely gone.
+DEFAULT_CLAIM_LEASE_SECONDS = 900.0
 
 
 class ShardStatus(StrEnum):
@@ -157,6 +160,9 @@ class ScopeState:
     blocked: str | None = None
     deleted: int = 0
     reason: str | None = None
+    # The claim's own token, set in the state `RunStore.claim_deletion` gives its claimer: its
+    # deletion's outcome is recorded with it (`RunStore.finish_deletion`).
+    claim_token: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -259,9 +265,15 @@ class RunStore(Protocol):
         failed or blocks it). False when the shard was finished already (nothing changed)."""
         ...
 
-    def claim_deletion(self, run_id: str, scope: Scope) -> ScopeState | None:
-        """The scope's state when this caller is the one that runs its deletion (its counter is 0
-        and nobody claimed it); None otherwise."""
+    def claim_deletion(self, run_id: str, scope: Scope, lease_until: float | None = None) -> ScopeState | None:
+        """The scope's state, with a claim token, when this caller is the one that runs its
+        deletion: its counter is 0 and nobody claimed it, or the claim's lease has expired (its
+        claimer died). The claim is held until `lease_until` (epoch seconds; default
+        `DEFAULT_CLAIM_LEASE_SECONDS` from now). None otherwise."""
+        ...
+
+    def scope_state(self, run_id: str, scope: Scope) -> ScopeState:
+        """The scope as the store holds it now; raises RunNotFoundError."""
         ...
 
     def seen_identifiers(self, run_id: str, scope: Scope) -> tuple[set[str], set[str]]:
@@ -269,9 +281,12 @@ class RunStore(Protocol):
         ...
 
     def finish_deletion(
-        self, run_id: str, scope: Scope, status: DeletionStatus, deleted: int, reason: str | None
-    ) -> None:
-        """Record a claimed scope's deletion outcome; the last scope to finish completes the run."""
+        self, run_id: str, claimed: ScopeState, status: DeletionStatus, deleted: int, reason: str | None
+    ) -> bool:
+        """Record the deletion outcome of the scope `claimed` (as `claim_deletion` gave it); the
+        last scope to finish completes the run. False when the claim was taken over after its
+        lease expired: then only the count of entities deleted is added, the outcome is the
+        new claimer's."""
         ...
 
     def run_state(self, run_id: str) -> RunState:

@@ -20,8 +20,15 @@ from port_aws_exporter.sync.sharded.shard import ShardOutcome, ShardRunner
 log = logging.getLogger(__name__)
 
 
-def run_shard_records(runner: ShardRunner, records: Sequence[Mapping[str, Any]], *, cold_start: bool) -> dict[str, Any]:
-    """Run each record's shard; the ids of the records SQS must deliver again."""
+def run_shard_records(
+    runner: ShardRunner,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    cold_start: bool,
+    lease_until: float | None = None,
+) -> dict[str, Any]:
+    """Run each record's shard; the ids of the records SQS must deliver again. `lease_until` is
+    the invocation's end (epoch seconds): a deletion claimed here cannot outlive it."""
     failures: list[dict[str, str]] = []
     outcomes: list[ShardOutcome] = []
     for record in records:
@@ -29,7 +36,7 @@ def run_shard_records(runner: ShardRunner, records: Sequence[Mapping[str, Any]],
         try:
             task = ShardTask.from_body(str(record.get("body", "")))
             receive_count = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-            outcome = runner.run(task, receive_count)
+            outcome = runner.run(task, receive_count, lease_until=lease_until)
         except ShardTaskError as error:
             # Not a shard message: no traceback; after the queue's receives it is in the DLQ.
             log.error("not a shard message: %s", error, extra={"message_id": message_id})
@@ -44,6 +51,10 @@ def run_shard_records(runner: ShardRunner, records: Sequence[Mapping[str, Any]],
             outcome.value,
             extra={"message_id": message_id, "run_id": task.run_id, "account": task.account_id, "region": task.region},
         )
+        if outcome is ShardOutcome.DELETION_CLAIMED:
+            # Back after the visibility timeout, to take the claim over if its claimer has died.
+            failures.append({"itemIdentifier": message_id})
+            continue
         outcomes.append(outcome)
     emit_shard_metrics(
         done=outcomes.count(ShardOutcome.DONE),

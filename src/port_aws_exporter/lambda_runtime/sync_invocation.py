@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -223,7 +224,9 @@ class SyncInvocation:
             port.for_installation,
             home_region=installation.region,
         )
-        return run_shard_records(runner, event["Records"], cold_start=cold_start)
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        lease_until = time.time() + remaining_ms() / 1000.0 if remaining_ms is not None else None
+        return run_shard_records(runner, event["Records"], cold_start=cold_start, lease_until=lease_until)
 
 
 def is_sqs_batch(event: Mapping[str, Any]) -> bool:

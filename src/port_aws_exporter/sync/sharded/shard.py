@@ -36,6 +36,10 @@ class ShardOutcome(StrEnum):
     DONE = "done"
     FAILED = "failed"
     DUPLICATE = "duplicate"
+    # A duplicate delivery of a finished shard whose scope's deletion another attempt has claimed
+    # and not finished: its message must come back (not be settled), to take the claim over once
+    # its lease expires, should that claimer have died.
+    DELETION_CLAIMED = "deletion claimed elsewhere"
 
 
 class ShardRunner:
@@ -59,11 +63,17 @@ class ShardRunner:
         self._max_attempts = max_attempts
         self._mappers = build_mappers(config)
 
-    def run(self, task: ShardTask, receive_count: int = 1) -> ShardOutcome:
+    def run(self, task: ShardTask, receive_count: int = 1, *, lease_until: float | None = None) -> ShardOutcome:
         """Run the shard; an unexpected error is raised (the message comes back) until its last
-        attempt, which marks the shard failed."""
+        attempt, which marks the shard failed.
+
+        `lease_until` (epoch seconds) is when this attempt is surely over (its message visible
+        again, its Lambda invocation ended): a deletion it claims is held until then.
+        """
         if not self._store.start_shard(task):
-            self._claim_due(task)  # a worker that died between its finish and its claims
+            # A worker that died between its finish and its claims, or during a deletion it claimed.
+            if self._claim_due(task, lease_until, duplicate=True):
+                return ShardOutcome.DELETION_CLAIMED
             return ShardOutcome.DUPLICATE
         failure = self._mismatch(task)
         result: ShardResult | None = None
@@ -78,7 +88,7 @@ class ShardRunner:
                 failure = f"attempt {receive_count} of {self._max_attempts} failed: {error}"
         if not self._store.finish_shard(task, result, failure):
             return ShardOutcome.DUPLICATE
-        self._claim_due(task)
+        self._claim_due(task, lease_until)
         return ShardOutcome.DONE if failure is None else ShardOutcome.FAILED
 
     def _mismatch(self, task: ShardTask) -> str | None:
@@ -123,18 +133,39 @@ class ShardRunner:
 
     # -- scope deletion ----------------------------------------------------------------------
 
-    def _claim_due(self, task: ShardTask) -> None:
-        for blueprint in task.blueprints:
-            self.delete_scope(task, Scope(task.account_id, blueprint))
+    def _claim_due(self, task: ShardTask, lease_until: float | None, *, duplicate: bool = False) -> bool:
+        """Run the deletions due in the task's scopes; for a duplicate delivery, True when one of
+        them is claimed by another attempt that has not finished it (the message must come back)."""
+        held = [
+            self.delete_scope(task, Scope(task.account_id, bp), lease_until, tell_held=duplicate)
+            for bp in task.blueprints
+        ]
+        return any(held)
 
-    def delete_scope(self, task: ShardTask, scope: Scope) -> None:
-        """Run the scope's stale deletion if this caller claims it (its shards all finished)."""
-        state = self._store.claim_deletion(task.run_id, scope)
+    def delete_scope(
+        self, task: ShardTask, scope: Scope, lease_until: float | None = None, *, tell_held: bool = False
+    ) -> bool:
+        """Run the scope's stale deletion if this caller claims it (its shards all finished, and
+        nobody claimed it or the claim's lease expired). With `tell_held`, True when another
+        attempt holds the claim and has not finished.
+
+        A claim taken over after its lease may belong to a claimer that is alive after all (slow,
+        not dead), so one scope's deletion can run twice, even at once. That is safe: both delete
+        from the same, final set of identifiers (every shard is done, nothing adds to it), with
+        the same rules; an entity the first deleted is simply gone for the second, which deletes
+        fewer, and so stays under the threshold the first passed (s-k of n-k is no larger a share
+        than s of n); an entity written since the run began (an event) is spared by both. Only
+        the claim holder records the outcome; the other adds what it deleted to the count.
+        """
+        state = self._store.claim_deletion(task.run_id, scope, lease_until)
         if state is None:
-            return
+            if not tell_held:
+                return False
+            now = self._store.scope_state(task.run_id, scope)
+            return now.remaining == 0 and now.deletion == DeletionStatus.CLAIMED.value
         if state.blocked is not None:
-            self._store.finish_deletion(task.run_id, scope, DeletionStatus.SKIPPED, 0, state.blocked)
-            return
+            self._store.finish_deletion(task.run_id, state, DeletionStatus.SKIPPED, 0, state.blocked)
+            return False
         seen, unsettled = self._store.seen_identifiers(task.run_id, scope)
         entries = [index for index, mapper in enumerate(self._mappers) if scope.blueprint in mapper.blueprints]
         installation = self._installation(task)
@@ -159,5 +190,11 @@ class ShardRunner:
             status, reason = DeletionStatus.SKIPPED, report.deletion_skipped[scope.blueprint]
         else:
             status, reason = DeletionStatus.DONE, None
-        self._store.finish_deletion(task.run_id, scope, status, report.deleted, reason)
+        if not self._store.finish_deletion(task.run_id, state, status, report.deleted, reason):
+            log.warning(
+                "scope deletion finished after its claim was taken over: its outcome is the new claimer's",
+                extra={"scope": scope.key, "deleted": report.deleted},
+            )
+            return False
         log.info("scope deletion", extra={"scope": scope.key, "status": status.value, "deleted": report.deleted})
+        return False
