@@ -8,11 +8,20 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.core.config import load_config
-from port_aws_exporter.core.sharded_runs import DeletionStatus, Scope, ScopeState, ShardResult, ShardTask
+from port_aws_exporter.core.sharded_runs import (
+    DeletionStatus,
+    Scope,
+    ScopeState,
+    ShardResult,
+    ShardTask,
+    ShardTaskError,
+)
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
 from port_aws_exporter.sync.sharded.shard import ShardOutcome, ShardRunner
@@ -116,6 +125,62 @@ def test_a_claim_whose_lease_expired_is_taken_over_and_only_the_new_claimer_reco
     assert (state.status, state.scopes[0].deletion, state.scopes[0].deleted) == ("complete", "done", 3)
     assert not store.finish_deletion(planned.run_id, second, DeletionStatus.DONE, 0, None)  # recorded once
     assert store.run_state(planned.run_id).as_dict()["deleted"] == 3
+
+
+def test_a_part_handing_on_keeps_its_scope_waiting_and_a_continuation_whose_message_was_lost_is_sent_again(
+    fresh_local_aws: RunningLocalAws, aws_client: Any, example_catalog: Any
+) -> None:
+    store, queue, sqs = _store_and_queue(aws_client)
+    config = _config()
+    planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+    first, second = planned.tasks
+    scope = Scope(HOME, "awsLambdaFunction")
+    continuation = first.continued('{"model": 0, "token": "page-2"}')
+    assert continuation.shard_id == f"{first.shard_id}#2" and continuation.continued("t").shard_id.endswith("#3")
+    assert ShardTask.from_body(continuation.body()) == continuation
+    assert ShardTask.from_body(first.body()) == first and '"part"' not in first.body()
+    with pytest.raises(ShardTaskError, match="resume_token"):
+        ShardTask.from_body(continuation.body().replace('"resume_token":', '"token":'))
+
+    assert store.start_shard(first)
+    assert store.finish_shard(first, ShardResult(seen={"awsLambdaFunction": {"fn-1"}}), None, continuation)
+    assert not store.finish_shard(first, ShardResult(), None, continuation)  # a duplicate's finish
+    assert store.finish_shard(second, ShardResult(seen={"awsLambdaFunction": {"fn-2"}}), None)
+    waiting = store.scope_state(planned.run_id, scope)
+    assert (waiting.total, waiting.remaining, waiting.deletion) == (3, 1, "waiting")
+    assert store.claim_deletion(planned.run_id, scope) is None  # the last part is still to run
+
+    # The finishing worker died before sending the continuation: a duplicate delivery sends it.
+    assert store.unsent_continuation(first) == continuation
+    drained = _bodies(sqs, queue.queue_url, 2)
+    clients = AwsClients(max_attempts=2)
+    runner = ShardRunner(
+        config,
+        store,
+        lambda task: lambda spec: fetcher_for(spec, clients),
+        example_catalog.for_installation,
+        home_region="us-east-1",
+        tasks=queue,
+    )
+    assert runner.run(first, receive_count=2) is ShardOutcome.DUPLICATE
+    assert _bodies(sqs, queue.queue_url, 1) == [continuation.body()]
+    assert sorted(drained) == sorted([first.body(), second.body()])
+
+    assert store.start_shard(continuation)
+    assert store.unsent_continuation(first) is None  # started: nothing to send again
+    assert store.finish_shard(continuation, ShardResult(seen={"awsLambdaFunction": {"fn-3"}}), None)
+    assert store.claim_deletion(planned.run_id, scope) is not None
+    assert store.seen_identifiers(planned.run_id, scope) == ({"fn-1", "fn-2", "fn-3"}, set())
+
+
+def _bodies(sqs: Any, queue_url: str, count: int) -> list[str]:
+    bodies: list[str] = []
+    while len(bodies) < count:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in answer.get("Messages", []):
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
 
 
 def test_a_failed_shard_blocks_its_scope_with_the_reason(fresh_local_aws: RunningLocalAws, aws_client: Any) -> None:

@@ -129,19 +129,7 @@ class DynamoRunStore:
         for task in tasks:
             for blueprint in task.blueprints:
                 shards_of.setdefault(Scope(task.account_id, blueprint), []).append(task.shard_id)
-        items = [
-            _item(
-                {
-                    "pk": run_id,
-                    "sk": SHARD_PREFIX + task.shard_id,
-                    "task": task.body(),
-                    "status": ShardStatus.QUEUED.value,
-                    "attempts": 0,
-                    "expires_at": expires,
-                }
-            )
-            for task in tasks
-        ]
+        items = [_queued_shard(task, expires) for task in tasks]
         items += [
             _item(
                 {
@@ -215,7 +203,13 @@ class DynamoRunStore:
         if "Item" not in answer:
             raise RunNotFoundError(f"run {task.run_id!r} has no shard {task.shard_id!r} in table {self.table}")
 
-    def finish_shard(self, task: ShardTask, result: ShardResult | None, failure: str | None) -> bool:
+    def finish_shard(
+        self,
+        task: ShardTask,
+        result: ShardResult | None,
+        failure: str | None,
+        continuation: ShardTask | None = None,
+    ) -> bool:
         seen_key = None
         if result is not None and failure is None:
             seen_key = f"{self.prefix}runs/{task.run_id}/shards/{task.shard_id}/{uuid.uuid4().hex}.json"
@@ -229,6 +223,7 @@ class DynamoRunStore:
             ":error": failure or ("; ".join(result.errors[:3]) if result is not None and result.errors else None),
             ":key": seen_key,
             ":finished": _now(),
+            ":next": continuation.shard_id if continuation is not None else None,
         }
         items: list[dict[str, Any]] = [
             {
@@ -236,35 +231,25 @@ class DynamoRunStore:
                     "TableName": self.table,
                     "Key": self._shard_key(task),
                     "UpdateExpression": "SET #s = :status, counts = :counts, #e = :error, seen_key = :key, "
-                    "finished_at = :finished",
+                    "finished_at = :finished, continued_by = :next",
                     "ConditionExpression": "#s IN (:queued, :running)",
                     "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
                     "ExpressionAttributeValues": _values(shard_values),
                 }
             }
         ]
-        for blueprint in task.blueprints:
-            reason = (
-                f"shard {task.shard_id} failed: {failure}"
-                if failure is not None
-                else (result.blocked.get(blueprint) if result is not None else None)
-            )
-            values: dict[str, Any] = {":minus": -1, ":zero": 0}
-            expression = "ADD remaining :minus"
-            if reason is not None:
-                expression += " SET blocked = if_not_exists(blocked, :reason)"
-                values[":reason"] = reason
+        if continuation is not None:
+            expires = int(time.time()) + RETENTION_SECONDS
             items.append(
                 {
-                    "Update": {
+                    "Put": {
                         "TableName": self.table,
-                        "Key": _item({"pk": task.run_id, "sk": SCOPE_PREFIX + Scope(task.account_id, blueprint).key}),
-                        "UpdateExpression": expression,
-                        "ConditionExpression": "remaining > :zero",
-                        "ExpressionAttributeValues": _values(values),
+                        "Item": _queued_shard(continuation, expires),
+                        "ConditionExpression": "attribute_not_exists(sk)",
                     }
                 }
             )
+        items += [self._scope_update(task, blueprint, result, failure, continuation) for blueprint in task.blueprints]
         try:
             self._dynamodb.transact_write_items(TransactItems=items)
         except ClientError as error:
@@ -276,6 +261,62 @@ class DynamoRunStore:
                 return False
             raise
         return True
+
+    def _scope_update(
+        self,
+        task: ShardTask,
+        blueprint: str,
+        result: ShardResult | None,
+        failure: str | None,
+        continuation: ShardTask | None,
+    ) -> dict[str, Any]:
+        """A finishing shard's change to one of its scopes: one shard fewer to wait for, or, when
+        it hands on, one part more (the counter unchanged: the continuation counts in its stead)."""
+        reason = (
+            f"shard {task.shard_id} failed: {failure}"
+            if failure is not None
+            else (result.blocked.get(blueprint) if result is not None else None)
+        )
+        values: dict[str, Any] = {":zero": 0}
+        sets: list[str] = []
+        if continuation is None:
+            expression = "ADD remaining :minus"
+            values[":minus"] = -1
+        else:
+            expression = "ADD #total :one"
+            values[":one"] = 1
+            sets.append("shards = list_append(shards, :next)")
+            values[":next"] = [continuation.shard_id]
+        if reason is not None:
+            sets.append("blocked = if_not_exists(blocked, :reason)")
+            values[":reason"] = reason
+        if sets:
+            expression += " SET " + ", ".join(sets)
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _item({"pk": task.run_id, "sk": SCOPE_PREFIX + Scope(task.account_id, blueprint).key}),
+            "UpdateExpression": expression,
+            "ConditionExpression": "remaining > :zero",
+            "ExpressionAttributeValues": _values(values),
+        }
+        if continuation is not None:
+            update["ExpressionAttributeNames"] = {"#total": "total"}
+        return {"Update": update}
+
+    def unsent_continuation(self, task: ShardTask) -> ShardTask | None:
+        shard = self._dynamodb.get_item(TableName=self.table, Key=self._shard_key(task), ConsistentRead=True)
+        following = _plain(shard.get("Item") or {}).get("continued_by")
+        if not following:
+            return None
+        answer = self._dynamodb.get_item(
+            TableName=self.table,
+            Key=_item({"pk": task.run_id, "sk": SHARD_PREFIX + str(following)}),
+            ConsistentRead=True,
+        )
+        item = _plain(answer.get("Item") or {})
+        if item.get("status") != ShardStatus.QUEUED.value or int(item.get("attempts") or 0) > 0:
+            return None
+        return ShardTask.from_body(str(item["task"]))
 
     def _forget(self, key: str | None) -> None:
         """The object of an attempt that lost the race to finish: nobody reads it."""
@@ -468,6 +509,19 @@ class DynamoRunStore:
         )
         for page in pages:
             yield from page.get("Items", [])
+
+
+def _queued_shard(task: ShardTask, expires: int) -> dict[str, Any]:
+    return _item(
+        {
+            "pk": task.run_id,
+            "sk": SHARD_PREFIX + task.shard_id,
+            "task": task.body(),
+            "status": ShardStatus.QUEUED.value,
+            "attempts": 0,
+            "expires_at": expires,
+        }
+    )
 
 
 def _shard_state(item: Mapping[str, Any]) -> ShardState:

@@ -10,6 +10,7 @@ and the identifiers each shard wrote or found unchanged in an object of its own
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from collections.abc import Mapping, Sequence
@@ -64,8 +65,19 @@ class ShardTask:
     blueprints: tuple[str, ...]
     # When the run began: entities updated since are never stale (an event wrote them).
     started_at: datetime.datetime
+    # A continuation (part 2 on) lists from the page token where the part before it stopped.
+    resume_token: str | None = None
+    part: int = 1
+
+    def continued(self, resume_token: str) -> ShardTask:
+        """The next part of this shard: the same run and scope, listing on from `resume_token`."""
+        root = self.shard_id.rsplit("#", 1)[0] if self.part > 1 else self.shard_id
+        return dataclasses.replace(
+            self, shard_id=f"{root}#{self.part + 1}", resume_token=resume_token, part=self.part + 1
+        )
 
     def body(self) -> str:
+        continuation = {"part": self.part, "resume_token": self.resume_token} if self.part > 1 else {}
         return json.dumps(
             {
                 "version": TASK_VERSION,
@@ -78,6 +90,7 @@ class ShardTask:
                 "region": self.region,
                 "blueprints": list(self.blueprints),
                 "started_at": self.started_at.isoformat(),
+                **continuation,
             },
             separators=(",", ":"),
         )
@@ -99,6 +112,12 @@ class ShardTask:
         blueprints = data.get("blueprints")
         if not isinstance(blueprints, list) or not all(isinstance(item, str) for item in blueprints):
             wrong.append("blueprints")
+        part = data.get("part", 1)
+        if not isinstance(part, int) or isinstance(part, bool) or part < 1:
+            wrong.append("part")
+        resume_token = data.get("resume_token")
+        if part != 1 and not isinstance(resume_token, str):
+            wrong.append("resume_token")
         if wrong:
             raise ShardTaskError(f"missing or not of the right type: {', '.join(wrong)}")
         try:
@@ -115,6 +134,8 @@ class ShardTask:
             region=data["region"],
             blueprints=tuple(str(item) for item in blueprints or ()),
             started_at=started_at,
+            resume_token=resume_token if part != 1 else None,
+            part=part,
         )
 
 
@@ -259,10 +280,23 @@ class RunStore(Protocol):
         """Count an attempt of the shard; False when it is already finished (a duplicate delivery)."""
         ...
 
-    def finish_shard(self, task: ShardTask, result: ShardResult | None, failure: str | None) -> bool:
+    def finish_shard(
+        self,
+        task: ShardTask,
+        result: ShardResult | None,
+        failure: str | None,
+        continuation: ShardTask | None = None,
+    ) -> bool:
         """In one transaction: the shard becomes done (its result's identifiers saved) or failed
         (`failure`), and the counter of each of its scopes goes down by one (blocked when the shard
-        failed or blocks it). False when the shard was finished already (nothing changed)."""
+        failed or blocks it). With a `continuation` (the rest of a done shard's listing), that part
+        is written queued and joins the shard's scopes instead, their counters unchanged: the
+        scope waits for its last part. False when the shard was finished already (nothing changed)."""
+        ...
+
+    def unsent_continuation(self, task: ShardTask) -> ShardTask | None:
+        """The continuation the finished `task` handed on, while no attempt has started it (its
+        message may not have been sent: the finishing worker died first); None otherwise."""
         ...
 
     def claim_deletion(self, run_id: str, scope: Scope, lease_until: float | None = None) -> ScopeState | None:
