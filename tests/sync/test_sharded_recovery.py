@@ -59,7 +59,7 @@ def test_a_scope_whose_claimer_died_is_taken_over_when_the_lease_expires_and_the
     plan = _plan(world["config"], env, tmp_path)
 
     # A worker runs both shards and is killed right after claiming the scope's deletion: the scope
-    # stays claimed (until the lease, its message's visibility timeout, runs out) and nothing is deleted.
+    # stays claimed until the claim's lease (3 s) runs out, and nothing is deleted.
     clients = AwsClients(max_attempts=2)
     tasks = [shard.task for shard in store.run_state(plan["run_id"]).shards]
     lease_until = time.time() + 3

@@ -53,15 +53,14 @@ def run_shard_records(
             outcome.value,
             extra={"message_id": message_id, "run_id": task.run_id, "account": task.account_id, "region": task.region},
         )
+        outcomes.append(outcome)
         if outcome is ShardOutcome.DELETION_CLAIMED:
             # Back after the visibility timeout, to take the claim over if its claimer has died.
             failures.append({"itemIdentifier": message_id})
-            continue
-        outcomes.append(outcome)
     emit_shard_metrics(
         # A part handed on is done: its continuation is counted when it runs.
         done=outcomes.count(ShardOutcome.DONE) + outcomes.count(ShardOutcome.CONTINUED),
-        failed=outcomes.count(ShardOutcome.FAILED) + len(failures),
+        failed=outcomes.count(ShardOutcome.FAILED) + len(failures) - outcomes.count(ShardOutcome.DELETION_CLAIMED),
         duplicate=outcomes.count(ShardOutcome.DUPLICATE),
         cold_start=cold_start,
     )
