@@ -263,6 +263,41 @@ def test_a_sharded_stack_plans_on_schedule_and_its_tasks_batches_complete_the_ru
     assert _snapshot(example_catalog) == sharded
 
 
+def test_a_shard_near_the_invocations_end_hands_on_and_the_continuations_complete_the_run(
+    lambda_env: dict[str, Any], aws_client: Any, example_catalog: PortClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    create_run_table(aws_client("dynamodb"), "sync-runs")
+    sqs = aws_client("sqs")
+    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
+    monkeypatch.setenv("SYNC_TASKS_QUEUE_URL", queue_url)
+    monkeypatch.setenv("SYNC_RUN_TABLE", "sync-runs")
+    # 60 s left of every invocation, 120 kept in reserve: each shard hands on after its first page.
+    monkeypatch.setenv("SYNC_TIME_RESERVE_SECONDS", "120")
+    handler = SyncInvocation(reinvoke=Reinvocations(), warm=WarmState())
+    planned = handler({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, LambdaContext("plan"))
+    run_id = planned["run"]["run_id"]
+    store = DynamoRunStore(aws_client("dynamodb"), lambda_env["s3"], "sync-runs", BUCKET)
+
+    invocations = 0
+    while store.run_state(run_id).status != "complete":
+        assert invocations < 10, "the continuations did not complete the run"
+        for record in sqs_records(sqs, queue_url, 1):
+            answer = handler({"Records": [record]}, LambdaContext(f"shard-{invocations}", remaining_ms=60_000))
+            assert answer == {"batchItemFailures": []}
+            invocations += 1
+    assert invocations == 5  # the functions' shard in three parts, a shard per region of queues
+    state = store.run_state(run_id)
+    assert state.status == "complete"
+    functions = sorted(
+        (shard.task.part, shard.counts["listed"])
+        for shard in state.shards
+        if shard.task.kind == "AWS::Lambda::Function"
+    )
+    assert functions == [(1, 50), (2, 50), (3, 20)]  # the local Cloud Control's pages of 50
+    sharded = _snapshot(example_catalog)
+    assert len(sharded["awsLambdaFunction"]) == 120 and len(sharded["awsSqsQueue"]) == 5
+
+
 def test_a_tasks_batch_without_the_sharded_settings_says_what_to_set(lambda_env: dict[str, Any]) -> None:
     record = {"messageId": "m", "body": "{}", "eventSource": "aws:sqs", "attributes": {}}
     with pytest.raises(PortConfigurationError, match="SYNC_TASKS_QUEUE_URL and SYNC_RUN_TABLE are not set"):

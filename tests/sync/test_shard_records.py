@@ -4,6 +4,7 @@ stack's SQS complete the run; a record that fails is reported in batchItemFailur
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.core.config import load_config
+from port_aws_exporter.core.sharded_runs import Scope, ShardResult
 from port_aws_exporter.lambda_runtime.shard_records import run_shard_records
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
@@ -87,3 +89,42 @@ def test_the_planned_records_complete_the_run_and_a_failing_record_alone_is_repo
     documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     (metrics,) = documents
     assert (metrics["ShardsDone"], metrics["ShardsFailed"], metrics["ShardsDuplicate"]) == ([2], [1], [0])
+
+
+def test_a_record_meeting_a_live_claim_on_its_scopes_deletion_comes_back_and_is_not_counted_failed(
+    fresh_local_aws: RunningLocalAws,
+    aws_client: Any,
+    aws_env: dict[str, str],
+    example_catalog: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    dynamodb, s3, sqs = aws_client("dynamodb"), aws_client("s3"), aws_client("sqs")
+    create_run_table(dynamodb, "sync-runs")
+    s3.create_bucket(Bucket="sync-state")
+    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
+    store = DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state")
+    config = _config()
+    planned = ShardPlanner(
+        config, store, SqsTaskQueue(sqs, queue_url), home_account_id=HOME, home_region="us-east-1"
+    ).plan()
+    # Both shards finished by a worker that then claimed the deletion and is still at it.
+    for task in planned.tasks:
+        assert store.finish_shard(task, ShardResult(), None)
+    assert store.claim_deletion(planned.run_id, Scope(HOME, "awsLambdaFunction"), time.time() + 600) is not None
+    clients = AwsClients(max_attempts=2)
+    runner = ShardRunner(
+        config,
+        store,
+        lambda task: lambda spec: fetcher_for(spec, clients),
+        example_catalog.for_installation,
+        home_region="us-east-1",
+    )
+    records = sqs_records(sqs, queue_url, len(planned.tasks))
+
+    answer = run_shard_records(runner, records, cold_start=False, lease_until=time.time() + 60)
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": record["messageId"]} for record in records]}
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    (metrics,) = documents
+    assert (metrics["ShardsDone"], metrics["ShardsFailed"], metrics["ShardsDuplicate"]) == ([0], [0], [0])
+    assert store.run_state(planned.run_id).scopes[0].deletion == "claimed"

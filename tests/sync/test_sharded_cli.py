@@ -45,9 +45,11 @@ def _catalog_of(db: Path, blueprint: str, env: dict[str, str], cwd: Path) -> dic
     return {entity["identifier"]: entity["properties"] for entity in json.loads(listed.stdout)}
 
 
-def _worker(config: Path, db: Path, env: dict[str, str], cwd: Path, queue_url: str) -> subprocess.Popen[str]:
+def _worker(
+    config: Path, db: Path, env: dict[str, str], cwd: Path, queue_url: str, *options: str
+) -> subprocess.Popen[str]:
     args = ["worker", "--config", str(config), "--local-catalog", str(db), "--sync-tasks", queue_url]
-    args += ["--state-table", "sync-runs", "--state-bucket", "sync-state", "--idle-seconds", "4"]
+    args += ["--state-table", "sync-runs", "--state-bucket", "sync-state", "--idle-seconds", "4", *options]
     return subprocess.Popen(
         [sys.executable, "-m", "port_aws_exporter", *args],
         env=env,

@@ -15,7 +15,14 @@ from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table, in_parallel
 from port_aws_exporter.core.config import load_config
-from port_aws_exporter.core.sharded_runs import DeletionStatus, Scope, ShardResult, ShardTask
+from port_aws_exporter.core.sharded_runs import (
+    DeletionStatus,
+    Scope,
+    ScopeState,
+    ShardResult,
+    ShardTask,
+    ShardTaskError,
+)
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
 from port_aws_exporter.sync.sharded.shard import ShardOutcome, ShardRunner
@@ -81,11 +88,100 @@ def test_a_plan_writes_one_shard_per_region_and_the_last_finish_of_a_scope_claim
     assert store.claim_deletion(planned.run_id, scope) is None
 
     assert store.seen_identifiers(planned.run_id, scope) == ({"fn-eu-west-1", "fn-us-east-1"}, set())
-    store.finish_deletion(planned.run_id, scope, DeletionStatus.DONE, 0, None)
+    [claimed] = [claim for claim in claims if claim is not None]
+    assert isinstance(claimed, ScopeState)
+    assert store.finish_deletion(planned.run_id, claimed, DeletionStatus.DONE, 0, None)
     state = store.run_state(planned.run_id)
     assert state.status == "complete"
     assert [shard.status for shard in state.shards] == ["done", "done"]
     assert state.as_dict()["scopes"][0]["deletion"] == "done"
+
+
+def test_a_claim_whose_lease_expired_is_taken_over_and_only_the_new_claimer_records_the_outcome(
+    fresh_local_aws: RunningLocalAws, aws_client: Any
+) -> None:
+    store, queue, _ = _store_and_queue(aws_client)
+    planned = ShardPlanner(_config(), store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+    scope = Scope(HOME, "awsLambdaFunction")
+    assert store.claim_deletion(planned.run_id, scope, time.time() + 60) is None  # shards not done yet
+    for task in planned.tasks:
+        assert store.finish_shard(task, ShardResult(), None)
+
+    first = store.claim_deletion(planned.run_id, scope, time.time() + 1)
+    assert first is not None and first.claim_token
+    assert store.claim_deletion(planned.run_id, scope, time.time() + 60) is None  # a live claim holds
+    assert store.scope_state(planned.run_id, scope).deletion == "claimed"
+
+    time.sleep(1.2)  # the first claimer's lease passes (it died, or it is slow)
+    second = store.claim_deletion(planned.run_id, scope, time.time() + 60)
+    assert second is not None and second.claim_token != first.claim_token
+    assert store.claim_deletion(planned.run_id, scope, time.time() + 60) is None
+
+    # The first claimer, alive after all, finishes late: it adds its count, the outcome stays open.
+    assert not store.finish_deletion(planned.run_id, first, DeletionStatus.DONE, 2, None)
+    mid = store.run_state(planned.run_id)
+    assert (mid.status, mid.scopes[0].deletion, mid.scopes[0].deleted) == ("running", "claimed", 2)
+    assert store.finish_deletion(planned.run_id, second, DeletionStatus.DONE, 1, None)
+    state = store.run_state(planned.run_id)
+    assert (state.status, state.scopes[0].deletion, state.scopes[0].deleted) == ("complete", "done", 3)
+    assert not store.finish_deletion(planned.run_id, second, DeletionStatus.DONE, 0, None)  # recorded once
+    assert store.run_state(planned.run_id).as_dict()["deleted"] == 3
+
+
+def test_a_part_handing_on_keeps_its_scope_waiting_and_a_continuation_whose_message_was_lost_is_sent_again(
+    fresh_local_aws: RunningLocalAws, aws_client: Any, example_catalog: Any
+) -> None:
+    store, queue, sqs = _store_and_queue(aws_client)
+    config = _config()
+    planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+    first, second = planned.tasks
+    scope = Scope(HOME, "awsLambdaFunction")
+    continuation = first.continued('{"model": 0, "token": "page-2"}')
+    assert continuation.shard_id == f"{first.shard_id}#2" and continuation.continued("t").shard_id.endswith("#3")
+    assert ShardTask.from_body(continuation.body()) == continuation
+    assert ShardTask.from_body(first.body()) == first and '"part"' not in first.body()
+    with pytest.raises(ShardTaskError, match="resume_token"):
+        ShardTask.from_body(continuation.body().replace('"resume_token":', '"token":'))
+
+    assert store.start_shard(first)
+    assert store.finish_shard(first, ShardResult(seen={"awsLambdaFunction": {"fn-1"}}), None, continuation)
+    assert not store.finish_shard(first, ShardResult(), None, continuation)  # a duplicate's finish
+    assert store.finish_shard(second, ShardResult(seen={"awsLambdaFunction": {"fn-2"}}), None)
+    waiting = store.scope_state(planned.run_id, scope)
+    assert (waiting.total, waiting.remaining, waiting.deletion) == (3, 1, "waiting")
+    assert store.claim_deletion(planned.run_id, scope) is None  # the last part is still to run
+
+    # The finishing worker died before sending the continuation: a duplicate delivery sends it.
+    assert store.unsent_continuation(first) == continuation
+    drained = _bodies(sqs, queue.queue_url, 2)
+    clients = AwsClients(max_attempts=2)
+    runner = ShardRunner(
+        config,
+        store,
+        lambda task: lambda spec: fetcher_for(spec, clients),
+        example_catalog.for_installation,
+        home_region="us-east-1",
+        tasks=queue,
+    )
+    assert runner.run(first, receive_count=2) is ShardOutcome.DUPLICATE
+    assert _bodies(sqs, queue.queue_url, 1) == [continuation.body()]
+    assert sorted(drained) == sorted([first.body(), second.body()])
+
+    assert store.start_shard(continuation)
+    assert store.unsent_continuation(first) is None  # started: nothing to send again
+    assert store.finish_shard(continuation, ShardResult(seen={"awsLambdaFunction": {"fn-3"}}), None)
+    assert store.claim_deletion(planned.run_id, scope) is not None
+    assert store.seen_identifiers(planned.run_id, scope) == ({"fn-1", "fn-2", "fn-3"}, set())
+
+
+def _bodies(sqs: Any, queue_url: str, count: int) -> list[str]:
+    bodies: list[str] = []
+    while len(bodies) < count:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in answer.get("Messages", []):
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return bodies
 
 
 def test_a_failed_shard_blocks_its_scope_with_the_reason(fresh_local_aws: RunningLocalAws, aws_client: Any) -> None:

@@ -2,8 +2,10 @@
 
 One table, keyed by `pk` (the run id) and `sk`: `run`, `shard#<shard id>`, `scope#<account>/<blueprint>`.
 Every transition is a conditional write: a shard finishes once (its status and its scopes' counters
-in one transaction), a scope's deletion is claimed once (its counter at 0, nobody before), and the
-run completes once (its counter of scopes still to delete reaches 0). A shard's identifiers go to
+in one transaction), a scope's deletion is claimed once (its counter at 0, nobody before, or a
+claim whose lease has expired), a claim's outcome is recorded once (under its claim token, with the
+run's counter of scopes still to delete in one transaction), and the run completes when that
+counter reaches 0. A shard's identifiers go to
 an S3 object of their own, named per attempt, so that two deliveries of a shard racing to finish
 never mix their objects: the transaction records the winner's key.
 
@@ -19,12 +21,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from port_aws_exporter.core.sharded_runs import (
+    DEFAULT_CLAIM_LEASE_SECONDS,
     DeletionStatus,
     RunNotFoundError,
     RunState,
@@ -156,19 +160,7 @@ class DynamoRunStore:
         for task in tasks:
             for blueprint in task.blueprints:
                 shards_of.setdefault(Scope(task.account_id, blueprint), []).append(task.shard_id)
-        items = [
-            _item(
-                {
-                    "pk": run_id,
-                    "sk": SHARD_PREFIX + task.shard_id,
-                    "task": task.body(),
-                    "status": ShardStatus.QUEUED.value,
-                    "attempts": 0,
-                    "expires_at": expires,
-                }
-            )
-            for task in tasks
-        ]
+        items = [_queued_shard(task, expires) for task in tasks]
         items += [
             _item(
                 {
@@ -242,7 +234,13 @@ class DynamoRunStore:
         if "Item" not in answer:
             raise RunNotFoundError(f"run {task.run_id!r} has no shard {task.shard_id!r} in table {self.table}")
 
-    def finish_shard(self, task: ShardTask, result: ShardResult | None, failure: str | None) -> bool:
+    def finish_shard(
+        self,
+        task: ShardTask,
+        result: ShardResult | None,
+        failure: str | None,
+        continuation: ShardTask | None = None,
+    ) -> bool:
         seen_key = None
         if result is not None and failure is None:
             seen_key = f"{self.prefix}runs/{task.run_id}/shards/{task.shard_id}/{uuid.uuid4().hex}.json"
@@ -256,6 +254,7 @@ class DynamoRunStore:
             ":error": failure or ("; ".join(result.errors[:3]) if result is not None and result.errors else None),
             ":key": seen_key,
             ":finished": _now(),
+            ":next": continuation.shard_id if continuation is not None else None,
         }
         items: list[dict[str, Any]] = [
             {
@@ -263,35 +262,25 @@ class DynamoRunStore:
                     "TableName": self.table,
                     "Key": self._shard_key(task),
                     "UpdateExpression": "SET #s = :status, counts = :counts, #e = :error, seen_key = :key, "
-                    "finished_at = :finished",
+                    "finished_at = :finished, continued_by = :next",
                     "ConditionExpression": "#s IN (:queued, :running)",
                     "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
                     "ExpressionAttributeValues": _values(shard_values),
                 }
             }
         ]
-        for blueprint in task.blueprints:
-            reason = (
-                f"shard {task.shard_id} failed: {failure}"
-                if failure is not None
-                else (result.blocked.get(blueprint) if result is not None else None)
-            )
-            values: dict[str, Any] = {":minus": -1, ":zero": 0}
-            expression = "ADD remaining :minus"
-            if reason is not None:
-                expression += " SET blocked = if_not_exists(blocked, :reason)"
-                values[":reason"] = reason
+        if continuation is not None:
+            expires = int(time.time()) + RETENTION_SECONDS
             items.append(
                 {
-                    "Update": {
+                    "Put": {
                         "TableName": self.table,
-                        "Key": _item({"pk": task.run_id, "sk": SCOPE_PREFIX + Scope(task.account_id, blueprint).key}),
-                        "UpdateExpression": expression,
-                        "ConditionExpression": "remaining > :zero",
-                        "ExpressionAttributeValues": _values(values),
+                        "Item": _queued_shard(continuation, expires),
+                        "ConditionExpression": "attribute_not_exists(sk)",
                     }
                 }
             )
+        items += [self._scope_update(task, blueprint, result, failure, continuation) for blueprint in task.blueprints]
         try:
             self._dynamodb.transact_write_items(TransactItems=items)
         except ClientError as error:
@@ -304,6 +293,62 @@ class DynamoRunStore:
             raise
         return True
 
+    def _scope_update(
+        self,
+        task: ShardTask,
+        blueprint: str,
+        result: ShardResult | None,
+        failure: str | None,
+        continuation: ShardTask | None,
+    ) -> dict[str, Any]:
+        """A finishing shard's change to one of its scopes: one shard fewer to wait for, or, when
+        it hands on, one part more (the counter unchanged: the continuation counts in its stead)."""
+        reason = (
+            f"shard {task.shard_id} failed: {failure}"
+            if failure is not None
+            else (result.blocked.get(blueprint) if result is not None else None)
+        )
+        values: dict[str, Any] = {":zero": 0}
+        sets: list[str] = []
+        if continuation is None:
+            expression = "ADD remaining :minus"
+            values[":minus"] = -1
+        else:
+            expression = "ADD #total :one"
+            values[":one"] = 1
+            sets.append("shards = list_append(shards, :next)")
+            values[":next"] = [continuation.shard_id]
+        if reason is not None:
+            sets.append("blocked = if_not_exists(blocked, :reason)")
+            values[":reason"] = reason
+        if sets:
+            expression += " SET " + ", ".join(sets)
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _item({"pk": task.run_id, "sk": SCOPE_PREFIX + Scope(task.account_id, blueprint).key}),
+            "UpdateExpression": expression,
+            "ConditionExpression": "remaining > :zero",
+            "ExpressionAttributeValues": _values(values),
+        }
+        if continuation is not None:
+            update["ExpressionAttributeNames"] = {"#total": "total"}
+        return {"Update": update}
+
+    def unsent_continuation(self, task: ShardTask) -> ShardTask | None:
+        shard = self._dynamodb.get_item(TableName=self.table, Key=self._shard_key(task), ConsistentRead=True)
+        following = _plain(shard.get("Item") or {}).get("continued_by")
+        if not following:
+            return None
+        answer = self._dynamodb.get_item(
+            TableName=self.table,
+            Key=_item({"pk": task.run_id, "sk": SHARD_PREFIX + str(following)}),
+            ConsistentRead=True,
+        )
+        item = _plain(answer.get("Item") or {})
+        if item.get("status") != ShardStatus.QUEUED.value or int(item.get("attempts") or 0) > 0:
+            return None
+        return ShardTask.from_body(str(item["task"]))
+
     def _forget(self, key: str | None) -> None:
         """The object of an attempt that lost the race to finish: nobody reads it."""
         if key is not None:
@@ -314,19 +359,30 @@ class DynamoRunStore:
     def _scope_key(self, run_id: str, scope: Scope) -> dict[str, Any]:
         return _item({"pk": run_id, "sk": SCOPE_PREFIX + scope.key})
 
-    def claim_deletion(self, run_id: str, scope: Scope) -> ScopeState | None:
+    def claim_deletion(self, run_id: str, scope: Scope, lease_until: float | None = None) -> ScopeState | None:
+        now = time.time()
+        lease = lease_until if lease_until is not None else now + DEFAULT_CLAIM_LEASE_SECONDS
+        token = uuid.uuid4().hex
         try:
             answer = self._dynamodb.update_item(
                 TableName=self.table,
                 Key=self._scope_key(run_id, scope),
-                UpdateExpression="SET deletion = :claimed, claimed_at = :now",
-                ConditionExpression="remaining = :zero AND deletion = :waiting",
+                UpdateExpression="SET deletion = :claimed, claimed_at = :at, lease_until = :lease, "
+                "claim_token = :token",
+                # A claim whose lease has passed belongs to a claimer that died (or outlived its
+                # message, which another attempt now holds): it may be taken over. A claim made
+                # before claims had leases has none, and is taken over too.
+                ConditionExpression="remaining = :zero AND (deletion = :waiting OR (deletion = :claimed AND "
+                "(lease_until < :now OR attribute_not_exists(lease_until))))",
                 ExpressionAttributeValues=_values(
                     {
                         ":claimed": DeletionStatus.CLAIMED.value,
                         ":waiting": DeletionStatus.WAITING.value,
                         ":zero": 0,
-                        ":now": _now(),
+                        ":at": _now(),
+                        ":now": Decimal(str(now)),
+                        ":lease": Decimal(str(lease)),
+                        ":token": token,
                     }
                 ),
                 ReturnValues="ALL_NEW",
@@ -336,6 +392,12 @@ class DynamoRunStore:
                 return None
             raise
         return _scope_state(_plain(answer["Attributes"]))
+
+    def scope_state(self, run_id: str, scope: Scope) -> ScopeState:
+        answer = self._dynamodb.get_item(TableName=self.table, Key=self._scope_key(run_id, scope), ConsistentRead=True)
+        if "Item" not in answer:
+            raise RunNotFoundError(f"run {run_id!r} has no scope {scope.key!r} in table {self.table}")
+        return _scope_state(_plain(answer["Item"]))
 
     def seen_identifiers(self, run_id: str, scope: Scope) -> tuple[set[str], set[str]]:
         answer = self._dynamodb.get_item(TableName=self.table, Key=self._scope_key(run_id, scope), ConsistentRead=True)
@@ -369,38 +431,81 @@ class DynamoRunStore:
                 raise RuntimeError("DynamoDB left shard items unread after retries")
 
     def finish_deletion(
-        self, run_id: str, scope: Scope, status: DeletionStatus, deleted: int, reason: str | None
-    ) -> None:
-        self._dynamodb.update_item(
-            TableName=self.table,
-            Key=self._scope_key(run_id, scope),
-            UpdateExpression="SET deletion = :status, deleted = :deleted, reason = :reason",
-            ConditionExpression="deletion = :claimed",
-            ExpressionAttributeValues=_values(
-                {
-                    ":status": status.value,
-                    ":deleted": deleted,
-                    ":reason": reason,
-                    ":claimed": DeletionStatus.CLAIMED.value,
+        self, run_id: str, claimed: ScopeState, status: DeletionStatus, deleted: int, reason: str | None
+    ) -> bool:
+        scope_key = self._scope_key(run_id, claimed.scope)
+        run_key = _item({"pk": run_id, "sk": RUN_KEY})
+        # The scope's outcome and the run's count of scopes left in one transaction, so that a
+        # claimer dying in between cannot leave the run one scope short of complete for ever.
+        items = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": scope_key,
+                    "UpdateExpression": "SET deletion = :status, reason = :reason ADD deleted :deleted",
+                    "ConditionExpression": "deletion = :claimed AND claim_token = :token",
+                    "ExpressionAttributeValues": _values(
+                        {
+                            ":status": status.value,
+                            ":deleted": deleted,
+                            ":reason": reason,
+                            ":claimed": DeletionStatus.CLAIMED.value,
+                            ":token": claimed.claim_token,
+                        }
+                    ),
                 }
-            ),
-        )
-        answer = self._dynamodb.update_item(
-            TableName=self.table,
-            Key=_item({"pk": run_id, "sk": RUN_KEY}),
-            UpdateExpression="ADD scopes_remaining :minus",
-            ExpressionAttributeValues=_values({":minus": -1}),
-            ReturnValues="UPDATED_NEW",
-        )
-        if int(_plain(answer["Attributes"])["scopes_remaining"]) == 0:
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": run_key,
+                    "UpdateExpression": "ADD scopes_remaining :minus",
+                    "ExpressionAttributeValues": _values({":minus": -1}),
+                }
+            },
+        ]
+        try:
+            self._dynamodb.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if _error_code(error) != "TransactionCanceledException":
+                raise
+            reasons = error.response.get("CancellationReasons") or []
+            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+                raise
+            # Taken over after the lease expired: the new claimer records the outcome; what this
+            # one deleted is added to the scope's count all the same.
+            self._dynamodb.update_item(
+                TableName=self.table,
+                Key=scope_key,
+                UpdateExpression="ADD deleted :deleted",
+                ExpressionAttributeValues=_values({":deleted": deleted}),
+            )
+            return False
+        self._complete_if_done(run_id)
+        return True
+
+    def _complete_if_done(self, run_id: str) -> None:
+        """Mark the run complete once no scope is left. Only a record: `run_state` counts a run with
+        no scope left as complete even if the worker died before this write."""
+        try:
             self._dynamodb.update_item(
                 TableName=self.table,
                 Key=_item({"pk": run_id, "sk": RUN_KEY}),
                 UpdateExpression="SET #s = :complete, finished_at = :now",
-                ConditionExpression="#s <> :complete",
+                ConditionExpression="scopes_remaining = :zero AND #s = :running",
                 ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_values({":complete": RunStatus.COMPLETE.value, ":now": _now()}),
+                ExpressionAttributeValues=_values(
+                    {
+                        ":complete": RunStatus.COMPLETE.value,
+                        ":running": RunStatus.RUNNING.value,
+                        ":now": _now(),
+                        ":zero": 0,
+                    }
+                ),
             )
+        except ClientError as error:
+            if _error_code(error) != "ConditionalCheckFailedException":
+                raise
 
     # -- status ------------------------------------------------------------------------------
 
@@ -410,11 +515,14 @@ class DynamoRunStore:
         if not runs:
             raise RunNotFoundError(f"no run {run_id!r} in table {self.table}")
         run = runs[0]
+        status = str(run["status"])
+        if status == RunStatus.RUNNING.value and int(run.get("scopes_remaining", 1)) == 0:
+            status = RunStatus.COMPLETE.value  # its last deletion's worker died before recording it
         shards = [_shard_state(item) for item in items if item["sk"].startswith(SHARD_PREFIX)]
         scopes = [_scope_state(item) for item in items if item["sk"].startswith(SCOPE_PREFIX)]
         return RunState(
             run_id=run_id,
-            status=str(run["status"]),
+            status=status,
             started_at=str(run["started_at"]),
             finished_at=run.get("finished_at"),
             shards=sorted(shards, key=lambda shard: shard.task.shard_id),
@@ -432,6 +540,19 @@ class DynamoRunStore:
         )
         for page in pages:
             yield from page.get("Items", [])
+
+
+def _queued_shard(task: ShardTask, expires: int) -> dict[str, Any]:
+    return _item(
+        {
+            "pk": task.run_id,
+            "sk": SHARD_PREFIX + task.shard_id,
+            "task": task.body(),
+            "status": ShardStatus.QUEUED.value,
+            "attempts": 0,
+            "expires_at": expires,
+        }
+    )
 
 
 def _shard_state(item: Mapping[str, Any]) -> ShardState:
@@ -454,6 +575,7 @@ def _scope_state(item: Mapping[str, Any]) -> ScopeState:
         blocked=item.get("blocked"),
         deleted=int(item.get("deleted") or 0),
         reason=item.get("reason"),
+        claim_token=item.get("claim_token"),
     )
 
 

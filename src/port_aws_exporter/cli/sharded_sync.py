@@ -29,13 +29,15 @@ from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.sharded_runs import RunNotFoundError, RunState, ShardTask, ShardTaskError
 from port_aws_exporter.port import PortClient
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
-from port_aws_exporter.sync.sharded.shard import ShardRunner
+from port_aws_exporter.sync.sharded.shard import PartLimits, ShardOutcome, ShardRunner
 
 log = logging.getLogger(__name__)
 
 TASKS_QUEUE_ENV = "PORT_AWS_EXPORTER_TASKS_QUEUE_URL"
 STATE_TABLE_ENV = "PORT_AWS_EXPORTER_STATE_TABLE"
 STATE_BUCKET_ENV = "PORT_AWS_EXPORTER_STATE_BUCKET"
+# SQS's own default, for a queue whose attributes do not say.
+DEFAULT_VISIBILITY_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -219,20 +221,28 @@ def run_shard_worker(
     *,
     max_messages: int | None,
     idle_seconds: float | None,
+    shard_seconds: float | None = None,
+    shard_resources: int | None = None,
 ) -> int:
     """Consume shard messages one at a time until stopped (or `max_messages`, or `idle_seconds` of an
-    empty queue); returns the number of messages settled."""
+    empty queue); returns the number of messages settled. A shard running `shard_seconds`, or
+    having listed `shard_resources`, hands the rest of its listing on to a continuation."""
     store = _store(clients, home_region, table, bucket, create=False)
-    _queue(clients, home_region, queue_url, create=False)
+    tasks = _queue(clients, home_region, queue_url, create=False)
     sqs = clients.client("sqs", home_region)
+    # A received message is invisible this long: a deletion claimed while it is in hand is held
+    # as long, after which the message (and the claim) may pass to another worker.
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+    visibility_seconds = float(attributes.get("VisibilityTimeout", DEFAULT_VISIBILITY_SECONDS))
 
     open_account = shard_fetchers(_directory(config, clients, caller), clients, caller)
-    runner = ShardRunner(config, store, open_account, port.for_installation, home_region=home_region)
+    runner = ShardRunner(config, store, open_account, port.for_installation, home_region=home_region, tasks=tasks)
     stop = _StopRequest()
     stop.install()
     settled = 0
     idle_since = time.monotonic()
     while not stop.requested and (max_messages is None or settled < max_messages):
+        received_at = time.time()
         answer: dict[str, Any] = sqs.receive_message(
             QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1, AttributeNames=["ApproximateReceiveCount"]
         )
@@ -243,13 +253,17 @@ def run_shard_worker(
             continue
         [message] = messages
         idle_since = time.monotonic()
-        if _settle(runner, message):
+        limits = PartLimits(
+            hand_on_at=time.monotonic() + shard_seconds if shard_seconds is not None else None,
+            max_listed=shard_resources,
+        )
+        if _settle(runner, message, lease_until=received_at + visibility_seconds, limits=limits):
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
             settled += 1
     return settled
 
 
-def _settle(runner: ShardRunner, message: dict[str, Any]) -> bool:
+def _settle(runner: ShardRunner, message: dict[str, Any], *, lease_until: float, limits: PartLimits) -> bool:
     """Run the message's shard; False leaves the message to come back (or dead-letter) through SQS."""
     receive_count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
     try:
@@ -258,10 +272,10 @@ def _settle(runner: ShardRunner, message: dict[str, Any]) -> bool:
         stderr_console.print(f"[red]not a shard message:[/] {error}; left for the dead-letter queue")
         return False
     try:
-        outcome = runner.run(task, receive_count)
+        outcome = runner.run(task, receive_count, lease_until=lease_until, limits=limits)
     except Exception as error:  # the message returns through SQS and is retried
         stderr_console.print(f"[yellow]shard {task.shard_id} attempt {receive_count} failed:[/] {error}")
         log.warning("shard attempt failed", extra={"shard_id": task.shard_id, "error": str(error)})
         return False
     stderr_console.print(f"shard {task.shard_id}: {outcome}")
-    return True
+    return outcome is not ShardOutcome.DELETION_CLAIMED

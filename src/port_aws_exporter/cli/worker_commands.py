@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import click
 
 from port_aws_exporter.cli.errors import describe_error
@@ -21,6 +23,14 @@ QUEUE_ENV = "PORT_AWS_EXPORTER_QUEUE_URL"
 COALESCE_ENV = "PORT_AWS_EXPORTER_COALESCE_SECONDS"
 
 
+class ShardWorkerLimits(NamedTuple):
+    """`worker --sync-tasks`: when it stops (an idle queue) and when a shard hands on."""
+
+    idle_seconds: float | None
+    shard_seconds: float | None
+    shard_resources: int | None
+
+
 @click.command("worker")
 @config_option
 @click.option("--queue-url", envvar=QUEUE_ENV, help=f"The events queue; or ${QUEUE_ENV}.")
@@ -33,6 +43,17 @@ COALESCE_ENV = "PORT_AWS_EXPORTER_COALESCE_SECONDS"
     "--idle-seconds",
     type=click.FloatRange(0, min_open=True),
     help="With --sync-tasks: stop after the queue has been empty this long (default: run until stopped).",
+)
+@click.option(
+    "--shard-seconds",
+    type=click.FloatRange(0, min_open=True),
+    help="With --sync-tasks: a shard running this long hands the rest of its listing on to a new shard "
+    "message, after the page in hand (default: no limit).",
+)
+@click.option(
+    "--shard-resources",
+    type=click.IntRange(1),
+    help="With --sync-tasks: the same once a shard has listed this many resources (default: no limit).",
 )
 @local_catalog_option
 @click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True, help="Batches at once.")
@@ -69,6 +90,8 @@ def worker_command(
     state_table: str | None,
     state_bucket: str | None,
     idle_seconds: float | None,
+    shard_seconds: float | None,
+    shard_resources: int | None,
     local_catalog: str | None,
     concurrency: int,
     max_messages: int,
@@ -99,7 +122,13 @@ def worker_command(
     configure_logging(log_level.upper())
     if sync_tasks is not None:
         _run_sync_tasks(
-            config_source, sync_tasks, state_table, state_bucket, local_catalog, idle_seconds, max_requests_per_minute
+            config_source,
+            sync_tasks,
+            state_table,
+            state_bucket,
+            local_catalog,
+            ShardWorkerLimits(idle_seconds, shard_seconds, shard_resources),
+            max_requests_per_minute,
         )
         return
     if queue_url is None:
@@ -143,7 +172,7 @@ def _run_sync_tasks(
     state_table: str | None,
     state_bucket: str | None,
     local_catalog: str | None,
-    idle_seconds: float | None,
+    limits: ShardWorkerLimits,
     max_requests_per_minute: int | None,
 ) -> None:
     """The shard worker: one shard per receive until SIGTERM/SIGINT (or `idle_seconds` of an empty queue)."""
@@ -177,6 +206,8 @@ def _run_sync_tasks(
             table,
             bucket,
             max_messages=None,
-            idle_seconds=idle_seconds,
+            idle_seconds=limits.idle_seconds,
+            shard_seconds=limits.shard_seconds,
+            shard_resources=limits.shard_resources,
         )
     print_json({"shards_settled": settled})

@@ -10,6 +10,7 @@ and the identifiers each shard wrote or found unchanged in an object of its own
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import json
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 TASK_VERSION = 1
+# How long a scope's deletion claim holds when its claimer gives no lease of its own: Lambda's
+# longest invocation, after which a claimer in Lambda is surely gone.
+DEFAULT_CLAIM_LEASE_SECONDS = 900.0
 
 
 class ShardStatus(StrEnum):
@@ -61,8 +65,19 @@ class ShardTask:
     blueprints: tuple[str, ...]
     # When the run began: entities updated since are never stale (an event wrote them).
     started_at: datetime.datetime
+    # A continuation (part 2 on) lists from the page token where the part before it stopped.
+    resume_token: str | None = None
+    part: int = 1
+
+    def continued(self, resume_token: str) -> ShardTask:
+        """The next part of this shard: the same run and scope, listing on from `resume_token`."""
+        root = self.shard_id.rsplit("#", 1)[0] if self.part > 1 else self.shard_id
+        return dataclasses.replace(
+            self, shard_id=f"{root}#{self.part + 1}", resume_token=resume_token, part=self.part + 1
+        )
 
     def body(self) -> str:
+        continuation = {"part": self.part, "resume_token": self.resume_token} if self.part > 1 else {}
         return json.dumps(
             {
                 "version": TASK_VERSION,
@@ -75,6 +90,7 @@ class ShardTask:
                 "region": self.region,
                 "blueprints": list(self.blueprints),
                 "started_at": self.started_at.isoformat(),
+                **continuation,
             },
             separators=(",", ":"),
         )
@@ -96,6 +112,12 @@ class ShardTask:
         blueprints = data.get("blueprints")
         if not isinstance(blueprints, list) or not all(isinstance(item, str) for item in blueprints):
             wrong.append("blueprints")
+        part = data.get("part", 1)
+        if not isinstance(part, int) or isinstance(part, bool) or part < 1:
+            wrong.append("part")
+        resume_token = data.get("resume_token")
+        if part != 1 and not isinstance(resume_token, str):
+            wrong.append("resume_token")
         if wrong:
             raise ShardTaskError(f"missing or not of the right type: {', '.join(wrong)}")
         try:
@@ -112,6 +134,8 @@ class ShardTask:
             region=data["region"],
             blueprints=tuple(str(item) for item in blueprints or ()),
             started_at=started_at,
+            resume_token=resume_token if part != 1 else None,
+            part=part,
         )
 
 
@@ -157,6 +181,9 @@ class ScopeState:
     blocked: str | None = None
     deleted: int = 0
     reason: str | None = None
+    # The claim's own token, set in the state `RunStore.claim_deletion` gives its claimer: its
+    # deletion's outcome is recorded with it (`RunStore.finish_deletion`).
+    claim_token: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -253,15 +280,34 @@ class RunStore(Protocol):
         """Count an attempt of the shard; False when it is already finished (a duplicate delivery)."""
         ...
 
-    def finish_shard(self, task: ShardTask, result: ShardResult | None, failure: str | None) -> bool:
+    def finish_shard(
+        self,
+        task: ShardTask,
+        result: ShardResult | None,
+        failure: str | None,
+        continuation: ShardTask | None = None,
+    ) -> bool:
         """In one transaction: the shard becomes done (its result's identifiers saved) or failed
         (`failure`), and the counter of each of its scopes goes down by one (blocked when the shard
-        failed or blocks it). False when the shard was finished already (nothing changed)."""
+        failed or blocks it). With a `continuation` (the rest of a done shard's listing), that part
+        is written queued and joins the shard's scopes instead, their counters unchanged: the
+        scope waits for its last part. False when the shard was finished already (nothing changed)."""
         ...
 
-    def claim_deletion(self, run_id: str, scope: Scope) -> ScopeState | None:
-        """The scope's state when this caller is the one that runs its deletion (its counter is 0
-        and nobody claimed it); None otherwise."""
+    def unsent_continuation(self, task: ShardTask) -> ShardTask | None:
+        """The continuation the finished `task` handed on, while no attempt has started it (its
+        message may not have been sent: the finishing worker died first); None otherwise."""
+        ...
+
+    def claim_deletion(self, run_id: str, scope: Scope, lease_until: float | None = None) -> ScopeState | None:
+        """The scope's state, with a claim token, when this caller is the one that runs its
+        deletion: its counter is 0 and nobody claimed it, or the claim's lease has expired (its
+        claimer died). The claim is held until `lease_until` (epoch seconds; default
+        `DEFAULT_CLAIM_LEASE_SECONDS` from now). None otherwise."""
+        ...
+
+    def scope_state(self, run_id: str, scope: Scope) -> ScopeState:
+        """The scope as the store holds it now; raises RunNotFoundError."""
         ...
 
     def seen_identifiers(self, run_id: str, scope: Scope) -> tuple[set[str], set[str]]:
@@ -269,9 +315,12 @@ class RunStore(Protocol):
         ...
 
     def finish_deletion(
-        self, run_id: str, scope: Scope, status: DeletionStatus, deleted: int, reason: str | None
-    ) -> None:
-        """Record a claimed scope's deletion outcome; the last scope to finish completes the run."""
+        self, run_id: str, claimed: ScopeState, status: DeletionStatus, deleted: int, reason: str | None
+    ) -> bool:
+        """Record the deletion outcome of the scope `claimed` (as `claim_deletion` gave it); the
+        last scope to finish completes the run. False when the claim was taken over after its
+        lease expired: then only the count of entities deleted is added, the outcome is the
+        new claimer's."""
         ...
 
     def run_state(self, run_id: str) -> RunState:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -49,7 +50,7 @@ from port_aws_exporter.sync.progress import (
     log_heartbeat,
 )
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
-from port_aws_exporter.sync.sharded.shard import ShardRunner
+from port_aws_exporter.sync.sharded.shard import PartLimits, ShardRunner
 
 log = logging.getLogger("port_aws_exporter.handler")
 
@@ -222,8 +223,25 @@ class SyncInvocation:
             shard_fetchers(self._directory(config, caller), clients, caller),
             port.for_installation,
             home_region=installation.region,
+            tasks=SqsTaskQueue(clients.client("sqs", installation.region), sharded.tasks_queue_url),
         )
-        return run_shard_records(runner, event["Records"], cold_start=cold_start)
+        remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+        remaining = remaining_ms() / 1000.0 if remaining_ms is not None else None
+        # A shard nearing the invocation's end hands the rest of its listing on, keeping the
+        # unsharded sync's reserve for the page in hand, the finish and the message.
+        reserve = settings.float_setting("SYNC_TIME_RESERVE_SECONDS", DEFAULT_TIME_RESERVE_SECONDS)
+        max_listed = settings.int_setting("SYNC_SHARD_RESOURCES", 0)
+        limits = PartLimits(
+            hand_on_at=time.monotonic() + remaining - reserve if remaining is not None else None,
+            max_listed=max_listed if max_listed > 0 else None,
+        )
+        return run_shard_records(
+            runner,
+            event["Records"],
+            cold_start=cold_start,
+            lease_until=time.time() + remaining if remaining is not None else None,
+            limits=limits,
+        )
 
 
 def is_sqs_batch(event: Mapping[str, Any]) -> bool:

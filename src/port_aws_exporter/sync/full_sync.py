@@ -114,7 +114,7 @@ class SyncOutcome:
 
     report: SyncReport
     checkpoint: SyncCheckpoint | None = None
-    # The identifiers written, per blueprint (what stale deletion spared).
+    # The identifiers written, per blueprint (what stale deletion spared; so far, when paused).
     written: Mapping[str, set[str]] = field(default_factory=dict)
     # Per blueprint: entities kept as their resource was listed but not found when read; and the
     # blueprints whose deletion this run blocks, with why (a sharded run gathers them per scope).
@@ -201,7 +201,13 @@ class FullSync:
             self._state.pause(self._report.kinds, time.monotonic() - started)
             self._report.seconds = self._state.previous_seconds
             self._report.checkpointed = True
-            return SyncOutcome(self._report, self._state)
+            return SyncOutcome(
+                self._report,
+                self._state,
+                written=self._state.written,
+                unsettled=self._state.unsettled,
+                blocked=self._state.deletion_blocked,
+            )
         if self.options.should_stop():
             self._report.interrupted = True
             log.warning("full sync interrupted: stale deletion does not run")

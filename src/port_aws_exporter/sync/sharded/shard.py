@@ -6,12 +6,19 @@ budget, exactly as the unsharded sync does. Its identifiers (written or unchange
 kept and the blueprints it blocks go to the store with its finish; the worker whose finish takes a
 scope's counter to 0 claims the scope and runs its deletion through `FullSync.delete_stale`, with
 today's rules over the union of the scope's shards.
+
+A shard that reaches its `PartLimits` (its time, or its count of resources listed) stops after the
+page in hand, as a checkpointed sync does (`SyncOptions.should_pause`): that page's writes finish,
+the part is done with what it saw, and a continuation (the same shard, listing on from the page
+token) joins the scope in the same transaction, so the scope's deletion waits for the last part.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 
 from port_aws_exporter.core.accounts import AccountUnavailableError
@@ -20,10 +27,11 @@ from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.fetching import FetcherFactory
 from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.core.mapping import build_mappers
-from port_aws_exporter.core.sharded_runs import DeletionStatus, RunStore, Scope, ShardResult, ShardTask
+from port_aws_exporter.core.sharded_runs import DeletionStatus, RunStore, Scope, ShardResult, ShardTask, TaskQueue
 from port_aws_exporter.sync.accounts import _region_warning
 from port_aws_exporter.sync.checkpoint import SyncCheckpoint
 from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
+from port_aws_exporter.sync.report import KindRegionReport
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +44,33 @@ class ShardOutcome(StrEnum):
     DONE = "done"
     FAILED = "failed"
     DUPLICATE = "duplicate"
+    # Done up to its limits; a continuation is queued for the rest of its listing.
+    CONTINUED = "continued"
+    # A duplicate delivery of a finished shard whose scope's deletion another attempt has claimed
+    # and not finished: its message must come back (not be settled), to take the claim over once
+    # its lease expires, should that claimer have died.
+    DELETION_CLAIMED = "deletion claimed elsewhere"
+
+
+@dataclass(frozen=True)
+class PartLimits:
+    """When an attempt of a shard hands the rest of its listing on to a continuation, after the
+    page in hand: at `hand_on_at` (`time.monotonic()`), or once it has listed `max_listed`
+    resources. None: no limit."""
+
+    hand_on_at: float | None = None
+    max_listed: int | None = None
+
+    def reached(self, listed: int) -> bool:
+        if self.hand_on_at is not None and time.monotonic() >= self.hand_on_at:
+            return True
+        return self.max_listed is not None and listed >= self.max_listed
 
 
 class ShardRunner:
-    """Runs shard tasks for one worker process (thread-safe: nothing is kept between tasks)."""
+    """Runs shard tasks for one worker process (thread-safe: nothing is kept between tasks).
+
+    `tasks` is the queue continuations are sent to; without it a shard never hands on."""
 
     def __init__(
         self,
@@ -50,36 +81,73 @@ class ShardRunner:
         *,
         home_region: str,
         max_attempts: int = 3,
+        tasks: TaskQueue | None = None,
     ) -> None:
         self.config = config
         self._store = store
+        self._tasks = tasks
         self._open_account = open_account
         self._catalog_for = catalog_for
         self._home_region = home_region
         self._max_attempts = max_attempts
         self._mappers = build_mappers(config)
 
-    def run(self, task: ShardTask, receive_count: int = 1) -> ShardOutcome:
+    def run(
+        self,
+        task: ShardTask,
+        receive_count: int = 1,
+        *,
+        lease_until: float | None = None,
+        limits: PartLimits | None = None,
+    ) -> ShardOutcome:
         """Run the shard; an unexpected error is raised (the message comes back) until its last
-        attempt, which marks the shard failed."""
+        attempt, which marks the shard failed.
+
+        `lease_until` (epoch seconds) is when this attempt is surely over (its message visible
+        again, its Lambda invocation ended): a deletion it claims is held until then. `limits`
+        say when it hands the rest of its listing on (`ShardOutcome.CONTINUED`).
+        """
         if not self._store.start_shard(task):
-            self._claim_due(task)  # a worker that died between its finish and its claims
+            # A worker that died between its finish and the continuation's message, or between its
+            # finish and its claims, or during a deletion it claimed.
+            self._resend_continuation(task)
+            if self._claim_due(task, lease_until, duplicate=True):
+                return ShardOutcome.DELETION_CLAIMED
             return ShardOutcome.DUPLICATE
         failure = self._mismatch(task)
         result: ShardResult | None = None
+        continuation: ShardTask | None = None
         if failure is None:
             try:
-                result = self._sync(task)
+                result, resume_token = self._sync(task, limits if self._tasks is not None else None)
+                continuation = task.continued(resume_token) if resume_token is not None else None
             except AccountUnavailableError as error:
                 failure = f"account {task.account_id} unavailable: {error.reason}"
             except Exception as error:
                 if receive_count < self._max_attempts:
                     raise
                 failure = f"attempt {receive_count} of {self._max_attempts} failed: {error}"
-        if not self._store.finish_shard(task, result, failure):
+        if not self._store.finish_shard(task, result, failure, continuation):
             return ShardOutcome.DUPLICATE
-        self._claim_due(task)
+        if continuation is not None:
+            self._send(continuation)
+            return ShardOutcome.CONTINUED
+        self._claim_due(task, lease_until)
         return ShardOutcome.DONE if failure is None else ShardOutcome.FAILED
+
+    def _send(self, continuation: ShardTask) -> None:
+        assert self._tasks is not None
+        self._tasks.send([continuation.body()])
+        log.info("shard handed on", extra={"shard_id": continuation.shard_id, "part": continuation.part})
+
+    def _resend_continuation(self, task: ShardTask) -> None:
+        """Send the continuation the shard's finish recorded if nobody has started it: its message
+        may never have left. Should it have, the second message is a duplicate, which is harmless."""
+        if self._tasks is None:
+            return
+        continuation = self._store.unsent_continuation(task)
+        if continuation is not None:
+            self._send(continuation)
 
     def _mismatch(self, task: ShardTask) -> str | None:
         resources = self.config.resources
@@ -90,14 +158,22 @@ class ShardRunner:
     def _installation(self, task: ShardTask) -> Installation:
         return Installation(task.account_id, self._home_region)
 
-    def _sync(self, task: ShardTask) -> ShardResult:
+    def _sync(self, task: ShardTask, limits: PartLimits | None) -> tuple[ShardResult, str | None]:
+        """The part's result, and the page token to continue from when it reached its limits."""
         installation = self._installation(task)
+        listed = [0]
+
+        def count_listed(report: KindRegionReport) -> None:
+            listed[0] = report.listed
+
         options = SyncOptions(
             default_region=self._home_region,
             entries=[task.entry],
             regions_for=lambda index, resource: [task.region],
             warning_for=_region_warning,
             delete_stale=False,
+            should_pause=lambda: limits is not None and limits.reached(listed[0]),
+            on_progress=count_listed,
         )
         sync = FullSync(
             self.config,
@@ -106,9 +182,9 @@ class ShardRunner:
             installation.owned_entities_query,
             options,
         )
-        outcome = sync.run()
+        outcome = sync.run(self._resume_point(task))
         report = outcome.report
-        return ShardResult(
+        result = ShardResult(
             counts={
                 "listed": report.listed,
                 "written": report.written,
@@ -120,21 +196,55 @@ class ShardRunner:
             blocked={bp: why for bp, why in outcome.blocked.items() if bp in task.blueprints},
             errors=[f"{error.kind} {error.region}: {error.error}" for error in report.errors[:10]],
         )
+        paused = outcome.checkpoint
+        return result, paused.resume_tokens.get(task.region) if paused is not None else None
+
+    @staticmethod
+    def _resume_point(task: ShardTask) -> SyncCheckpoint | None:
+        """Where a continuation's listing picks up: its page token, and nothing seen yet (what the
+        parts before it saw is theirs, in the store)."""
+        if task.resume_token is None:
+            return None
+        point = SyncCheckpoint.start(task.started_at)
+        point.resource_index = task.entry
+        point.pause_region(task.region, task.resume_token)
+        return point
 
     # -- scope deletion ----------------------------------------------------------------------
 
-    def _claim_due(self, task: ShardTask) -> None:
-        for blueprint in task.blueprints:
-            self.delete_scope(task, Scope(task.account_id, blueprint))
+    def _claim_due(self, task: ShardTask, lease_until: float | None, *, duplicate: bool = False) -> bool:
+        """Run the deletions due in the task's scopes; for a duplicate delivery, True when one of
+        them is claimed by another attempt that has not finished it (the message must come back)."""
+        held = [
+            self.delete_scope(task, Scope(task.account_id, bp), lease_until, tell_held=duplicate)
+            for bp in task.blueprints
+        ]
+        return any(held)
 
-    def delete_scope(self, task: ShardTask, scope: Scope) -> None:
-        """Run the scope's stale deletion if this caller claims it (its shards all finished)."""
-        state = self._store.claim_deletion(task.run_id, scope)
+    def delete_scope(
+        self, task: ShardTask, scope: Scope, lease_until: float | None = None, *, tell_held: bool = False
+    ) -> bool:
+        """Run the scope's stale deletion if this caller claims it (its shards all finished, and
+        nobody claimed it or the claim's lease expired). With `tell_held`, True when another
+        attempt holds the claim and has not finished.
+
+        A claim taken over after its lease may belong to a claimer that is alive after all (slow,
+        not dead), so one scope's deletion can run twice, even at once. That is safe: both delete
+        from the same, final set of identifiers (every shard is done, nothing adds to it), with
+        the same rules; an entity the first deleted is simply gone for the second, which deletes
+        fewer, and so stays under the threshold the first passed (s-k of n-k is no larger a share
+        than s of n); an entity written since the run began (an event) is spared by both. Only
+        the claim holder records the outcome; the other adds what it deleted to the count.
+        """
+        state = self._store.claim_deletion(task.run_id, scope, lease_until)
         if state is None:
-            return
+            if not tell_held:
+                return False
+            now = self._store.scope_state(task.run_id, scope)
+            return now.remaining == 0 and now.deletion == DeletionStatus.CLAIMED.value
         if state.blocked is not None:
-            self._store.finish_deletion(task.run_id, scope, DeletionStatus.SKIPPED, 0, state.blocked)
-            return
+            self._store.finish_deletion(task.run_id, state, DeletionStatus.SKIPPED, 0, state.blocked)
+            return False
         seen, unsettled = self._store.seen_identifiers(task.run_id, scope)
         entries = [index for index, mapper in enumerate(self._mappers) if scope.blueprint in mapper.blueprints]
         installation = self._installation(task)
@@ -159,5 +269,11 @@ class ShardRunner:
             status, reason = DeletionStatus.SKIPPED, report.deletion_skipped[scope.blueprint]
         else:
             status, reason = DeletionStatus.DONE, None
-        self._store.finish_deletion(task.run_id, scope, status, report.deleted, reason)
+        if not self._store.finish_deletion(task.run_id, state, status, report.deleted, reason):
+            log.warning(
+                "scope deletion finished after its claim was taken over: its outcome is the new claimer's",
+                extra={"scope": scope.key, "deleted": report.deleted},
+            )
+            return False
         log.info("scope deletion", extra={"scope": scope.key, "status": status.value, "deleted": report.deleted})
+        return False
