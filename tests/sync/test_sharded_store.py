@@ -258,3 +258,40 @@ def test_the_first_failing_call_of_the_planners_writers_is_raised_and_the_rest_n
     with pytest.raises(RuntimeError, match="shard message"):
         in_parallel([functools.partial(call, number) for number in range(200)], writers=4)
     assert len(started) < 200
+
+
+def test_a_shard_whose_relations_point_at_an_earlier_entrys_blueprint_waits_for_its_shards(
+    demo_world: Any, aws_client: Any, aws_env: dict[str, str], example_catalog: Any, example_config: Any
+) -> None:
+    # The queues (entry 0) and the topics that relate to them (entry 1), as the examples configure them.
+    config = example_config.model_copy(update={"resources": example_config.resources[:2]})
+    store, queue, sqs = _store_and_queue(aws_client)
+    planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+    sqs.purge_queue(QueueUrl=queue.queue_url)
+    clients = AwsClients(max_attempts=2)
+    runner = ShardRunner(
+        config,
+        store,
+        lambda task: lambda spec: fetcher_for(spec, clients),
+        example_catalog.for_installation,
+        home_region="us-east-1",
+        tasks=queue,
+        relation_wait_seconds=0,
+    )
+    queues = [task for task in planned.tasks if task.entry == 0]
+    topics = [task for task in planned.tasks if task.entry == 1]
+
+    # A topic's shard first: sent back once, with its count of waits, nothing written.
+    assert runner.run(topics[0]) is ShardOutcome.WAITING
+    (message,) = sqs.receive_message(QueueUrl=queue.queue_url, WaitTimeSeconds=1)["Messages"]
+    waited = ShardTask.from_body(message["Body"])
+    assert (waited.shard_id, waited.waited) == (topics[0].shard_id, 1)
+    assert list(example_catalog.iter_blueprint_entities("awsSnsTopic")) == []
+
+    # A queue's shard never waits; once both are done, the topics' shards run and find every queue.
+    assert [runner.run(task) for task in queues] == [ShardOutcome.DONE, ShardOutcome.DONE]
+    assert [runner.run(task) for task in [waited, topics[1]]] == [ShardOutcome.DONE, ShardOutcome.DONE]
+    written = {entity["identifier"]: entity for entity in example_catalog.iter_blueprint_entities("awsSnsTopic")}
+    for topic, subscribed in demo_world.subscriptions.items():
+        assert sorted(written[topic]["relations"]["queues"]) == sorted(subscribed), topic
+    assert store.run_state(planned.run_id).status == "complete"

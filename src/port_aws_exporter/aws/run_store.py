@@ -19,7 +19,7 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from decimal import Decimal
 from typing import Any
@@ -228,6 +228,26 @@ class DynamoRunStore:
             self._require_shard(task)
             return False
         return True
+
+    def unfinished_shards(self, task: ShardTask, entries: Collection[int]) -> list[str]:
+        paginator = self._dynamodb.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self.table,
+            KeyConditionExpression="pk = :run AND begins_with(sk, :account)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_values({":run": task.run_id, ":account": f"{SHARD_PREFIX}{task.account_id}/"}),
+            ProjectionExpression="sk, #s",
+            ConsistentRead=True,
+        )
+        unfinished = []
+        for page in pages:
+            for item in map(_plain, page.get("Items", [])):
+                shard_id = str(item["sk"]).removeprefix(SHARD_PREFIX)
+                # `<account>/<entry>/<region>`, and `#<part>` for a continuation.
+                entry = int(shard_id.split("/")[1])
+                if entry in entries and item["status"] in (ShardStatus.QUEUED.value, ShardStatus.RUNNING.value):
+                    unfinished.append(shard_id)
+        return unfinished
 
     def _require_shard(self, task: ShardTask) -> None:
         answer = self._dynamodb.get_item(TableName=self.table, Key=self._shard_key(task), ConsistentRead=True)
@@ -587,12 +607,14 @@ class SqsTaskQueue:
         self.queue_url = queue_url
         self.writers = writers
 
-    def send(self, bodies: Sequence[str]) -> None:
+    def send(self, bodies: Sequence[str], delay_seconds: int = 0) -> None:
         batches = [bodies[start : start + 10] for start in range(0, len(bodies), 10)]
-        in_parallel([functools.partial(self._send_batch, batch) for batch in batches], self.writers)
+        send = functools.partial(self._send_batch, delay_seconds=delay_seconds)
+        in_parallel([functools.partial(send, batch) for batch in batches], self.writers)
 
-    def _send_batch(self, batch: Sequence[str]) -> None:
-        entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(batch)]
+    def _send_batch(self, batch: Sequence[str], *, delay_seconds: int) -> None:
+        delay = {"DelaySeconds": delay_seconds} if delay_seconds else {}
+        entries = [{"Id": str(n), "MessageBody": body, **delay} for n, body in enumerate(batch)]
         answer = self._sqs.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
         failed = answer.get("Failed") or []
         if failed:

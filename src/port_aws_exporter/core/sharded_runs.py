@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -68,6 +68,8 @@ class ShardTask:
     # A continuation (part 2 on) lists from the page token where the part before it stopped.
     resume_token: str | None = None
     part: int = 1
+    # How many times this shard has been sent back to wait for the relation targets of its entry.
+    waited: int = 0
 
     def continued(self, resume_token: str) -> ShardTask:
         """The next part of this shard: the same run and scope, listing on from `resume_token`."""
@@ -78,6 +80,8 @@ class ShardTask:
 
     def body(self) -> str:
         continuation = {"part": self.part, "resume_token": self.resume_token} if self.part > 1 else {}
+        if self.waited:
+            continuation["waited"] = self.waited
         return json.dumps(
             {
                 "version": TASK_VERSION,
@@ -118,6 +122,9 @@ class ShardTask:
         resume_token = data.get("resume_token")
         if part != 1 and not isinstance(resume_token, str):
             wrong.append("resume_token")
+        waited = data.get("waited", 0)
+        if not isinstance(waited, int) or isinstance(waited, bool) or waited < 0:
+            wrong.append("waited")
         if wrong:
             raise ShardTaskError(f"missing or not of the right type: {', '.join(wrong)}")
         try:
@@ -136,6 +143,7 @@ class ShardTask:
             started_at=started_at,
             resume_token=resume_token if part != 1 else None,
             part=part,
+            waited=waited,
         )
 
 
@@ -280,6 +288,11 @@ class RunStore(Protocol):
         """Count an attempt of the shard; False when it is already finished (a duplicate delivery)."""
         ...
 
+    def unfinished_shards(self, task: ShardTask, entries: Collection[int]) -> list[str]:
+        """The ids of the shards of `task`'s run and account, of one of the config's `entries`,
+        that are neither done nor failed."""
+        ...
+
     def finish_shard(
         self,
         task: ShardTask,
@@ -331,4 +344,4 @@ class RunStore(Protocol):
 class TaskQueue(Protocol):
     """Where shard messages go (the sync-tasks SQS queue)."""
 
-    def send(self, bodies: Sequence[str]) -> None: ...
+    def send(self, bodies: Sequence[str], delay_seconds: int = 0) -> None: ...

@@ -7,6 +7,10 @@ kept and the blueprints it blocks go to the store with its finish; the worker wh
 scope's counter to 0 claims the scope and runs its deletion through `FullSync.delete_stale`, with
 today's rules over the union of the scope's shards.
 
+A shard whose relations point at a blueprint an earlier entry of the config writes waits (it goes back
+to the queue, delayed) while a shard of that entry in its account is unfinished: the unsharded sync
+writes entries in config order, and Port refuses a relation to an entity not yet written.
+
 A shard that reaches its `PartLimits` (its time, or its count of resources listed) stops after the
 page in hand, as a checkpointed sync does (`SyncOptions.should_pause`): that page's writes finish,
 the part is done with what it saw, and a continuation (the same shard, listing on from the page
@@ -15,7 +19,9 @@ token) joins the scope in the same transaction, so the scope's deletion waits fo
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,10 +52,21 @@ class ShardOutcome(StrEnum):
     DUPLICATE = "duplicate"
     # Done up to its limits; a continuation is queued for the rest of its listing.
     CONTINUED = "continued"
+    # Sent back, delayed, until the shards of the config's earlier entries in its account are over.
+    WAITING = "waiting for earlier entries"
     # A duplicate delivery of a finished shard whose scope's deletion another attempt has claimed
     # and not finished: its message must come back (not be settled), to take the claim over once
     # its lease expires, should that claimer have died.
     DELETION_CLAIMED = "deletion claimed elsewhere"
+
+
+# A shard whose entry writes relations waits for the shards of its account that write their targets'
+# blueprints from entries before its own (the unsharded sync writes entries in config order,
+# relation targets configured first): sent back with this SQS delay, at most this many times (ten
+# minutes), after which it writes anyway, and a target still missing is its entities' error, as it
+# would be in one process.
+RELATION_WAIT_SECONDS = 5
+MAX_RELATION_WAITS = 120
 
 
 @dataclass(frozen=True)
@@ -82,10 +99,14 @@ class ShardRunner:
         home_region: str,
         max_attempts: int = 3,
         tasks: TaskQueue | None = None,
+        relation_wait_seconds: int = RELATION_WAIT_SECONDS,
     ) -> None:
         self.config = config
         self._store = store
         self._tasks = tasks
+        self._relation_wait_seconds = relation_wait_seconds
+        self._targets_lock = threading.Lock()
+        self._target_entries: dict[int, frozenset[int]] = {}
         self._open_account = open_account
         self._catalog_for = catalog_for
         self._home_region = home_region
@@ -107,6 +128,8 @@ class ShardRunner:
         again, its Lambda invocation ended): a deletion it claims is held until then. `limits`
         say when it hands the rest of its listing on (`ShardOutcome.CONTINUED`).
         """
+        if self._sent_back_to_wait(task):
+            return ShardOutcome.WAITING
         if not self._store.start_shard(task):
             # A worker that died between its finish and the continuation's message, or between its
             # finish and its claims, or during a deletion it claimed.
@@ -134,6 +157,59 @@ class ShardRunner:
             return ShardOutcome.CONTINUED
         self._claim_due(task, lease_until)
         return ShardOutcome.DONE if failure is None else ShardOutcome.FAILED
+
+    def _sent_back_to_wait(self, task: ShardTask) -> bool:
+        """Whether the shard went back to the queue, delayed, to let its relation targets be written
+        first (a continuation's first part waited already)."""
+        if self._tasks is None or task.part > 1:
+            return False
+        entries = self._entries_writing_targets(task)
+        unfinished = self._store.unfinished_shards(task, entries) if entries else []
+        if not unfinished:
+            return False
+        if task.waited >= MAX_RELATION_WAITS:
+            log.warning(
+                "writing before the shards of earlier entries are over",
+                extra={"shard_id": task.shard_id, "unfinished": unfinished[:5], "waits": task.waited},
+            )
+            return False
+        later = dataclasses.replace(task, waited=task.waited + 1)
+        self._tasks.send([later.body()], delay_seconds=self._relation_wait_seconds)
+        log.info("shard waits for earlier entries", extra={"shard_id": task.shard_id, "unfinished": unfinished[:5]})
+        return True
+
+    def _entries_writing_targets(self, task: ShardTask) -> frozenset[int]:
+        """The config's entries before `task.entry` that write a blueprint its relations point at
+        (the targets read from the blueprints in Port; every entry before it when they cannot be)."""
+        with self._targets_lock:
+            known = self._target_entries.get(task.entry)
+        if known is not None:
+            return known
+        resources = self.config.resources
+        mappings = [mapping for mapping in resources[task.entry].port.entity.mappings if mapping.relations]
+        targets: set[str] = set()
+        earlier = frozenset(range(task.entry))
+        entries: frozenset[int] = frozenset()
+        if mappings:
+            try:
+                catalog = self._catalog_for(self._installation(task))
+                for mapping in mappings:
+                    relations = (catalog.get_blueprint(mapping.blueprint) or {}).get("relations") or {}
+                    for name in mapping.relations or {}:
+                        target = (relations.get(name) or {}).get("target")
+                        if isinstance(target, str):
+                            targets.add(target)
+                entries = frozenset(
+                    index
+                    for index in earlier
+                    if targets & {mapping.blueprint for mapping in resources[index].port.entity.mappings}
+                )
+            except Exception as error:  # waiting for every earlier entry is slower, never wrong
+                log.warning("relation targets unknown", extra={"entry": task.entry, "error": str(error)})
+                entries = earlier
+        with self._targets_lock:
+            self._target_entries[task.entry] = entries
+        return entries
 
     def _send(self, continuation: ShardTask) -> None:
         assert self._tasks is not None
