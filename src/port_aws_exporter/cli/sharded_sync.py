@@ -248,10 +248,12 @@ def wait_for_run(
     workers are gone); its last state."""
     deadline = time.monotonic() + wait_seconds
     while True:
+        # Asked before the read, so that the last state read is one after the workers left.
+        gone = not keep_waiting()
         state = store.run_state(run_id)
         if on_progress is not None:
             on_progress(state)
-        if state.status == RunStatus.COMPLETE or time.monotonic() >= deadline or not keep_waiting():
+        if state.status == RunStatus.COMPLETE or time.monotonic() >= deadline or gone:
             return state
         time.sleep(0.5)
 
