@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +97,40 @@ def test_demo_sharded_ends_with_the_catalog_and_the_report_of_the_unsharded_demo
     lines = [line for line in progress.splitlines() if line.startswith("shards ")]
     settled, total = lines[-1].split()[1].split("/")
     assert settled == total and int(total) > 1 and len(lines) > 1
+
+
+def _children(pid: int) -> set[int]:
+    """The child processes of `pid`, as Linux lists them."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def test_ctrl_c_during_demo_sharded_stops_its_worker_processes(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PORT_", "AWS_"))}
+    project = Path(__file__).resolve().parents[2]
+    db = tmp_path / "demo.db"
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "port_aws_exporter", "demo", "--sharded", "--no-live", "--catalog-db", str(db)],
+        env={**env, "PYTHONUNBUFFERED": "1"},
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert demo.stdout is not None
+        # The first shard settled: the workers are up and working.
+        for line in demo.stdout:
+            if line.startswith("shards "):
+                break
+        workers = _children(demo.pid)
+        assert len(workers) == 2
+        demo.send_signal(signal.SIGINT)
+        demo.communicate(timeout=120)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode != 0
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
