@@ -13,6 +13,7 @@ from typing import Any
 
 from port_aws_exporter.aws.run_store import DynamoRunStore, create_run_table
 from port_aws_exporter.local.aws import RunningLocalAws
+from port_aws_exporter.sync.sharded.run_report import sharded_run_report
 from tests.cli_runner import cli_env, run_cli
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -46,10 +47,11 @@ def _catalog_of(db: Path, blueprint: str, env: dict[str, str], cwd: Path) -> dic
 
 
 def _worker(
-    config: Path, db: Path, env: dict[str, str], cwd: Path, queue_url: str, *options: str
+    config: Path, db: Path, env: dict[str, str], cwd: Path, queue_url: str, *options: str, idle_seconds: int = 4
 ) -> subprocess.Popen[str]:
     args = ["worker", "--config", str(config), "--local-catalog", str(db), "--sync-tasks", queue_url]
-    args += ["--state-table", "sync-runs", "--state-bucket", "sync-state", "--idle-seconds", "4", *options]
+    args += ["--state-table", "sync-runs", "--state-bucket", "sync-state", "--idle-seconds", str(idle_seconds)]
+    args += options
     return subprocess.Popen(
         [sys.executable, "-m", "port_aws_exporter", *args],
         env=env,
@@ -108,7 +110,85 @@ def test_a_sharded_sync_on_two_worker_processes_leaves_the_catalog_an_unsharded_
     worker.communicate(timeout=300)
     assert waited.returncode == 0, waited.stderr
     followed = json.loads(waited.stdout)
-    assert (followed["status"], followed["shard_counts"], followed["deleted"]) == ("complete", {"done": 2}, 0)
+    assert followed["run_id"] != plan["run_id"] and followed["deleted"] == 0
+    assert (followed["created"], followed["updated"], followed["unchanged"]) == (0, 0, 4)
+    assert "shards 2/2 settled" in waited.stderr
+
+
+# What the unsharded and the sharded report must agree on, per kind row and for the run.
+ROW_COUNTS = ("listed", "written", "failed", "filtered", "not_found", "created", "updated", "unchanged")
+RUN_COUNTS = ("deleted", "deletion_skipped", "deletion_errors", "error_count")
+
+
+def _rows(report: dict[str, Any]) -> dict[tuple[Any, ...], tuple[int, ...]]:
+    return {
+        (row.get("account"), row["index"], row["kind"], row["region"]): tuple(row[name] for name in ROW_COUNTS)
+        for row in report["kinds"]
+    }
+
+
+def test_the_sharded_wait_json_report_counts_what_the_unsharded_sync_report_counts(
+    aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
+) -> None:
+    for region in REGIONS:
+        fresh_local_aws.bulk_create_lambda_functions(3, region=region, prefix=f"fn-{region}")
+    [gone] = fresh_local_aws.bulk_create_lambda_functions(1, region="us-east-1", prefix="gone")
+    config, blueprint = _write_config(tmp_path)
+    document = json.loads(config.read_text())
+    document["resources"][0]["port"]["entity"]["mappings"][0]["properties"]["memory"] = ".MemorySize"
+    config.write_text(json.dumps(document))
+    schema = {"arn": {"type": "string"}, "memory": {"type": "number"}}
+    blueprint.write_text(json.dumps({"identifier": "fn", "title": "Function", "schema": {"properties": schema}}))
+    env = cli_env(aws_env)
+    unsharded, sharded = tmp_path / "unsharded.db", tmp_path / "sharded.db"
+    for db in (unsharded, sharded):
+        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
+        assert applied.returncode == 0, applied.stderr
+        first = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
+        assert first.returncode == 0, first.stderr
+    # Then one of each: a function gone (stale), one new, one changed, the others as they were.
+    lambda_client = aws_client("lambda")
+    lambda_client.delete_function(FunctionName=gone)
+    fresh_local_aws.bulk_create_lambda_functions(1, region="eu-west-1", prefix="new")
+    changed = lambda_client.list_functions()["Functions"][0]["FunctionName"]
+    lambda_client.update_function_configuration(FunctionName=changed, MemorySize=1024)
+    _state_store(aws_client, visibility_seconds=30)
+
+    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded), "--json"], env, tmp_path)
+    assert reference.returncode == 0, reference.stderr
+    workers = [_worker(config, sharded, env, tmp_path, _queue_url(aws_client), idle_seconds=20) for _ in range(2)]
+    waited = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--wait", "120", "--json"], env, tmp_path)
+    for worker in workers:
+        worker.terminate()
+        worker.communicate(timeout=60)
+    assert waited.returncode == 0, waited.stderr
+    expected, report = json.loads(reference.stdout), json.loads(waited.stdout)
+
+    assert set(report) == set(expected) | {"run_id"}
+    assert _rows(report) == _rows(expected)
+    assert {(row["index"], row["region"]): row["created"] for row in expected["kinds"]} == {
+        (0, "us-east-1"): 0,
+        (0, "eu-west-1"): 1,
+    }
+    assert (expected["updated"], expected["unchanged"], expected["deleted"]) == (1, 5, 1)
+    assert [report[name] for name in RUN_COUNTS] == [expected[name] for name in RUN_COUNTS]
+    assert [report[name] for name in ("created", "updated", "unchanged")] == [1, 1, 5]
+    assert _catalog(sharded, env, tmp_path) == _catalog(unsharded, env, tmp_path)
+
+    # For people: the unsharded sync's summary line, not the run's state.
+    second = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded)], env, tmp_path)
+    workers = [_worker(config, sharded, env, tmp_path, _queue_url(aws_client), idle_seconds=20)]
+    table = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--wait", "120"], env, tmp_path)
+    workers[0].terminate()
+    workers[0].communicate(timeout=60)
+    assert table.returncode == 0, table.stderr
+    summary = "7 resources listed, 0 entities written (0 new, 0 changed, 7 unchanged), 0 failures, 0 stale entities"
+    assert summary in second.stdout and summary in table.stdout
+    assert "Full sync" in table.stdout
+
+
+def _queue_url(aws_client: Any) -> str:
+    return str(aws_client("sqs").get_queue_url(QueueName="sync-tasks")["QueueUrl"])
 
 
 def test_a_sharded_sync_without_its_state_or_with_a_missing_table_or_run_says_so(
@@ -243,6 +323,14 @@ def test_a_shard_failing_for_good_blocks_only_its_scopes_deletion_and_the_status
     assert status.returncode == 0, status.stderr
     assert "eu-west-1" in status.stdout and "AccessDenied" in status.stdout
 
+    # Its report, in the unsharded sync's form: fn2's deletion done, fn's skipped with the reason.
+    report = sharded_run_report(state, organization=False).as_dict()
+    assert report["deleted"] == 1 and set(report["deletion_skipped"]) == {"fn"}
+    assert "eu-west-1" in report["deletion_skipped"]["fn"]
+    [warning] = report["warnings"]
+    assert (warning["kind"], warning["region"]) == ("AWS::Lambda::Function", "eu-west-1")
+    assert "AccessDenied" in warning["reason"]
+
 
 def test_a_sharded_sync_of_three_accounts_ends_with_the_catalog_of_an_unsharded_one(
     aws_env: dict[str, str], fresh_local_aws: RunningLocalAws, aws_client: Any, tmp_path: Path
@@ -269,16 +357,26 @@ def test_a_sharded_sync_of_three_accounts_ends_with_the_catalog_of_an_unsharded_
     for db in (unsharded, sharded):
         applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
         assert applied.returncode == 0, applied.stderr
-    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded)], env, tmp_path)
+    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded), "--json"], env, tmp_path)
     assert reference.returncode == 0, reference.stderr
-    plan = _plan(config, env, tmp_path)
-    assert (plan["shards"], plan["scopes"]) == (3, 3)
-
-    workers = [_worker(config, sharded, env, tmp_path, plan["tasks_queue"]) for _ in range(2)]
-    outputs = [worker.communicate(timeout=300) for worker in workers]
-    assert [worker.returncode for worker in workers] == [0, 0], [err for _, err in outputs]
-    state = store.run_state(plan["run_id"])
+    workers = [_worker(config, sharded, env, tmp_path, _queue_url(aws_client), idle_seconds=20) for _ in range(2)]
+    waited = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--wait", "120", "--json"], env, tmp_path)
+    for worker in workers:
+        worker.terminate()
+        worker.communicate(timeout=60)
+    assert waited.returncode == 0, waited.stderr
+    report = json.loads(waited.stdout)
+    state = store.run_state(report["run_id"])
+    assert len(state.shards) == 3 and len(state.scopes) == 3
     assert state.status == "complete" and {scope.scope.account_id for scope in state.scopes} == accounts
+
+    # The report is the unsharded organisation report: per account, per kind, the same counts.
+    expected = json.loads(reference.stdout)
+    assert set(report) == set(expected) | {"run_id"}
+    assert _rows(report) == _rows(expected)
+    assert report["accounts"] == expected["accounts"]
+    for name in ("deleted", "deletion_skipped", "error_count", "warnings", "left_out"):
+        assert report[name] == expected[name], name
     expected = _catalog_of(unsharded, "queue", env, tmp_path)
     assert len(expected) == 13
     assert _catalog_of(sharded, "queue", env, tmp_path) == expected

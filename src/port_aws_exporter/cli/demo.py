@@ -28,9 +28,11 @@ from typing import Any
 
 import port_aws_exporter
 from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.identity import resolve_identity
+from port_aws_exporter.aws.identity import CallerIdentity, resolve_identity
 from port_aws_exporter.cli.event_session import open_event_batch
 from port_aws_exporter.cli.organization import run_organization_sync
+from port_aws_exporter.cli.sharded_demo import run_sharded_demo_sync
+from port_aws_exporter.cli.sharded_sync import ShardProgress
 from port_aws_exporter.core.config import ExporterConfig, load_config
 from port_aws_exporter.events.worker import SqsWorker, WorkerOptions
 from port_aws_exporter.local.aws import (
@@ -229,6 +231,8 @@ class DemoResult:
     blueprints: list[str]
     steps: list[DemoStep]
     live: list[LiveEvent]
+    # The sharded run's id (`demo --sharded`), for `sync status`.
+    run_id: str | None = None
 
 
 def run_demo(
@@ -244,11 +248,15 @@ def run_demo(
     members: int = DEMO_MEMBER_ACCOUNTS,
     serve: Callable[[ServingDemo], None] | None = None,
     catalog_port: int = 0,
+    sharded: bool = False,
+    on_shards: ShardProgress | None = None,
 ) -> DemoResult:
     """Local AWS + demo world + local catalog + example blueprints + one full sync; then, with
     `live`, the example rules in the local EventBridge, a worker on their queue, and live changes.
     Finally `serve` (if given) is called with everything still up, which stays up until it returns.
-    The catalog listens on loopback, on `catalog_port` (0: a free port)."""
+    The catalog listens on loopback, on `catalog_port` (0: a free port). With `sharded`, the full
+    sync runs as shards on worker processes (`cli.sharded_demo`), `on_shards` seeing the run as
+    its shards settle."""
     steps: list[DemoStep] = []
 
     def done(title: str, started: float) -> None:
@@ -278,9 +286,11 @@ def run_demo(
                 blueprints = apply_example_blueprints(port, examples, regions)
                 done(f"local catalog at {catalog.url} ({catalog_db}), {len(blueprints)} blueprints applied", started)
                 started = time.monotonic()
-                report = run_organization_sync(config, clients, caller, port, SyncOptions(default_region=regions[0]))
+                report, run_id, how = _full_sync(
+                    examples, config, clients, caller, port, catalog.credentials(), regions[0], sharded, on_shards
+                )
                 done(
-                    f"full sync of {len(report.accounts)} accounts: {report.written} entities written, "
+                    f"full sync of {len(report.accounts)} accounts{how}: {report.written} entities written, "
                     f"{report.deleted} stale deleted",
                     started,
                 )
@@ -319,13 +329,46 @@ def run_demo(
                 elif serve is not None:
                     serve(ServingDemo(catalog.url, aws.url, regions[0], watching=False))
     return DemoResult(
-        report, {**home.to_dict(), "organization": organization.to_dict()}, catalog_db, blueprints, steps, events
+        report,
+        {**home.to_dict(), "organization": organization.to_dict()},
+        catalog_db,
+        blueprints,
+        steps,
+        events,
+        run_id,
     )
 
 
+def _full_sync(
+    examples: Path,
+    config: ExporterConfig,
+    clients: AwsClients,
+    caller: CallerIdentity,
+    port: PortClient,
+    credentials: PortCredentials,
+    region: str,
+    sharded: bool,
+    on_shards: ShardProgress | None,
+) -> tuple[OrganizationReport, str | None, str]:
+    """The demo's full sync in this process, or `sharded` on worker processes; its report, the
+    sharded run's id, and how it ran (for the step's title)."""
+    if not sharded:
+        return run_organization_sync(config, clients, caller, port, SyncOptions(default_region=region)), None, ""
+    run = run_sharded_demo_sync(
+        demo_config_document(examples), clients, caller, credentials, region, on_progress=on_shards
+    )
+    run_id = run.state.run_id
+    return run.report, run_id, f" as {len(run.state.shards)} shards on {run.workers} worker processes (run {run_id})"
+
+
 def demo_config(examples: Path) -> ExporterConfig:
-    """The example config for the whole organisation: `accounts` and the accounts' own entry (the
-    awsAccount blueprint) from `organization.config.json`, then the examples' kinds."""
+    """The example config for the whole organisation (`demo_config_document`)."""
+    return load_config(demo_config_document(examples))
+
+
+def demo_config_document(examples: Path) -> dict[str, Any]:
+    """The example config for the whole organisation, as JSON: `accounts` and the accounts' own entry
+    (the awsAccount blueprint) from `organization.config.json`, then the examples' kinds."""
     document = json.loads((examples / "config.json").read_text())
     organization = json.loads((examples / "organization.config.json").read_text())
     accounts_entries = [entry for entry in organization["resources"] if entry["kind"] == "AWS::Organizations::Account"]
@@ -337,7 +380,7 @@ def demo_config(examples: Path) -> ExporterConfig:
             # the exporter's read role): one entity per account's role, not one for all of them.
             for mapping in entry["port"]["entity"]["mappings"]:
                 mapping["identifier"] = IAM_ROLE_IDENTIFIER
-    return load_config(document)
+    return dict(document)
 
 
 def deploy_raw_rules(endpoint_url: str, config: ExporterConfig, organization: Any, region: str) -> int:

@@ -36,6 +36,9 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @click.option(
     "--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="The catalog's port (0: a free one)."
 )
+@click.option(
+    "--sharded", is_flag=True, help="Run the full sync as shards on two worker processes (SQS, DynamoDB, S3)."
+)
 def demo_command(
     catalog_db: Path,
     resources: int | None,
@@ -44,6 +47,7 @@ def demo_command(
     as_json: bool,
     serve: bool,
     port: int,
+    sharded: bool,
 ) -> None:
     """Start a local AWS holding an organisation of three accounts, each with a demo world, and a
     local catalog; apply the example blueprints, run a full sync of the organisation with the example
@@ -54,9 +58,15 @@ def demo_command(
 
     With --serve, print the catalog page's URL and keep everything up until Ctrl-C: browse the
     catalog, and make more changes (`local change`) to watch them arrive on the page.
+
+    With --sharded, the full sync is planned as shards on the local SQS (its state in the local
+    DynamoDB and S3) and run by two `worker --sync-tasks` processes; a line shows the shards as they
+    settle, and the report is the unsharded sync's.
     """
     try:
         from port_aws_exporter.cli.demo import ExamplesNotFoundError, find_examples_dir, run_demo
+        from port_aws_exporter.cli.sharded_demo import ShardedDemoError
+        from port_aws_exporter.cli.sharded_sync import ShardProgressLines
     except ImportError as error:
         fail(f"the demo needs the local extra (pip install -e '.[local]'): {error}")
     try:
@@ -87,19 +97,25 @@ def demo_command(
 
     from port_aws_exporter.cli.organization import print_organization_summary
 
-    result = run_demo(
-        catalog_db,
-        examples=examples_dir,
-        resources=resources,
-        on_step=show,
-        live=live,
-        on_live_event=show_live,
-        on_synced=None if as_json else print_organization_summary,
-        serve=serve_page if serve else None,
-        catalog_port=port,
-    )
+    try:
+        result = run_demo(
+            catalog_db,
+            examples=examples_dir,
+            resources=resources,
+            on_step=show,
+            live=live,
+            on_live_event=show_live,
+            on_synced=None if as_json else print_organization_summary,
+            serve=serve_page if serve else None,
+            catalog_port=port,
+            sharded=sharded,
+            on_shards=ShardProgressLines(stderr_console if as_json else stdout_console),
+        )
+    except ShardedDemoError as error:
+        fail(str(error))
     if as_json:
-        print_json({**result.report.as_dict(), "live": [event.as_dict() for event in result.live]})
+        run = {"run_id": result.run_id} if result.run_id else {}
+        print_json({**result.report.as_dict(), **run, "live": [event.as_dict() for event in result.live]})
         return
     if not serve:
         _print_live_summary(result.live)

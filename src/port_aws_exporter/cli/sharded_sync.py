@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
 from botocore.exceptions import ClientError
 from rich import box
+from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -25,10 +27,21 @@ from port_aws_exporter.aws.clients import AwsClients
 from port_aws_exporter.aws.identity import CallerIdentity
 from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.cli.output import fail, print_json, stderr_console, stdout_console
+from port_aws_exporter.core.accounts import OrganizationUnavailableError
 from port_aws_exporter.core.config import ExporterConfig
-from port_aws_exporter.core.sharded_runs import RunNotFoundError, RunState, ShardTask, ShardTaskError
+from port_aws_exporter.core.sharded_runs import (
+    RunNotFoundError,
+    RunState,
+    RunStatus,
+    ShardStatus,
+    ShardTask,
+    ShardTaskError,
+)
 from port_aws_exporter.port import PortClient
+from port_aws_exporter.sync.accounts import OrganizationReport
+from port_aws_exporter.sync.report import SyncReport
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
+from port_aws_exporter.sync.sharded.run_report import sharded_run_report
 from port_aws_exporter.sync.sharded.shard import PartLimits, ShardOutcome, ShardRunner
 
 log = logging.getLogger(__name__)
@@ -106,6 +119,51 @@ def _directory(config: ExporterConfig, clients: AwsClients, caller: CallerIdenti
     return OrganizationDirectory(AccountSessions(clients, caller, RoleSettings.of(config.accounts)))
 
 
+@dataclass(frozen=True)
+class OpenedState:
+    """A sharded run's store and tasks queue, checked (or created) and ready."""
+
+    store: DynamoRunStore
+    queue: SqsTaskQueue
+
+
+def open_sharded_state(clients: AwsClients, region: str, state: ShardedState, *, create: bool) -> OpenedState:
+    """The store and queue `state` names; a missing one is a one-line error (or, with `create`, made)."""
+    queue_url, table, bucket = state.require()
+    return OpenedState(
+        _store(clients, region, table, bucket, create=create), _queue(clients, region, queue_url, create=create)
+    )
+
+
+def planner_for(
+    config: ExporterConfig, clients: AwsClients, caller: CallerIdentity, home_region: str, opened: OpenedState
+) -> ShardPlanner:
+    return ShardPlanner(
+        config,
+        opened.store,
+        opened.queue,
+        home_account_id=caller.installation.account_id,
+        home_region=home_region,
+        directory=_directory(config, clients, caller),
+    )
+
+
+@dataclass(frozen=True)
+class FollowedRun:
+    """A run followed to its end (or to the wait's), and its report in the unsharded sync's form."""
+
+    state: RunState
+    report: SyncReport | OrganizationReport
+
+    @property
+    def complete(self) -> bool:
+        return self.state.status == RunStatus.COMPLETE
+
+    def json_extras(self) -> dict[str, Any]:
+        """What the unsharded report's JSON lacks: the run id, and the planner's notes when there are any."""
+        return {"run_id": self.state.run_id, **({"notes": list(self.state.notes)} if self.state.notes else {})}
+
+
 def plan_sharded_sync(
     config: ExporterConfig,
     clients: AwsClients,
@@ -116,41 +174,88 @@ def plan_sharded_sync(
     create_state: bool,
     as_json: bool,
     wait_seconds: float | None,
-) -> None:
-    """Plan the run, print its id and shard count; with `wait_seconds`, follow it until complete."""
-    queue_url, table, bucket = state.require()
-    store = _store(clients, home_region, table, bucket, create=create_state)
-    queue = _queue(clients, home_region, queue_url, create=create_state)
-    planner = ShardPlanner(
-        config,
-        store,
-        queue,
-        home_account_id=caller.installation.account_id,
-        home_region=home_region,
-        directory=_directory(config, clients, caller),
-    )
-    planned = planner.plan()
+) -> FollowedRun | None:
+    """Plan the run, print its id and shard count; with `wait_seconds`, follow it until complete and
+    return it with its report (None without)."""
+    opened = open_sharded_state(clients, home_region, state, create=create_state)
+    planned = planner_for(config, clients, caller, home_region, opened).plan()
     if wait_seconds is None:
         if as_json:
-            print_json({**planned.as_dict(), "tasks_queue": queue.queue_url})
+            print_json({**planned.as_dict(), "tasks_queue": opened.queue.queue_url})
         else:
             stdout_console.print(
                 f"run {planned.run_id}: {len(planned.tasks)} shards in {len(planned.scopes)} scopes "
-                f"on {queue.queue_url}"
+                f"on {opened.queue.queue_url}"
             )
-        return
+        return None
     stderr_console.print(f"run {planned.run_id}: {len(planned.tasks)} shards; waiting for the workers")
-    run_state = _wait(store, planned.run_id, wait_seconds)
-    print_run_state(run_state, as_json)
-    if run_state.status != "complete":
-        raise SystemExit(1)
+    run_state = wait_for_run(opened.store, planned.run_id, wait_seconds, ShardProgressLines(stderr_console))
+    return FollowedRun(run_state, run_report(run_state, config, clients, caller))
 
 
-def _wait(store: DynamoRunStore, run_id: str, wait_seconds: float) -> RunState:
+def run_report(
+    state: RunState, config: ExporterConfig, clients: AwsClients, caller: CallerIdentity
+) -> SyncReport | OrganizationReport:
+    """`state`'s report in the unsharded sync's form, the accounts named as the organisation names them."""
+    return sharded_run_report(
+        state, organization=config.accounts is not None, account_names=_account_names(config, clients, caller)
+    )
+
+
+def _account_names(config: ExporterConfig, clients: AwsClients, caller: CallerIdentity) -> dict[str, str]:
+    """The organisation's account names (the run state keeps ids only); none when it cannot be listed:
+    a name is for people, and the report says the rest."""
+    directory = _directory(config, clients, caller)
+    if directory is None or config.accounts is None or config.accounts.organization is None:
+        return {}
+    try:
+        listed = directory.organization_accounts(config.accounts.organization)
+    except OrganizationUnavailableError as error:
+        log.warning("account names unavailable", extra={"error": str(error)})
+        return {}
+    return {account.account_id: account.name for account in listed}
+
+
+ShardProgress = Callable[[RunState], None]
+
+
+class ShardProgressLines:
+    """Progress while a run is followed: a line per poll that finds shards newly settled, naming them."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._settled: set[str] = set()
+
+    def __call__(self, state: RunState) -> None:
+        settled = [shard for shard in state.shards if shard.status in (ShardStatus.DONE, ShardStatus.FAILED)]
+        new = [shard for shard in settled if shard.task.shard_id not in self._settled]
+        if not new:
+            return
+        self._settled.update(shard.task.shard_id for shard in new)
+        names = ", ".join(
+            shard.task.shard_id + ("" if shard.status == ShardStatus.DONE else f" ({shard.status})") for shard in new
+        )
+        self._console.print(f"shards {len(settled)}/{len(state.shards)} settled: {escape(names)}", soft_wrap=True)
+
+
+def wait_for_run(
+    store: DynamoRunStore,
+    run_id: str,
+    wait_seconds: float,
+    on_progress: ShardProgress | None = None,
+    *,
+    keep_waiting: Callable[[], bool] = lambda: True,
+) -> RunState:
+    """Poll the run until it is complete, `wait_seconds` have passed or `keep_waiting` says no (the
+    workers are gone); its last state."""
     deadline = time.monotonic() + wait_seconds
     while True:
+        # Asked before the read, so that the last state read is one after the workers left.
+        gone = not keep_waiting()
         state = store.run_state(run_id)
-        if state.status == "complete" or time.monotonic() >= deadline:
+        if on_progress is not None:
+            on_progress(state)
+        if state.status == RunStatus.COMPLETE or time.monotonic() >= deadline or gone:
             return state
         time.sleep(0.5)
 

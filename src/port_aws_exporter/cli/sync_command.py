@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich import box
@@ -19,7 +19,8 @@ from port_aws_exporter.port import PortConfigurationError, PortCredentials
 from port_aws_exporter.sync.progress import DEFAULT_HEARTBEAT_RESOURCES, DEFAULT_HEARTBEAT_SECONDS
 from port_aws_exporter.sync.report import KindRegionReport, SyncErrorRecord, SyncReport
 
-if TYPE_CHECKING:  # the multi-account sync is imported when a config asks for it
+if TYPE_CHECKING:  # the multi-account and sharded syncs are imported when a config or a flag asks for them
+    from port_aws_exporter.cli.sharded_sync import FollowedRun
     from port_aws_exporter.sync.accounts import OrganizationReport
 
 DEFAULT_LOCAL_CATALOG = "./catalog.db"
@@ -324,7 +325,7 @@ def sync_command(
 
         state = ShardedState(tasks_queue, state_table, state_bucket)
         home_region = region or installation.region
-        plan_sharded_sync(
+        followed = plan_sharded_sync(
             config,
             clients,
             caller,
@@ -334,6 +335,8 @@ def sync_command(
             as_json=as_json,
             wait_seconds=wait_seconds,
         )
+        if followed is not None:
+            print_sharded_result(followed, as_json)
         return
     with (
         catalog_credentials(local_catalog) as credentials,
@@ -394,13 +397,35 @@ def sync_status_command(
     show_run_state(run_id, state_table, state_bucket, region, as_json)
 
 
-def _print_result(result: SyncReport | OrganizationReport, as_json: bool) -> None:
+def print_sharded_result(followed: FollowedRun, as_json: bool) -> None:
+    """A followed sharded run's report as the unsharded sync prints it (with `--json`, plus its
+    `run_id` and notes); exit 1 when it is not complete or anything failed."""
+    state = followed.state
+    if not followed.complete:
+        stderr_console.print(
+            f"[yellow]run {state.run_id} is not complete[/] ({state.status}): the report is of its settled shards; "
+            f"`sync status {state.run_id}` shows the rest",
+            soft_wrap=True,
+        )
+    if not as_json:
+        for note in state.notes:
+            stderr_console.print(f"note: {escape(note)}", soft_wrap=True)
+    try:
+        _print_result(followed.report, as_json, json_extras=followed.json_extras())
+    finally:
+        if not followed.complete:
+            raise click.exceptions.Exit(1)
+
+
+def _print_result(
+    result: SyncReport | OrganizationReport, as_json: bool, *, json_extras: dict[str, Any] | None = None
+) -> None:
     """The report (one account's, or the organisation's) for people or as JSON; exit 130 when
     interrupted, 1 on errors."""
     from port_aws_exporter.cli.organization import print_organization_summary
 
     if as_json:
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), **(json_extras or {})})
     elif isinstance(result, SyncReport):
         print_summary(result)
     else:

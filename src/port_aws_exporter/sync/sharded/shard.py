@@ -261,11 +261,19 @@ class ShardRunner:
         outcome = sync.run(self._resume_point(task))
         report = outcome.report
         result = ShardResult(
+            # What the unsharded report counts per kind and region (`sync.sharded.run_report`).
             counts={
                 "listed": report.listed,
                 "written": report.written,
+                "created": report.created,
+                "updated": report.updated,
                 "unchanged": report.unchanged,
                 "failed": report.failed,
+                "filtered": sum(kind.filtered for kind in report.kinds),
+                "not_found": sum(kind.not_found for kind in report.kinds),
+                "errors": report.error_count,
+                "warnings": len(report.warnings),
+                "milliseconds": round(sum(kind.seconds for kind in report.kinds) * 1000),
             },
             seen={blueprint: set(ids) for blueprint, ids in outcome.written.items()},
             unsettled={blueprint: set(ids) for blueprint, ids in outcome.unsettled.items()},
