@@ -20,6 +20,8 @@ local AWS endpoint and the local catalog run in processes of their own, reported
 - the full sync of `--functions` Lambda functions in two regions, each run into an emptied catalog
   (every entity written), with GetResource reads and with `selector.aws.useListProperties`: the
   sync's process CPU time per resource, resources/s, and the servers' CPU during it.
+- the Port client alone (`--parts port`): `--port-requests` bulk upserts of 20 entities (the full
+  sync's Lambda entities) into the local catalog, one after another: the client's CPU per request.
 - the event path: `--messages` seed messages about `--event-functions` functions through the Lambda
   consumer (`events_handler`'s `EventsInvocation`, batches of 10, as `bench_events.py` feeds them):
   messages/s and CPU per message (the consumer's process and its jq worker process).
@@ -203,6 +205,36 @@ def _reads_only_child(profile_path: str | None) -> dict[str, Any]:
     return {"seconds": time.monotonic() - started, "cpu": _cpu() - cpu_before, "listed": read, "written": read}
 
 
+def _port_child(catalog_url: str, requests: int) -> dict[str, Any]:
+    """CPU per 20-entity bulk upsert of the Port client, requests made one after another."""
+    credentials = PortCredentials(client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET), api_url=catalog_url)
+    entities = [
+        {
+            "identifier": f"port-bench-{index:02d}",
+            "title": f"port-bench-{index:02d}",
+            "properties": {
+                "arn": f"arn:aws:lambda:{FLOOR_REGION}:123456789012:function:port-bench-{index:02d}",
+                "runtime": "python3.12",
+                "memorySize": 128,
+                "timeout": 3,
+                "architectures": ["x86_64"],
+            },
+        }
+        for index in range(20)
+    ]
+    installation = resolve_installation(AwsClients().session)
+    blueprint = str(BLUEPRINT["identifier"])
+    with PortClient(credentials, installation) as port:
+        for _ in range(20):  # warm: the token, the connection
+            port.bulk_upsert(blueprint, entities)
+        started = _cpu()
+        for _ in range(requests):
+            results = port.bulk_upsert(blueprint, entities)
+        cpu = _cpu() - started
+    assert all(result.ok for result in results), results
+    return {"cpu_per_request": cpu / requests}
+
+
 def _events_child(functions: int, messages: int, seed: int, profile_path: str | None) -> dict[str, Any]:
     names = [f"{EVENT_PREFIX}-{index:05d}" for index in range(functions)]
     events = lambda_events(names, messages, seed)
@@ -233,6 +265,8 @@ def _child_main(arguments: list[str]) -> None:
         figures = _sync_child(rest[0], rest[1], rest[2] or None)
     elif mode == "reads-only":
         figures = _reads_only_child(rest[0] or None)
+    elif mode == "port":
+        figures = _port_child(rest[0], int(rest[1]))
     else:
         figures = _events_child(int(rest[0]), int(rest[1]), int(rest[2]), rest[3] or None)
     print(json.dumps(figures))
@@ -368,18 +402,23 @@ def _event_run(
     return figures
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--functions", type=int, default=5000, help="Lambda functions synced (two regions)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--floor-calls", type=int, default=3000)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--event-functions", type=int, default=500)
+    parser.add_argument("--port-requests", type=int, default=300, help="bulk upserts of the Port client's figure")
     parser.add_argument(
-        "--parts", default="floor,reads-only,read,list,events", help="which figures to measure (comma-separated)"
+        "--parts", default="floor,reads-only,read,list,port,events", help="which figures to measure (comma-separated)"
     )
     parser.add_argument("--profile", type=Path, help="also write a cProfile of one more run of each to this folder")
-    arguments = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    arguments = _arguments()
     parts = set(arguments.parts.split(","))
     if arguments.profile:
         arguments.profile.mkdir(parents=True, exist_ok=True)
@@ -429,6 +468,7 @@ def main() -> None:
                 "LOG_LEVEL": "INFO",
             }
             floor: list[dict[str, float]] = []
+            port_figures: list[float] = []
             results: dict[str, list[dict[str, Any]]] = {"reads-only": [], "read": [], "list": [], "events": []}
             with _canned_server(canned) as canned_url:
                 # Rounds interleave the figures, so that each ratio compares measurements made close
@@ -437,6 +477,9 @@ def main() -> None:
                     profiling = arguments.profile is not None and run == arguments.runs
                     if "floor" in parts and not profiling:
                         floor.append(_floor_round(canned, arguments.floor_calls, base, canned_url))
+                    if "port" in parts and not profiling:
+                        port_child = _child(["port", catalog.url, str(arguments.port_requests)], aws_env)
+                        port_figures.append(port_child["cpu_per_request"])
                     for variant, measured in results.items():
                         if variant not in parts:
                             continue
@@ -451,11 +494,14 @@ def main() -> None:
                             )
                         if not profiling:
                             measured.append(figures)
-    _print(arguments, floor, results)
+    _print(arguments, floor, port_figures, results)
 
 
 def _print(
-    arguments: argparse.Namespace, floor: list[dict[str, float]], results: dict[str, list[dict[str, Any]]]
+    arguments: argparse.Namespace,
+    floor: list[dict[str, float]],
+    port_figures: list[float],
+    results: dict[str, list[dict[str, Any]]],
 ) -> None:
     def ms(value: float) -> str:
         return f"{1000 * value:.3f} ms"
@@ -490,6 +536,10 @@ def _print(
         print(f"  resources/s: {rate:,.0f} ({statistics.median(r['seconds'] for r in runs):.1f} s per sync)")
         server = statistics.median(r["server_cpu"] / r["listed"] for r in runs)
         print(f"  servers' CPU per resource (local AWS + catalog, apart): {ms(server)}")
+    if port_figures:
+        per_request = statistics.median(port_figures)
+        print(f"Port client, one bulk upsert of 20 entities ({arguments.port_requests:,} in a row):")
+        print(f"  client CPU per request: {ms(per_request)} ({ms(per_request / 20)} per entity)")
     runs = results["events"]
     if runs:
         per_message = [r["cpu"] / r["messages"] for r in runs]
