@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from port_aws_exporter.core.installation import Installation
 from port_aws_exporter.port import PortClient, PortCredentials
+from port_aws_exporter.port.transport import PortRequest
 
 
 class _Recorder(http.server.BaseHTTPRequestHandler):
@@ -74,3 +75,12 @@ def test_requests_keep_the_base_urls_path_and_encode_their_query(recorder: tuple
         "DELETE /port-api/v1/blueprints/a%2Fb/entities/x%2F%C3%BC?delete_dependents=false",
     ]
     assert seen[1:] == calls * 2
+
+
+def test_equal_query_values_of_other_types_keep_their_own_urls(recorder: tuple[str, list[str]]) -> None:
+    base_url, seen = recorder
+    credentials = PortCredentials(client_id="id", client_secret=SecretStr("secret"), api_url=base_url)
+    with PortClient(credentials, Installation("123456789012", "us-east-1")) as port:
+        for value in (True, 1, "1", True):  # True == 1 and hash alike: httpx writes them apart
+            port._transport.call(PortRequest("GET", "/v1/blueprints", "blueprint", params={"flag": value}))
+    assert seen[1:] == [f"GET /port-api/v1/blueprints?flag={shown}" for shown in ("true", "1", "1", "true")]

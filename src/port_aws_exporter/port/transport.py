@@ -142,9 +142,9 @@ class PortTransport:
         self.budget.observe(response.headers)
         return response
 
-    def _build_url(self, path: str, query: tuple[tuple[str, Any], ...]) -> httpx.URL:
+    def _build_url(self, path: str, query: tuple[tuple[str, Any, type], ...]) -> httpx.URL:
         """The absolute URL httpx sends for `path` and `query` (the client's base URL joined its way)."""
-        return self._http.build_request("GET", path, params=query).url
+        return self._http.build_request("GET", path, params=[(name, value) for name, value, _ in query]).url
 
     def _fetch_token(self) -> tuple[str, float]:
         """One token request, not retried here: `call` retries the attempt that needed it."""
@@ -178,17 +178,16 @@ class PortTransport:
         )
 
 
-def _query_pairs(params: Mapping[str, Any] | None) -> tuple[tuple[str, Any], ...]:
-    """The query as (name, value) pairs in httpx's order (a list value gives one pair per item): a
-    cache key that encodes as the mapping does."""
+def _query_pairs(params: Mapping[str, Any] | None) -> tuple[tuple[str, Any, type], ...]:
+    """The query as (name, value, type) in httpx's order (a list value gives one pair per item): a
+    cache key that encodes as the mapping does. The type is part of it because `True == 1` while
+    httpx writes `true` and `1`."""
     if not params:
         return ()
-    pairs: list[tuple[str, Any]] = []
+    pairs: list[tuple[str, Any, type]] = []
     for name, value in params.items():
-        if isinstance(value, list | tuple):
-            pairs.extend((name, item) for item in value)
-        else:
-            pairs.append((name, value))
+        items = value if isinstance(value, list | tuple) else [value]
+        pairs.extend((name, item, type(item)) for item in items)
     return tuple(pairs)
 
 
