@@ -13,9 +13,15 @@ local AWS endpoint and the local catalog run in processes of their own, reported
   with botocore's default client config, and with the exporter's (`aws.clients.AwsClients`: adaptive
   retries). A second figure sends the same request over a loopback socket to a process answering
   the canned response, which adds urllib3's cost, as every real read pays it.
+- botocore alone against the local AWS (`--parts reads-only`): the full sync's ListResources and
+  GetResource calls, with the exporter's clients and the sync's threads (regions at once, each read
+  by `DEFAULT_READ_CONCURRENCY` threads), and nothing else: no mapping, no catalog. What the full
+  sync with reads spends beyond this is the exporter's own.
 - the full sync of `--functions` Lambda functions in two regions, each run into an emptied catalog
   (every entity written), with GetResource reads and with `selector.aws.useListProperties`: the
   sync's process CPU time per resource, resources/s, and the servers' CPU during it.
+- the Port client alone (`--parts port`): `--port-requests` bulk upserts of 20 entities (the full
+  sync's Lambda entities) into the local catalog, one after another: the client's CPU per request.
 - the event path: `--messages` seed messages about `--event-functions` functions through the Lambda
   consumer (`events_handler`'s `EventsInvocation`, batches of 10, as `bench_events.py` feeds them):
   messages/s and CPU per message (the consumer's process and its jq worker process).
@@ -41,6 +47,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +67,7 @@ from port_aws_exporter.core.config import load_config
 from port_aws_exporter.lambda_runtime.events_invocation import EventsInvocation
 from port_aws_exporter.lambda_runtime.warm_state import WarmState
 from port_aws_exporter.port import PortClient, PortCredentials
-from port_aws_exporter.sync.full_sync import FullSync, SyncOptions
+from port_aws_exporter.sync.full_sync import DEFAULT_READ_CONCURRENCY, FullSync, SyncOptions
 from served_process import cpu_seconds, served
 
 CLIENT_ID, CLIENT_SECRET = "bench", "bench-secret"
@@ -169,6 +176,65 @@ def _sync_child(config_path: str, catalog_url: str, profile_path: str | None) ->
     return {"seconds": seconds, "cpu": cpu, "listed": report.listed, "written": report.written}
 
 
+def _reads_only_child(profile_path: str | None) -> dict[str, Any]:
+    """The sync's Cloud Control calls alone: list every function of each region and read each."""
+    clients = AwsClients()
+
+    def region_reads(region: str) -> int:
+        client = clients.client("cloudcontrol", region)
+        paginator = client.get_paginator("list_resources")
+        read = 0
+        with ThreadPoolExecutor(max_workers=DEFAULT_READ_CONCURRENCY) as readers:
+            for page in paginator.paginate(TypeName=LAMBDA_KIND):
+                identifiers = [description["Identifier"] for description in page["ResourceDescriptions"]]
+                for response in readers.map(
+                    lambda identifier: client.get_resource(TypeName=LAMBDA_KIND, Identifier=identifier), identifiers
+                ):
+                    read += bool(response["ResourceDescription"]["Properties"])
+        return read
+
+    for region in REGIONS:  # the clients made, as the sync makes them before its first read
+        clients.client("cloudcontrol", region)
+
+    def run() -> int:
+        with ThreadPoolExecutor(max_workers=len(REGIONS)) as regions:
+            return sum(regions.map(region_reads, REGIONS))
+
+    cpu_before, started = _cpu(), time.monotonic()
+    read = _profiled(profile_path, run)
+    return {"seconds": time.monotonic() - started, "cpu": _cpu() - cpu_before, "listed": read, "written": read}
+
+
+def _port_child(catalog_url: str, requests: int) -> dict[str, Any]:
+    """CPU per 20-entity bulk upsert of the Port client, requests made one after another."""
+    credentials = PortCredentials(client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET), api_url=catalog_url)
+    entities = [
+        {
+            "identifier": f"port-bench-{index:02d}",
+            "title": f"port-bench-{index:02d}",
+            "properties": {
+                "arn": f"arn:aws:lambda:{FLOOR_REGION}:123456789012:function:port-bench-{index:02d}",
+                "runtime": "python3.12",
+                "memorySize": 128,
+                "timeout": 3,
+                "architectures": ["x86_64"],
+            },
+        }
+        for index in range(20)
+    ]
+    installation = resolve_installation(AwsClients().session)
+    blueprint = str(BLUEPRINT["identifier"])
+    with PortClient(credentials, installation) as port:
+        for _ in range(20):  # warm: the token, the connection
+            port.bulk_upsert(blueprint, entities)
+        started = _cpu()
+        for _ in range(requests):
+            results = port.bulk_upsert(blueprint, entities)
+        cpu = _cpu() - started
+    assert all(result.ok for result in results), results
+    return {"cpu_per_request": cpu / requests}
+
+
 def _events_child(functions: int, messages: int, seed: int, profile_path: str | None) -> dict[str, Any]:
     names = [f"{EVENT_PREFIX}-{index:05d}" for index in range(functions)]
     events = lambda_events(names, messages, seed)
@@ -197,6 +263,10 @@ def _child_main(arguments: list[str]) -> None:
         figures = _floor_child(rest[0], int(rest[1]), rest[2], rest[3])
     elif mode == "sync":
         figures = _sync_child(rest[0], rest[1], rest[2] or None)
+    elif mode == "reads-only":
+        figures = _reads_only_child(rest[0] or None)
+    elif mode == "port":
+        figures = _port_child(rest[0], int(rest[1]))
     else:
         figures = _events_child(int(rest[0]), int(rest[1]), int(rest[2]), rest[3] or None)
     print(json.dumps(figures))
@@ -310,6 +380,16 @@ def _sync_run(
     return figures
 
 
+def _reads_only_run(expected: int, pids: tuple[int, int], env: dict[str, str], profile_path: str) -> dict[str, Any]:
+    """The sync's Cloud Control calls alone, in a fresh process."""
+    server_before = sum(cpu_seconds(pid) for pid in pids)
+    figures = _child(["reads-only", profile_path], env)
+    figures["server_cpu"] = sum(cpu_seconds(pid) for pid in pids) - server_before
+    if figures["listed"] != expected:
+        raise RuntimeError(f"incomplete reads: {figures}")
+    return figures
+
+
 def _event_run(
     arguments: argparse.Namespace, run: int, pids: tuple[int, int], env: dict[str, str], profile_path: str
 ) -> dict[str, Any]:
@@ -322,16 +402,23 @@ def _event_run(
     return figures
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--functions", type=int, default=5000, help="Lambda functions synced (two regions)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--floor-calls", type=int, default=3000)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--event-functions", type=int, default=500)
-    parser.add_argument("--parts", default="floor,read,list,events", help="which figures to measure")
+    parser.add_argument("--port-requests", type=int, default=300, help="bulk upserts of the Port client's figure")
+    parser.add_argument(
+        "--parts", default="floor,reads-only,read,list,port,events", help="which figures to measure (comma-separated)"
+    )
     parser.add_argument("--profile", type=Path, help="also write a cProfile of one more run of each to this folder")
-    arguments = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    arguments = _arguments()
     parts = set(arguments.parts.split(","))
     if arguments.profile:
         arguments.profile.mkdir(parents=True, exist_ok=True)
@@ -381,7 +468,8 @@ def main() -> None:
                 "LOG_LEVEL": "INFO",
             }
             floor: list[dict[str, float]] = []
-            results: dict[str, list[dict[str, Any]]] = {"read": [], "list": [], "events": []}
+            port_figures: list[float] = []
+            results: dict[str, list[dict[str, Any]]] = {"reads-only": [], "read": [], "list": [], "events": []}
             with _canned_server(canned) as canned_url:
                 # Rounds interleave the figures, so that each ratio compares measurements made close
                 # in time on a shared machine; a last round profiles, when asked.
@@ -389,23 +477,31 @@ def main() -> None:
                     profiling = arguments.profile is not None and run == arguments.runs
                     if "floor" in parts and not profiling:
                         floor.append(_floor_round(canned, arguments.floor_calls, base, canned_url))
-                    for variant in ("read", "list", "events"):
+                    if "port" in parts and not profiling:
+                        port_child = _child(["port", catalog.url, str(arguments.port_requests)], aws_env)
+                        port_figures.append(port_child["cpu_per_request"])
+                    for variant, measured in results.items():
                         if variant not in parts:
                             continue
                         profile_path = str(arguments.profile / f"{variant}.prof") if profiling else ""
                         if variant == "events":
                             figures = _event_run(arguments, run, pids, event_env, profile_path)
+                        elif variant == "reads-only":
+                            figures = _reads_only_run(arguments.functions, pids, aws_env, profile_path)
                         else:
                             figures = _sync_run(
                                 sync_configs[variant], arguments.functions, catalog.url, pids, aws_env, profile_path
                             )
                         if not profiling:
-                            results[variant].append(figures)
-    _print(arguments, floor, results)
+                            measured.append(figures)
+    _print(arguments, floor, port_figures, results)
 
 
 def _print(
-    arguments: argparse.Namespace, floor: list[dict[str, float]], results: dict[str, list[dict[str, Any]]]
+    arguments: argparse.Namespace,
+    floor: list[dict[str, float]],
+    port_figures: list[float],
+    results: dict[str, list[dict[str, Any]]],
 ) -> None:
     def ms(value: float) -> str:
         return f"{1000 * value:.3f} ms"
@@ -418,19 +514,32 @@ def _print(
         print(f"    with the exporter's client config (adaptive retries):   {ms(median['exporter-memory'])}")
         print(f"  over a loopback socket to a canned answer (adds urllib3):  {ms(median['socket'])}")
         print(f"    with the exporter's client config:                       {ms(median['exporter-socket'])}")
-    for variant, title in (("read", "GetResource reads"), ("list", "useListProperties")):
+    variants = (
+        ("reads-only", "botocore alone against the local AWS (the sync's list and reads, nothing else)"),
+        ("read", "full sync, GetResource reads"),
+        ("list", "full sync, useListProperties"),
+    )
+    for variant, title in variants:
         runs = results[variant]
         if not runs:
             continue
         per_resource = [r["cpu"] / r["listed"] for r in runs]
         ratio = statistics.median(per_resource[n] / floor[n]["memory"] for n in range(len(runs))) if floor else None
-        print(f"full sync of {arguments.functions:,} Lambda functions ({len(REGIONS)} regions), {title}:")
+        print(f"{title}, {arguments.functions:,} Lambda functions ({len(REGIONS)} regions):")
         shown_ratio = f" ({ratio:.2f}x the floor)" if ratio is not None else ""
-        print(f"  exporter CPU per resource: {ms(statistics.median(per_resource))}{shown_ratio}")
+        print(f"  process CPU per resource: {ms(statistics.median(per_resource))}{shown_ratio}")
+        alone = results["reads-only"]
+        if variant == "read" and len(alone) == len(runs):
+            beyond = statistics.median(per_resource[n] - alone[n]["cpu"] / alone[n]["listed"] for n in range(len(runs)))
+            print(f"  beyond botocore's own calls against the local AWS: {ms(beyond)}")
         rate = statistics.median(r["listed"] / r["seconds"] for r in runs)
         print(f"  resources/s: {rate:,.0f} ({statistics.median(r['seconds'] for r in runs):.1f} s per sync)")
         server = statistics.median(r["server_cpu"] / r["listed"] for r in runs)
         print(f"  servers' CPU per resource (local AWS + catalog, apart): {ms(server)}")
+    if port_figures:
+        per_request = statistics.median(port_figures)
+        print(f"Port client, one bulk upsert of 20 entities ({arguments.port_requests:,} in a row):")
+        print(f"  client CPU per request: {ms(per_request)} ({ms(per_request / 20)} per entity)")
     runs = results["events"]
     if runs:
         per_message = [r["cpu"] / r["messages"] for r in runs]

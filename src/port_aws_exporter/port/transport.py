@@ -9,6 +9,7 @@ fails.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import socket
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 AUTH_PATH = "/v1/auth/access_token"
+# Request URLs kept built (path and query): the bulk writes use a handful, the single-entity calls more.
+URL_CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class PortTransport:
         )
         self._in_flight = threading.BoundedSemaphore(max_concurrency)
         self._tokens = TokenCache(self._fetch_token)
+        # httpx parses and checks a relative path and its query anew for every request, about a
+        # tenth of a millisecond, while a whole 20-entity bulk write costs about one: the same
+        # path and query are sent over and over, so their absolute URL is built once.
+        self._url = functools.lru_cache(maxsize=URL_CACHE_SIZE)(self._build_url)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -122,9 +129,8 @@ class PortTransport:
         self.budget.acquire()
         with self._in_flight:
             try:
-                response = self._http.request(
-                    request.method, request.path, params=request.params, content=request.body, headers=headers
-                )
+                url = self._url(request.path, _query_pairs(request.params))
+                response = self._http.request(request.method, url, content=request.body, headers=headers)
             except httpx.TimeoutException as error:
                 message = f"no answer within {self.timeout}s ({type(error).__name__})"
                 raise PortApiError(request.method, request.path, None, "timeout", message, transient=True) from error
@@ -135,6 +141,10 @@ class PortTransport:
                 ) from error
         self.budget.observe(response.headers)
         return response
+
+    def _build_url(self, path: str, query: tuple[tuple[str, Any, type], ...]) -> httpx.URL:
+        """The absolute URL httpx sends for `path` and `query` (the client's base URL joined its way)."""
+        return self._http.build_request("GET", path, params=[(name, value) for name, value, _ in query]).url
 
     def _fetch_token(self) -> tuple[str, float]:
         """One token request, not retried here: `call` retries the attempt that needed it."""
@@ -166,6 +176,19 @@ class PortTransport:
             error.status if error.status is not None else error.error,
             delay,
         )
+
+
+def _query_pairs(params: Mapping[str, Any] | None) -> tuple[tuple[str, Any, type], ...]:
+    """The query as (name, value, type) in httpx's order (a list value gives one pair per item): a
+    cache key that encodes as the mapping does. The type is part of it because `True == 1` while
+    httpx writes `true` and `1`."""
+    if not params:
+        return ()
+    pairs: list[tuple[str, Any, type]] = []
+    for name, value in params.items():
+        items = value if isinstance(value, list | tuple) else [value]
+        pairs.extend((name, item, type(item)) for item in items)
+    return tuple(pairs)
 
 
 def encode(value: Mapping[str, Any]) -> bytes:
