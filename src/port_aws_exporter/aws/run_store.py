@@ -229,13 +229,13 @@ class DynamoRunStore:
             return False
         return True
 
-    def unfinished_shards(self, task: ShardTask, entries: Collection[int]) -> list[str]:
+    def unfinished_shards(self, run_id: str, account_id: str, entries: Collection[int]) -> list[str]:
         paginator = self._dynamodb.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,
             KeyConditionExpression="pk = :run AND begins_with(sk, :account)",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=_values({":run": task.run_id, ":account": f"{SHARD_PREFIX}{task.account_id}/"}),
+            ExpressionAttributeValues=_values({":run": run_id, ":account": f"{SHARD_PREFIX}{account_id}/"}),
             ProjectionExpression="sk, #s",
             ConsistentRead=True,
         )

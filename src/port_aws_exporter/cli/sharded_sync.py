@@ -341,7 +341,15 @@ def run_shard_worker(
     visibility_seconds = float(attributes.get("VisibilityTimeout", DEFAULT_VISIBILITY_SECONDS))
 
     open_account = shard_fetchers(_directory(config, clients, caller), clients, caller)
-    runner = ShardRunner(config, store, open_account, port.for_installation, home_region=home_region, tasks=tasks)
+    runner = ShardRunner(
+        config,
+        store,
+        open_account,
+        port.for_installation,
+        home_region=home_region,
+        tasks=tasks,
+        home_account_id=caller.installation.account_id,
+    )
     stop = _StopRequest()
     stop.install()
     settled = 0

@@ -288,9 +288,9 @@ class RunStore(Protocol):
         """Count an attempt of the shard; False when it is already finished (a duplicate delivery)."""
         ...
 
-    def unfinished_shards(self, task: ShardTask, entries: Collection[int]) -> list[str]:
-        """The ids of the shards of `task`'s run and account, of one of the config's `entries`,
-        that are neither done nor failed."""
+    def unfinished_shards(self, run_id: str, account_id: str, entries: Collection[int]) -> list[str]:
+        """The ids of the run's shards in `account_id`, of one of the config's `entries`, that are
+        neither done nor failed."""
         ...
 
     def finish_shard(

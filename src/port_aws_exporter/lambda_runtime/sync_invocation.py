@@ -224,6 +224,7 @@ class SyncInvocation:
             port.for_installation,
             home_region=installation.region,
             tasks=SqsTaskQueue(clients.client("sqs", installation.region), sharded.tasks_queue_url),
+            home_account_id=caller.installation.account_id,
         )
         remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
         remaining = remaining_ms() / 1000.0 if remaining_ms is not None else None

@@ -32,6 +32,7 @@ from port_aws_exporter.core.catalog import Catalog
 from port_aws_exporter.core.config import ExporterConfig
 from port_aws_exporter.core.fetching import FetcherFactory
 from port_aws_exporter.core.installation import Installation
+from port_aws_exporter.core.kinds.registry import spec_for
 from port_aws_exporter.core.mapping import build_mappers
 from port_aws_exporter.core.sharded_runs import DeletionStatus, RunStore, Scope, ShardResult, ShardTask, TaskQueue
 from port_aws_exporter.sync.accounts import _region_warning
@@ -100,11 +101,14 @@ class ShardRunner:
         max_attempts: int = 3,
         tasks: TaskQueue | None = None,
         relation_wait_seconds: int = RELATION_WAIT_SECONDS,
+        home_account_id: str | None = None,
     ) -> None:
         self.config = config
         self._store = store
         self._tasks = tasks
         self._relation_wait_seconds = relation_wait_seconds
+        # Where the planner put the organisation-level kinds' shards (the management account).
+        self._home_account_id = home_account_id
         self._targets_lock = threading.Lock()
         self._target_entries: dict[int, frozenset[int]] = {}
         self._open_account = open_account
@@ -163,8 +167,11 @@ class ShardRunner:
         first (a continuation's first part waited already)."""
         if self._tasks is None or task.part > 1:
             return False
-        entries = self._entries_writing_targets(task)
-        unfinished = self._store.unfinished_shards(task, entries) if entries else []
+        unfinished = [
+            shard_id
+            for account_id, entries in self._accounts_writing_targets(task).items()
+            for shard_id in self._store.unfinished_shards(task.run_id, account_id, entries)
+        ]
         if not unfinished:
             return False
         if task.waited >= MAX_RELATION_WAITS:
@@ -177,6 +184,16 @@ class ShardRunner:
         self._tasks.send([later.body()], delay_seconds=self._relation_wait_seconds)
         log.info("shard waits for earlier entries", extra={"shard_id": task.shard_id, "unfinished": unfinished[:5]})
         return True
+
+    def _accounts_writing_targets(self, task: ShardTask) -> dict[str, frozenset[int]]:
+        """Per account, the entries whose shards write `task`'s relation targets: its own account's,
+        and the home account's for an organisation-level kind (its one shard runs there)."""
+        accounts: dict[str, set[int]] = {}
+        for entry in self._entries_writing_targets(task):
+            organization_level = spec_for(self.config.resources[entry].kind).organization_level
+            account = self._home_account_id if organization_level and self._home_account_id else task.account_id
+            accounts.setdefault(account, set()).add(entry)
+        return {account: frozenset(entries) for account, entries in accounts.items()}
 
     def _entries_writing_targets(self, task: ShardTask) -> frozenset[int]:
         """The config's entries before `task.entry` that write a blueprint its relations point at
