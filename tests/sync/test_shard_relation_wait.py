@@ -102,8 +102,12 @@ def test_a_member_accounts_shard_waits_for_the_organisation_level_shard_in_the_h
     assert delay == 7 and ShardTask.from_body(body).waited == 1
 
 
-def test_once_that_shard_is_over_the_member_shard_goes_on() -> None:
+def test_once_that_shard_is_over_the_member_shards_go_on_without_asking_again() -> None:
     store, queue = _Store(set()), _Queue()
+    runner = _runner(store, queue)
 
-    assert _runner(store, queue).run(_member_queues_shard()) is ShardOutcome.DUPLICATE
+    assert runner.run(_member_queues_shard()) is ShardOutcome.DUPLICATE
+    assert runner.run(_member_queues_shard()) is ShardOutcome.DUPLICATE
     assert queue.sent == []
+    # Shards over stay over (a part hands on in the transaction that finishes it): asked once.
+    assert store.asked == [(HOME, frozenset({0}))]

@@ -111,6 +111,7 @@ class ShardRunner:
         self._home_account_id = home_account_id
         self._targets_lock = threading.Lock()
         self._target_entries: dict[int, frozenset[int]] = {}
+        self._targets_written: set[tuple[str, str, frozenset[int]]] = set()
         self._open_account = open_account
         self._catalog_for = catalog_for
         self._home_region = home_region
@@ -167,11 +168,18 @@ class ShardRunner:
         first (a continuation's first part waited already)."""
         if self._tasks is None or task.part > 1:
             return False
-        unfinished = [
-            shard_id
-            for account_id, entries in self._accounts_writing_targets(task).items()
-            for shard_id in self._store.unfinished_shards(task.run_id, account_id, entries)
-        ]
+        unfinished = []
+        for account_id, entries in self._accounts_writing_targets(task).items():
+            key = (task.run_id, account_id, entries)
+            if key in self._targets_written:
+                continue
+            pending = self._store.unfinished_shards(task.run_id, account_id, entries)
+            if not pending:
+                # For good: a part hands on in the transaction that finishes it, so an entry whose
+                # shards are all over never gets another.
+                with self._targets_lock:
+                    self._targets_written.add(key)
+            unfinished += pending
         if not unfinished:
             return False
         if task.waited >= MAX_RELATION_WAITS:
