@@ -73,6 +73,15 @@ def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
+def _first_condition_failed(error: ClientError) -> bool:
+    """A transaction cancelled because its first item's condition failed (the transition it makes
+    was made already), not for any other reason."""
+    if _error_code(error) != "TransactionCanceledException":
+        return False
+    reasons = error.response.get("CancellationReasons") or []
+    return bool(reasons) and reasons[0].get("Code") == "ConditionalCheckFailed"
+
+
 def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat()
 
@@ -230,23 +239,13 @@ class DynamoRunStore:
         return True
 
     def unfinished_shards(self, run_id: str, account_id: str, entries: Collection[int]) -> list[str]:
-        paginator = self._dynamodb.get_paginator("query")
-        pages = paginator.paginate(
-            TableName=self.table,
-            KeyConditionExpression="pk = :run AND begins_with(sk, :account)",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues=_values({":run": run_id, ":account": f"{SHARD_PREFIX}{account_id}/"}),
-            ProjectionExpression="sk, #s",
-            ConsistentRead=True,
-        )
         unfinished = []
-        for page in pages:
-            for item in map(_plain, page.get("Items", [])):
-                shard_id = str(item["sk"]).removeprefix(SHARD_PREFIX)
-                # `<account>/<entry>/<region>`, and `#<part>` for a continuation.
-                entry = int(shard_id.split("/")[1])
-                if entry in entries and item["status"] in (ShardStatus.QUEUED.value, ShardStatus.RUNNING.value):
-                    unfinished.append(shard_id)
+        for item in map(_plain, self._query(run_id, f"{SHARD_PREFIX}{account_id}/", ("sk", "status"))):
+            shard_id = str(item["sk"]).removeprefix(SHARD_PREFIX)
+            # `<account>/<entry>/<region>`, and `#<part>` for a continuation.
+            entry = int(shard_id.split("/")[1])
+            if entry in entries and item["status"] in _UNFINISHED.values():
+                unfinished.append(shard_id)
         return unfinished
 
     def _require_shard(self, task: ShardTask) -> None:
@@ -304,13 +303,10 @@ class DynamoRunStore:
         try:
             self._dynamodb.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if _error_code(error) != "TransactionCanceledException":
+            if not _first_condition_failed(error):
                 raise
-            reasons = error.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                self._forget(seen_key)
-                return False
-            raise
+            self._forget(seen_key)
+            return False
         return True
 
     def _scope_update(
@@ -487,10 +483,7 @@ class DynamoRunStore:
         try:
             self._dynamodb.transact_write_items(TransactItems=items)
         except ClientError as error:
-            if _error_code(error) != "TransactionCanceledException":
-                raise
-            reasons = error.response.get("CancellationReasons") or []
-            if not reasons or reasons[0].get("Code") != "ConditionalCheckFailed":
+            if not _first_condition_failed(error):
                 raise
             # Taken over after the lease expired: the new claimer records the outcome; what this
             # one deleted is added to the scope's count all the same.
@@ -550,13 +543,25 @@ class DynamoRunStore:
             notes=[str(note) for note in run.get("notes") or []],
         )
 
-    def _query(self, run_id: str) -> Iterator[dict[str, Any]]:
+    def _query(
+        self, run_id: str, sort_prefix: str | None = None, attributes: Sequence[str] = ()
+    ) -> Iterator[dict[str, Any]]:
+        """The run's items (those whose `sk` starts with `sort_prefix`, with only `attributes`)."""
+        condition, values = "pk = :run", {":run": run_id}
+        if sort_prefix is not None:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = sort_prefix
+        projection: dict[str, Any] = {}
+        if attributes:
+            names = {f"#a{number}": name for number, name in enumerate(attributes)}
+            projection = {"ProjectionExpression": ", ".join(names), "ExpressionAttributeNames": names}
         paginator = self._dynamodb.get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table,
-            KeyConditionExpression="pk = :run",
-            ExpressionAttributeValues=_values({":run": run_id}),
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_values(values),
             ConsistentRead=True,
+            **projection,
         )
         for page in pages:
             yield from page.get("Items", [])

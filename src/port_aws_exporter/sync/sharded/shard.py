@@ -86,7 +86,8 @@ class PartLimits:
 
 
 class ShardRunner:
-    """Runs shard tasks for one worker process (thread-safe: nothing is kept between tasks).
+    """Runs shard tasks for one worker process (thread-safe: what it keeps between tasks, the
+    entries each entry's relations wait for and those found all over, is kept under a lock).
 
     `tasks` is the queue continuations are sent to; without it a shard never hands on."""
 
