@@ -9,15 +9,12 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.sharded_runs import Scope, ShardResult
 from port_aws_exporter.lambda_runtime.shard_records import run_shard_records
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
-from port_aws_exporter.sync.sharded.shard import ShardRunner
+from tests.fixtures.sharded_runs import in_process_runner, local_run_state
 
 HOME = "123456789012"
 
@@ -60,24 +57,11 @@ def test_the_planned_records_complete_the_run_and_a_failing_record_alone_is_repo
 ) -> None:
     for region in ("us-east-1", "eu-west-1"):
         fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
-    dynamodb, s3, sqs = aws_client("dynamodb"), aws_client("s3"), aws_client("sqs")
-    create_run_table(dynamodb, "sync-runs")
-    s3.create_bucket(Bucket="sync-state")
-    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
-    store = DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state")
+    store, queue, sqs = local_run_state(aws_client)
     config = _config()
-    planned = ShardPlanner(
-        config, store, SqsTaskQueue(sqs, queue_url), home_account_id=HOME, home_region="us-east-1"
-    ).plan()
-    clients = AwsClients(max_attempts=2)
-    runner = ShardRunner(
-        config,
-        store,
-        lambda task: lambda spec: fetcher_for(spec, clients),
-        example_catalog.for_installation,
-        home_region="us-east-1",
-    )
-    records = sqs_records(sqs, queue_url, len(planned.tasks))
+    planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
+    runner = in_process_runner(config, store, example_catalog)
+    records = sqs_records(sqs, queue.queue_url, len(planned.tasks))
     broken = {"messageId": "not-a-shard", "body": "{not json", "attributes": {"ApproximateReceiveCount": "1"}}
 
     answer = run_shard_records(runner, [broken, *records], cold_start=True)
@@ -98,28 +82,15 @@ def test_a_record_meeting_a_live_claim_on_its_scopes_deletion_comes_back_and_is_
     example_catalog: Any,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    dynamodb, s3, sqs = aws_client("dynamodb"), aws_client("s3"), aws_client("sqs")
-    create_run_table(dynamodb, "sync-runs")
-    s3.create_bucket(Bucket="sync-state")
-    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
-    store = DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state")
+    store, queue, sqs = local_run_state(aws_client)
     config = _config()
-    planned = ShardPlanner(
-        config, store, SqsTaskQueue(sqs, queue_url), home_account_id=HOME, home_region="us-east-1"
-    ).plan()
+    planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
     # Both shards finished by a worker that then claimed the deletion and is still at it.
     for task in planned.tasks:
         assert store.finish_shard(task, ShardResult(), None)
     assert store.claim_deletion(planned.run_id, Scope(HOME, "awsLambdaFunction"), time.time() + 600) is not None
-    clients = AwsClients(max_attempts=2)
-    runner = ShardRunner(
-        config,
-        store,
-        lambda task: lambda spec: fetcher_for(spec, clients),
-        example_catalog.for_installation,
-        home_region="us-east-1",
-    )
-    records = sqs_records(sqs, queue_url, len(planned.tasks))
+    runner = in_process_runner(config, store, example_catalog)
+    records = sqs_records(sqs, queue.queue_url, len(planned.tasks))
 
     answer = run_shard_records(runner, records, cold_start=False, lease_until=time.time() + 60)
 

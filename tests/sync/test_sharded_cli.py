@@ -11,10 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from port_aws_exporter.aws.run_store import DynamoRunStore, create_run_table
+from port_aws_exporter.aws.run_store import DynamoRunStore
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.sync.sharded.run_report import sharded_run_report
 from tests.cli_runner import cli_env, run_cli
+from tests.fixtures.sharded_runs import local_run_state
 
 REGIONS = ("us-east-1", "eu-west-1")
 STATE = ["--tasks-queue", "sync-tasks", "--state-table", "sync-runs", "--state-bucket", "sync-state"]
@@ -70,12 +71,7 @@ def test_a_sharded_sync_on_two_worker_processes_leaves_the_catalog_an_unsharded_
     [gone] = fresh_local_aws.bulk_create_lambda_functions(1, region="us-east-1", prefix="gone")
     config, blueprint = _write_config(tmp_path)
     env = cli_env(aws_env)
-    unsharded, sharded = tmp_path / "unsharded.db", tmp_path / "sharded.db"
-    for db in (unsharded, sharded):
-        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
-        assert applied.returncode == 0, applied.stderr
-        first = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
-        assert first.returncode == 0, first.stderr
+    unsharded, sharded = _two_catalogs(blueprint, env, tmp_path, synced_with=config)
     aws_client("lambda").delete_function(FunctionName=gone)
 
     reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded)], env, tmp_path)
@@ -140,12 +136,7 @@ def test_the_sharded_wait_json_report_counts_what_the_unsharded_sync_report_coun
     schema = {"arn": {"type": "string"}, "memory": {"type": "number"}}
     blueprint.write_text(json.dumps({"identifier": "fn", "title": "Function", "schema": {"properties": schema}}))
     env = cli_env(aws_env)
-    unsharded, sharded = tmp_path / "unsharded.db", tmp_path / "sharded.db"
-    for db in (unsharded, sharded):
-        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
-        assert applied.returncode == 0, applied.stderr
-        first = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
-        assert first.returncode == 0, first.stderr
+    unsharded, sharded = _two_catalogs(blueprint, env, tmp_path, synced_with=config)
     # Then one of each: a function gone (stale), one new, one changed, the others as they were.
     lambda_client = aws_client("lambda")
     lambda_client.delete_function(FunctionName=gone)
@@ -154,15 +145,7 @@ def test_the_sharded_wait_json_report_counts_what_the_unsharded_sync_report_coun
     lambda_client.update_function_configuration(FunctionName=changed, MemorySize=1024)
     _state_store(aws_client, visibility_seconds=30)
 
-    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded), "--json"], env, tmp_path)
-    assert reference.returncode == 0, reference.stderr
-    workers = [_worker(config, sharded, env, tmp_path, _queue_url(aws_client), idle_seconds=20) for _ in range(2)]
-    waited = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--wait", "120", "--json"], env, tmp_path)
-    for worker in workers:
-        worker.terminate()
-        worker.communicate(timeout=60)
-    assert waited.returncode == 0, waited.stderr
-    expected, report = json.loads(reference.stdout), json.loads(waited.stdout)
+    expected, report = _unsharded_and_sharded_reports(config, unsharded, sharded, env, tmp_path, aws_client)
 
     assert set(report) == set(expected) | {"run_id"}
     assert _rows(report) == _rows(expected)
@@ -221,13 +204,39 @@ def _plan(config: Path, env: dict[str, str], cwd: Path) -> dict[str, Any]:
     return plan
 
 
+def _two_catalogs(
+    blueprint: Path, env: dict[str, str], cwd: Path, *, synced_with: Path | None = None
+) -> tuple[Path, Path]:
+    """The unsharded and the sharded sync's catalogs, with `blueprint` (and, with `synced_with`, a
+    first sync of that config each)."""
+    catalogs = cwd / "unsharded.db", cwd / "sharded.db"
+    for db in catalogs:
+        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, cwd)
+        assert applied.returncode == 0, applied.stderr
+        if synced_with is not None:
+            first = run_cli(["sync", "--config", str(synced_with), "--local-catalog", str(db)], env, cwd)
+            assert first.returncode == 0, first.stderr
+    return catalogs
+
+
+def _unsharded_and_sharded_reports(
+    config: Path, unsharded: Path, sharded: Path, env: dict[str, str], cwd: Path, aws_client: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`sync --json` into `unsharded`, then `sync --sharded --wait --json` on two workers into `sharded`."""
+    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded), "--json"], env, cwd)
+    assert reference.returncode == 0, reference.stderr
+    workers = [_worker(config, sharded, env, cwd, _queue_url(aws_client), idle_seconds=20) for _ in range(2)]
+    waited = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--wait", "120", "--json"], env, cwd)
+    for worker in workers:
+        worker.terminate()
+        worker.communicate(timeout=60)
+    assert waited.returncode == 0, waited.stderr
+    return json.loads(reference.stdout), json.loads(waited.stdout)
+
+
 def _state_store(aws_client: Any, visibility_seconds: int) -> DynamoRunStore:
     """The table and bucket, and a tasks queue whose messages come back `visibility_seconds` after a receive."""
-    dynamodb, s3 = aws_client("dynamodb"), aws_client("s3")
-    create_run_table(dynamodb, "sync-runs")
-    s3.create_bucket(Bucket="sync-state")
-    aws_client("sqs").create_queue(QueueName="sync-tasks", Attributes={"VisibilityTimeout": str(visibility_seconds)})
-    return DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state")
+    return local_run_state(aws_client, visibility_seconds)[0]
 
 
 def test_a_worker_killed_mid_shard_loses_nothing_the_shard_returns_through_sqs_and_the_run_completes_once(
@@ -353,25 +362,13 @@ def test_a_sharded_sync_of_three_accounts_ends_with_the_catalog_of_an_unsharded_
     )
     # The state first, so that the tasks queue is in both syncs' listings.
     store = _state_store(aws_client, visibility_seconds=30)
-    unsharded, sharded = tmp_path / "unsharded.db", tmp_path / "sharded.db"
-    for db in (unsharded, sharded):
-        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
-        assert applied.returncode == 0, applied.stderr
-    reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded), "--json"], env, tmp_path)
-    assert reference.returncode == 0, reference.stderr
-    workers = [_worker(config, sharded, env, tmp_path, _queue_url(aws_client), idle_seconds=20) for _ in range(2)]
-    waited = run_cli(["sync", "--config", str(config), "--sharded", *STATE, "--wait", "120", "--json"], env, tmp_path)
-    for worker in workers:
-        worker.terminate()
-        worker.communicate(timeout=60)
-    assert waited.returncode == 0, waited.stderr
-    report = json.loads(waited.stdout)
+    unsharded, sharded = _two_catalogs(blueprint, env, tmp_path)
+    expected, report = _unsharded_and_sharded_reports(config, unsharded, sharded, env, tmp_path, aws_client)
     state = store.run_state(report["run_id"])
     assert len(state.shards) == 3 and len(state.scopes) == 3
     assert state.status == "complete" and {scope.scope.account_id for scope in state.scopes} == accounts
 
     # The report is the unsharded organisation report: per account, per kind, the same counts.
-    expected = json.loads(reference.stdout)
     assert set(report) == set(expected) | {"run_id"}
     assert _rows(report) == _rows(expected)
     assert report["accounts"] == expected["accounts"]

@@ -10,7 +10,7 @@ from typing import Any
 
 from port_aws_exporter.local.aws import RunningLocalAws
 from tests.cli_runner import cli_env, run_cli
-from tests.sync.test_sharded_cli import _catalog, _plan, _state_store, _worker, _write_config
+from tests.sync.test_sharded_cli import _catalog, _plan, _state_store, _two_catalogs, _worker, _write_config
 
 HOME = "123456789012"
 # The local Cloud Control lists Lambda functions 50 a page: 120 are three pages.
@@ -25,12 +25,7 @@ def test_shards_handed_on_page_by_page_end_as_an_unsharded_sync_and_delete_once_
     [gone] = fresh_local_aws.bulk_create_lambda_functions(1, region="us-east-1", prefix="gone")
     config, blueprint = _write_config(tmp_path)
     env = cli_env(aws_env)
-    unsharded, sharded = tmp_path / "unsharded.db", tmp_path / "sharded.db"
-    for db in (unsharded, sharded):
-        applied = run_cli(["catalog", "blueprints", "apply", "--db", str(db), str(blueprint)], env, tmp_path)
-        assert applied.returncode == 0, applied.stderr
-        first = run_cli(["sync", "--config", str(config), "--local-catalog", str(db)], env, tmp_path)
-        assert first.returncode == 0, first.stderr
+    unsharded, sharded = _two_catalogs(blueprint, env, tmp_path, synced_with=config)
     aws_client("lambda").delete_function(FunctionName=gone)
     reference = run_cli(["sync", "--config", str(config), "--local-catalog", str(unsharded)], env, tmp_path)
     assert reference.returncode == 0, reference.stderr

@@ -11,16 +11,14 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetchers import fetcher_for
 from port_aws_exporter.aws.run_store import DynamoRunStore
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.sharded_runs import Scope
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.local.catalog import start_catalog
-from port_aws_exporter.sync.sharded.shard import ShardRunner
 from tests.cli_runner import cli_env, run_cli
 from tests.fixtures.local_catalog import make_port_client
+from tests.fixtures.sharded_runs import RUN_TABLE, STATE_BUCKET, in_process_runner
 from tests.sync.test_sharded_cli import REGIONS, _catalog, _plan, _state_store, _worker, _write_config
 
 
@@ -60,17 +58,11 @@ def test_a_scope_whose_claimer_died_is_taken_over_when_the_lease_expires_and_the
 
     # A worker runs both shards and is killed right after claiming the scope's deletion: the scope
     # stays claimed until the claim's lease (3 s) runs out, and nothing is deleted.
-    clients = AwsClients(max_attempts=2)
     tasks = [shard.task for shard in store.run_state(plan["run_id"]).shards]
     lease_until = time.time() + 3
     with start_catalog(world["db"]) as served, make_port_client(served) as port:
-        dying = ShardRunner(
-            load_config(world["config"]),
-            _DiesAfterClaiming(aws_client("dynamodb"), aws_client("s3"), "sync-runs", "sync-state"),
-            lambda task: lambda spec: fetcher_for(spec, clients),
-            port.for_installation,
-            home_region="us-east-1",
-        )
+        dying_store = _DiesAfterClaiming(aws_client("dynamodb"), aws_client("s3"), RUN_TABLE, STATE_BUCKET)
+        dying = in_process_runner(load_config(world["config"]), dying_store, port)
         dying.run(tasks[0], lease_until=lease_until)
         with pytest.raises(RuntimeError, match="killed after claiming"):
             dying.run(tasks[1], lease_until=lease_until)

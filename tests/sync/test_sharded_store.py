@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 
-from port_aws_exporter.aws.clients import AwsClients
-from port_aws_exporter.aws.fetchers import fetcher_for
-from port_aws_exporter.aws.run_store import DynamoRunStore, SqsTaskQueue, create_run_table, in_parallel
+from port_aws_exporter.aws.run_store import in_parallel
 from port_aws_exporter.core.config import load_config
 from port_aws_exporter.core.sharded_runs import (
     DeletionStatus,
@@ -25,7 +23,8 @@ from port_aws_exporter.core.sharded_runs import (
 )
 from port_aws_exporter.local.aws import RunningLocalAws
 from port_aws_exporter.sync.sharded.plan import ShardPlanner
-from port_aws_exporter.sync.sharded.shard import ShardOutcome, ShardRunner
+from port_aws_exporter.sync.sharded.shard import ShardOutcome
+from tests.fixtures.sharded_runs import in_process_runner, local_run_state
 
 HOME = "123456789012"
 
@@ -40,18 +39,10 @@ def _config() -> Any:
     return load_config({"resources": [entry]})
 
 
-def _store_and_queue(aws_client: Any) -> tuple[DynamoRunStore, SqsTaskQueue, Any]:
-    dynamodb, s3, sqs = aws_client("dynamodb"), aws_client("s3"), aws_client("sqs")
-    create_run_table(dynamodb, "sync-runs")
-    s3.create_bucket(Bucket="sync-state")
-    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
-    return DynamoRunStore(dynamodb, s3, "sync-runs", "sync-state"), SqsTaskQueue(sqs, queue_url), sqs
-
-
 def test_a_plan_writes_one_shard_per_region_and_the_last_finish_of_a_scope_claims_its_deletion_once(
     fresh_local_aws: RunningLocalAws, aws_client: Any
 ) -> None:
-    store, queue, sqs = _store_and_queue(aws_client)
+    store, queue, sqs = local_run_state(aws_client)
     planned = ShardPlanner(_config(), store, queue, home_account_id=HOME, home_region="us-east-1").plan()
 
     bodies: list[str] = []
@@ -100,7 +91,7 @@ def test_a_plan_writes_one_shard_per_region_and_the_last_finish_of_a_scope_claim
 def test_a_claim_whose_lease_expired_is_taken_over_and_only_the_new_claimer_records_the_outcome(
     fresh_local_aws: RunningLocalAws, aws_client: Any
 ) -> None:
-    store, queue, _ = _store_and_queue(aws_client)
+    store, queue, _ = local_run_state(aws_client)
     planned = ShardPlanner(_config(), store, queue, home_account_id=HOME, home_region="us-east-1").plan()
     scope = Scope(HOME, "awsLambdaFunction")
     assert store.claim_deletion(planned.run_id, scope, time.time() + 60) is None  # shards not done yet
@@ -131,7 +122,7 @@ def test_a_claim_whose_lease_expired_is_taken_over_and_only_the_new_claimer_reco
 def test_a_part_handing_on_keeps_its_scope_waiting_and_a_continuation_whose_message_was_lost_is_sent_again(
     fresh_local_aws: RunningLocalAws, aws_client: Any, example_catalog: Any
 ) -> None:
-    store, queue, sqs = _store_and_queue(aws_client)
+    store, queue, sqs = local_run_state(aws_client)
     config = _config()
     planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
     first, second = planned.tasks
@@ -154,15 +145,7 @@ def test_a_part_handing_on_keeps_its_scope_waiting_and_a_continuation_whose_mess
     # The finishing worker died before sending the continuation: a duplicate delivery sends it.
     assert store.unsent_continuation(first) == continuation
     drained = _bodies(sqs, queue.queue_url, 2)
-    clients = AwsClients(max_attempts=2)
-    runner = ShardRunner(
-        config,
-        store,
-        lambda task: lambda spec: fetcher_for(spec, clients),
-        example_catalog.for_installation,
-        home_region="us-east-1",
-        tasks=queue,
-    )
+    runner = in_process_runner(config, store, example_catalog, tasks=queue)
     assert runner.run(first, receive_count=2) is ShardOutcome.DUPLICATE
     assert _bodies(sqs, queue.queue_url, 1) == [continuation.body()]
     assert sorted(drained) == sorted([first.body(), second.body()])
@@ -185,7 +168,7 @@ def _bodies(sqs: Any, queue_url: str, count: int) -> list[str]:
 
 
 def test_a_failed_shard_blocks_its_scope_with_the_reason(fresh_local_aws: RunningLocalAws, aws_client: Any) -> None:
-    store, queue, _ = _store_and_queue(aws_client)
+    store, queue, _ = local_run_state(aws_client)
     started = datetime.datetime.now(datetime.UTC)
     planned = ShardPlanner(_config(), store, queue, home_account_id=HOME, home_region="us-east-1").plan(started)
     first, second = planned.tasks
@@ -205,17 +188,10 @@ def test_shards_run_in_process_write_the_catalog_and_the_last_one_deletes_the_st
     for region in ("us-east-1", "eu-west-1"):
         fresh_local_aws.bulk_create_lambda_functions(2, region=region, prefix=f"fn-{region}")
     example_catalog.bulk_upsert("awsLambdaFunction", [{"identifier": "gone", "properties": {}}])
-    store, queue, _ = _store_and_queue(aws_client)
+    store, queue, _ = local_run_state(aws_client)
     config = _config()
     planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
-    clients = AwsClients(max_attempts=2)
-    runner = ShardRunner(
-        config,
-        store,
-        lambda task: lambda spec: fetcher_for(spec, clients),
-        example_catalog.for_installation,
-        home_region="us-east-1",
-    )
+    runner = in_process_runner(config, store, example_catalog)
 
     outcomes = [runner.run(task) for task in planned.tasks]
     assert outcomes == [ShardOutcome.DONE, ShardOutcome.DONE]
@@ -231,7 +207,7 @@ def test_shards_run_in_process_write_the_catalog_and_the_last_one_deletes_the_st
 def test_a_plan_written_on_several_writers_holds_every_shard_and_sends_every_message(
     fresh_local_aws: RunningLocalAws, aws_client: Any
 ) -> None:
-    store, queue, sqs = _store_and_queue(aws_client)
+    store, queue, sqs = local_run_state(aws_client)
     regions = [f"region-{number:03d}" for number in range(260)]
     planner = ShardPlanner(
         _config(), store, queue, home_account_id=HOME, home_region="us-east-1", regions_for=lambda *_: regions
@@ -265,19 +241,10 @@ def test_a_shard_whose_relations_point_at_an_earlier_entrys_blueprint_waits_for_
 ) -> None:
     # The queues (entry 0) and the topics that relate to them (entry 1), as the examples configure them.
     config = example_config.model_copy(update={"resources": example_config.resources[:2]})
-    store, queue, sqs = _store_and_queue(aws_client)
+    store, queue, sqs = local_run_state(aws_client)
     planned = ShardPlanner(config, store, queue, home_account_id=HOME, home_region="us-east-1").plan()
     sqs.purge_queue(QueueUrl=queue.queue_url)
-    clients = AwsClients(max_attempts=2)
-    runner = ShardRunner(
-        config,
-        store,
-        lambda task: lambda spec: fetcher_for(spec, clients),
-        example_catalog.for_installation,
-        home_region="us-east-1",
-        tasks=queue,
-        relation_wait_seconds=0,
-    )
+    runner = in_process_runner(config, store, example_catalog, tasks=queue, relation_wait_seconds=0)
     queues = [task for task in planned.tasks if task.entry == 0]
     topics = [task for task in planned.tasks if task.entry == 1]
 
