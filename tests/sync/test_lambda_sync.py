@@ -231,14 +231,20 @@ def test_a_long_sync_logs_heartbeats_with_the_request_id_and_a_finished_line(
     assert (finished["listed"], finished["error_count"], finished["interrupted"]) == (124, 0, False)
 
 
+def _sharded_stack(aws_client: Any, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, str]:
+    """The function's environment with `ShardedSync`: the run table and the tasks queue (and its SQS)."""
+    create_run_table(aws_client("dynamodb"), "sync-runs")
+    sqs = aws_client("sqs")
+    queue_url: str = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
+    monkeypatch.setenv("SYNC_TASKS_QUEUE_URL", queue_url)
+    monkeypatch.setenv("SYNC_RUN_TABLE", "sync-runs")
+    return sqs, queue_url
+
+
 def test_a_sharded_stack_plans_on_schedule_and_its_tasks_batches_complete_the_run(
     lambda_env: dict[str, Any], aws_client: Any, example_catalog: PortClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    create_run_table(aws_client("dynamodb"), "sync-runs")
-    sqs = aws_client("sqs")
-    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
-    monkeypatch.setenv("SYNC_TASKS_QUEUE_URL", queue_url)
-    monkeypatch.setenv("SYNC_RUN_TABLE", "sync-runs")
+    sqs, queue_url = _sharded_stack(aws_client, monkeypatch)
     handler = SyncInvocation(reinvoke=Reinvocations(), warm=WarmState())
 
     planned = handler({"source": "aws.events", "detail-type": "Scheduled Event", "detail": {}}, LambdaContext("plan"))
@@ -266,11 +272,7 @@ def test_a_sharded_stack_plans_on_schedule_and_its_tasks_batches_complete_the_ru
 def test_a_shard_near_the_invocations_end_hands_on_and_the_continuations_complete_the_run(
     lambda_env: dict[str, Any], aws_client: Any, example_catalog: PortClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    create_run_table(aws_client("dynamodb"), "sync-runs")
-    sqs = aws_client("sqs")
-    queue_url = sqs.create_queue(QueueName="sync-tasks")["QueueUrl"]
-    monkeypatch.setenv("SYNC_TASKS_QUEUE_URL", queue_url)
-    monkeypatch.setenv("SYNC_RUN_TABLE", "sync-runs")
+    sqs, queue_url = _sharded_stack(aws_client, monkeypatch)
     # 60 s left of every invocation, 120 kept in reserve: each shard hands on after its first page.
     monkeypatch.setenv("SYNC_TIME_RESERVE_SECONDS", "120")
     handler = SyncInvocation(reinvoke=Reinvocations(), warm=WarmState())
